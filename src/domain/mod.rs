@@ -1,0 +1,22 @@
+//! The helpdesk's vocabulary: tickets, people, events and the rules that bind them.
+//!
+//! Nothing here does I/O. Every type that carries user input is built through a `parse` function
+//! that validates it, so the rest of QuickFix never re-checks a title, an email or a category.
+
+mod clock;
+mod error;
+mod event;
+mod ticket;
+mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ValidationError;
+pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVENT_TYPES};
+pub use ticket::{
+    AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind, NewTicket,
+    Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,
+};
+pub use user::{
+    AgentProfile, Availability, Email, Password, PasswordHash, PersonName, Presence, Principal,
+    Role, Tier, User, UserId,
+};

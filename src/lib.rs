@@ -1,0 +1,22 @@
+//! QuickFix: a helpdesk backend that routes tickets to agents through events.
+//!
+//! The map, one job per module:
+//! - [`domain`]: tickets, users, agents, events and their rules; no I/O.
+//! - `store`: the [`Store`] port with its MongoDB and in-memory adapters.
+//! - `bus`: the [`Publisher`] and [`Queue`] ports with SNS/SQS and in-process adapters, and the
+//!   topology provisioning for LocalStack or moto.
+//! - `outbox`: the relay that publishes events stored with each change, then clears them.
+//! - `auth`: password hashing and bearer tokens.
+//! - `api`: the axum REST API, one router per resource.
+//! - `config`: typed settings from flags and the environment.
+//! - `app`: wires adapters, API and relay together and runs them until shutdown.
+//! - `demo`: the demo accounts `quickfix dev` starts with.
+//! - `telemetry`: logs and metrics.
+
+pub mod domain;
+mod store;
+
+pub use store::{
+    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, Store, StoreError,
+    StoreResult, TicketQuery,
+};

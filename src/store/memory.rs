@@ -1,0 +1,269 @@
+//! The embedded store: everything in one mutex-guarded map, the same semantics as MongoDB.
+//!
+//! One lock for all collections keeps every operation trivially atomic; the critical sections
+//! are map lookups, so contention stays far below the cost of an HTTP request.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
+use crate::domain::{
+    ComplaintId, Envelope, Presence, Role, Ticket, TicketId, TicketRef, User, UserId,
+};
+
+/// A document and its outbox.
+struct Record<T> {
+    doc: T,
+    outbox: Vec<Envelope>,
+}
+
+#[derive(Default)]
+struct Inner {
+    complaint_counter: u64,
+    /// Ordered by id, which is ordered by creation time.
+    tickets: BTreeMap<TicketId, Record<Ticket>>,
+    by_complaint: HashMap<ComplaintId, TicketId>,
+    users: BTreeMap<UserId, Record<User>>,
+    by_email: HashMap<String, UserId>,
+    /// Documents whose outbox is not empty, oldest first.
+    outbox: BTreeSet<OutboxOwner>,
+}
+
+/// In-memory [`Store`] for `quickfix dev` and tests.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().expect("BUG: memory store mutex poisoned")
+    }
+}
+
+impl Inner {
+    fn add_events(&mut self, owner: OutboxOwner, events: &[Envelope]) {
+        if !events.is_empty() {
+            self.outbox.insert(owner);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn next_complaint_number(&self) -> StoreResult<u64> {
+        let mut inner = self.lock();
+        inner.complaint_counter += 1;
+        Ok(inner.complaint_counter)
+    }
+
+    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()> {
+        let mut inner = self.lock();
+        if inner.by_complaint.contains_key(&ticket.complaint_id) {
+            return Err(StoreError::Duplicate {
+                field: "complaintId",
+            });
+        }
+        if inner.tickets.contains_key(&ticket.id) {
+            return Err(StoreError::Duplicate { field: "id" });
+        }
+        inner.by_complaint.insert(ticket.complaint_id, ticket.id);
+        inner.tickets.insert(
+            ticket.id,
+            Record {
+                doc: ticket.clone(),
+                outbox: events.to_vec(),
+            },
+        );
+        inner.add_events(OutboxOwner::Ticket(ticket.id), events);
+        Ok(())
+    }
+
+    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
+        let inner = self.lock();
+        let id = match by {
+            TicketRef::Id(id) => Some(id),
+            TicketRef::Complaint(c) => inner.by_complaint.get(&c).copied(),
+        };
+        Ok(id.and_then(|id| inner.tickets.get(&id)).map(|r| r.doc.clone()))
+    }
+
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        let inner = self.lock();
+        let range = match query.before {
+            Some(before) => inner.tickets.range(..before),
+            None => inner.tickets.range(..),
+        };
+        Ok(range
+            .rev()
+            .map(|(_, r)| &r.doc)
+            .filter(|t| query.matches(t))
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let Some(record) = inner.tickets.get_mut(&ticket.id) else {
+            return Ok(false);
+        };
+        if record.doc.revision != ticket.revision {
+            return Ok(false);
+        }
+        record.doc = ticket.clone();
+        record.doc.revision += 1;
+        record.outbox.extend_from_slice(events);
+        inner.add_events(OutboxOwner::Ticket(ticket.id), events);
+        Ok(true)
+    }
+
+    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
+        let mut inner = self.lock();
+        if inner.by_email.contains_key(user.email.as_str()) {
+            return Err(StoreError::Duplicate { field: "email" });
+        }
+        inner.by_email.insert(user.email.as_str().to_owned(), user.id);
+        inner.users.insert(
+            user.id,
+            Record {
+                doc: user.clone(),
+                outbox: events.to_vec(),
+            },
+        );
+        inner.add_events(OutboxOwner::User(user.id), events);
+        Ok(())
+    }
+
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.lock().users.get(&id).map(|r| r.doc.clone()))
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let inner = self.lock();
+        Ok(inner
+            .by_email
+            .get(email)
+            .and_then(|id| inner.users.get(id))
+            .map(|r| r.doc.clone()))
+    }
+
+    async fn list_agents(&self) -> StoreResult<Vec<User>> {
+        Ok(self
+            .lock()
+            .users
+            .values()
+            .filter(|r| r.doc.role == Role::Agent)
+            .map(|r| r.doc.clone())
+            .collect())
+    }
+
+    async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let Some(record) = inner.users.get_mut(&user.id) else {
+            return Ok(false);
+        };
+        if record.doc.revision != user.revision {
+            return Ok(false);
+        }
+        // Slot counters belong to take_slot/release_slot; keep the stored ones.
+        let slots = record
+            .doc
+            .agent
+            .as_ref()
+            .map(|a| (a.free_slots, a.last_assigned_at));
+        record.doc = user.clone();
+        record.doc.revision += 1;
+        if let (Some(agent), Some((free, last))) = (record.doc.agent.as_mut(), slots) {
+            agent.free_slots = free;
+            agent.last_assigned_at = last;
+        }
+        record.outbox.extend_from_slice(events);
+        inner.add_events(OutboxOwner::User(user.id), events);
+        Ok(true)
+    }
+
+    async fn take_slot(&self, agent: UserId, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let mut inner = self.lock();
+        let Some(record) = inner.users.get_mut(&agent) else {
+            return Ok(None);
+        };
+        let user = &mut record.doc;
+        match user.agent.as_mut() {
+            Some(profile) if profile.presence == Presence::Online && profile.free_slots > 0 => {
+                profile.free_slots -= 1;
+                profile.last_assigned_at = Some(now);
+                user.revision += 1;
+                Ok(Some(user.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn release_slot(&self, agent: UserId) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let Some(record) = inner.users.get_mut(&agent) else {
+            return Ok(false);
+        };
+        let user = &mut record.doc;
+        match user.agent.as_mut() {
+            Some(profile) if profile.free_slots < profile.capacity => {
+                profile.free_slots += 1;
+                user.revision += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
+        let inner = self.lock();
+        Ok(inner
+            .outbox
+            .iter()
+            .take(limit)
+            .map(|&owner| {
+                let events = match owner {
+                    OutboxOwner::Ticket(id) => inner.tickets.get(&id).map(|r| &r.outbox),
+                    OutboxOwner::User(id) => inner.users.get(&id).map(|r| &r.outbox),
+                };
+                PendingEvents {
+                    owner,
+                    events: events.cloned().unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
+        let mut inner = self.lock();
+        let outbox = match owner {
+            OutboxOwner::Ticket(id) => inner.tickets.get_mut(&id).map(|r| &mut r.outbox),
+            OutboxOwner::User(id) => inner.users.get_mut(&id).map(|r| &mut r.outbox),
+        };
+        let now_empty = match outbox {
+            Some(outbox) => {
+                outbox.retain(|e| !ids.contains(&e.event_id));
+                outbox.is_empty()
+            }
+            None => true,
+        };
+        if now_empty {
+            inner.outbox.remove(&owner);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The store port and its two adapters: MongoDB for production, memory for `dev` and tests.
+//!
+//! Both keep the same promises, checked by one contract suite (`tests/store_contract.rs`):
+//! unique complaint ids and emails, conditional (revision-checked) updates, atomic slot claims,
+//! and an outbox: events written in the same document write as the change they describe.
+
+mod memory;
+mod mongo;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::{
+    Category, Envelope, Priority, Status, Ticket, TicketId, TicketRef, User, UserId,
+};
+
+pub use memory::MemoryStore;
+pub use mongo::{MongoStore, MongoStoreOptions};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (the API answers 503).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// A unique field already holds this value.
+    #[error("{field} is already taken")]
+    Duplicate {
+        /// The field, as the API names it (`email`).
+        field: &'static str,
+    },
+    /// A stored document could not be read back into the domain.
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt {
+        /// Which kind of document.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Any other database failure.
+    #[error("store operation failed: {0}")]
+    Other(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Filters and page for listing tickets, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    /// Only tickets opened by this user.
+    pub requester: Option<UserId>,
+    /// Only tickets held by this agent.
+    pub assignee: Option<UserId>,
+    /// Only tickets in this status.
+    pub status: Option<Status>,
+    /// Only tickets of this priority.
+    pub priority: Option<Priority>,
+    /// Only tickets of this category.
+    pub category: Option<Category>,
+    /// Only tickets older than this one (the cursor of the previous page).
+    pub before: Option<TicketId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl TicketQuery {
+    /// Whether `t` passes every filter (the cursor and limit aside).
+    pub fn matches(&self, t: &Ticket) -> bool {
+        self.requester.is_none_or(|r| t.requester == r)
+            && self.assignee.is_none_or(|a| t.assignee == Some(a))
+            && self.status.is_none_or(|s| t.status == s)
+            && self.priority.is_none_or(|p| t.priority == p)
+            && self.category.as_ref().is_none_or(|c| &t.category == c)
+    }
+}
+
+/// The document whose outbox holds pending events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutboxOwner {
+    /// A ticket document.
+    Ticket(TicketId),
+    /// A user (agent) document.
+    User(UserId),
+}
+
+/// The unpublished events of one document, in the order they were written.
+#[derive(Debug, Clone)]
+pub struct PendingEvents {
+    /// Which document.
+    pub owner: OutboxOwner,
+    /// Its events, oldest first.
+    pub events: Vec<Envelope>,
+}
+
+/// Persistence for tickets, users and their outboxes.
+///
+/// Every write that changes state takes the events describing the change and stores them in the
+/// same document write, so a crash can lose neither without the other.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Takes the next complaint number from an atomic counter (1, 2, 3…).
+    async fn next_complaint_number(&self) -> StoreResult<u64>;
+
+    /// Inserts a new ticket with its events.
+    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()>;
+
+    /// Finds a ticket by id or complaint id.
+    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>>;
+
+    /// Lists tickets matching `query`, newest first.
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+
+    /// Replaces the ticket's state and appends `events`, only if the stored revision is still
+    /// `ticket.revision`; the stored revision becomes `ticket.revision + 1`.
+    /// Returns `false` (and writes nothing) when someone else changed it first.
+    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool>;
+
+    /// Inserts a user with its events.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] with field `email` when the email is taken.
+    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()>;
+
+    /// Finds a user by id.
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
+
+    /// Finds a user by (normalised) email.
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    /// Every agent, oldest account first.
+    async fn list_agents(&self) -> StoreResult<Vec<User>>;
+
+    /// Like [`Store::update_ticket`], for a user. Slot counters are not written: they change only
+    /// through [`Store::take_slot`] and [`Store::release_slot`].
+    async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool>;
+
+    /// Atomically takes one free slot of `agent` if it is online with a slot free, stamping
+    /// `last_assigned_at`. Returns the agent after the claim, or `None` if no slot was taken.
+    async fn take_slot(
+        &self,
+        agent: UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<User>>;
+
+    /// Gives one slot back to `agent`, never above its capacity. Returns whether a slot was
+    /// given back.
+    async fn release_slot(&self, agent: UserId) -> StoreResult<bool>;
+
+    /// Documents with unpublished events, oldest document first, at most `limit`.
+    async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>>;
+
+    /// Removes the published events `ids` from `owner`'s outbox.
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()>;
+}

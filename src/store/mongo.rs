@@ -1,0 +1,689 @@
+//! The MongoDB store. Documents are converted to and from the domain here and nowhere else.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{self, Bson, Document, doc};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
+use crate::domain::{
+    AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, PasswordHash,
+    PersonName, Presence, Priority, Role, Status, Ticket, TicketId, TicketRef, Tier, Title, User,
+    UserId,
+};
+
+/// Connection settings beyond the URI.
+#[derive(Debug, Clone)]
+pub struct MongoStoreOptions {
+    /// How long to wait for a reachable server before answering "unavailable".
+    pub server_selection_timeout: Duration,
+}
+
+impl Default for MongoStoreOptions {
+    fn default() -> Self {
+        Self {
+            server_selection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// [`Store`] on MongoDB (or a compatible server).
+#[derive(Clone)]
+pub struct MongoStore {
+    db: Database,
+    tickets: Collection<TicketDoc>,
+    users: Collection<UserDoc>,
+    counters: Collection<Document>,
+}
+
+impl MongoStore {
+    /// Connects to `uri`, uses database `db_name` and creates the indexes QuickFix relies on.
+    ///
+    /// # Errors
+    /// If the URI is malformed or the indexes cannot be created (which needs the server).
+    pub async fn connect(uri: &str, db_name: &str, options: MongoStoreOptions) -> StoreResult<Self> {
+        let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
+        client_options.server_selection_timeout = Some(options.server_selection_timeout);
+        client_options.connect_timeout = Some(options.server_selection_timeout);
+        client_options.app_name = Some("quickfix".into());
+        let client = Client::with_options(client_options).map_err(map_err)?;
+        let db = client.database(db_name);
+        let store = Self {
+            tickets: db.collection("tickets"),
+            users: db.collection("users"),
+            counters: db.collection("counters"),
+            db,
+        };
+        store.create_indexes().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the server: indexes are not created. For tests of an
+    /// unreachable database.
+    ///
+    /// # Errors
+    /// If the URI is malformed.
+    pub async fn connect_lazy(uri: &str, db_name: &str, options: MongoStoreOptions) -> StoreResult<Self> {
+        let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
+        client_options.server_selection_timeout = Some(options.server_selection_timeout);
+        let client = Client::with_options(client_options).map_err(map_err)?;
+        let db = client.database(db_name);
+        Ok(Self {
+            tickets: db.collection("tickets"),
+            users: db.collection("users"),
+            counters: db.collection("counters"),
+            db,
+        })
+    }
+
+    async fn create_indexes(&self) -> StoreResult<()> {
+        let unique = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().unique(true).name(name.to_owned()).build())
+                .build()
+        };
+        let plain = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_owned()).build())
+                .build()
+        };
+        self.tickets
+            .create_indexes([
+                unique(doc! {"complaintId": 1}, "complaintId_unique"),
+                plain(doc! {"requester": 1, "_id": -1}, "requester_newest"),
+                plain(doc! {"assignee": 1, "_id": -1}, "assignee_newest"),
+                plain(doc! {"status": 1, "_id": -1}, "status_newest"),
+                plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
+            ])
+            .await
+            .map_err(map_err)?;
+        self.users
+            .create_indexes([
+                unique(doc! {"email": 1}, "email_unique"),
+                plain(doc! {"role": 1, "_id": 1}, "role"),
+                plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
+            ])
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Pending events of one collection, oldest document first.
+    async fn pending_in<T: Send + Sync>(
+        &self,
+        collection: &Collection<T>,
+        limit: usize,
+        owner: fn(&str) -> StoreResult<OutboxOwner>,
+    ) -> StoreResult<Vec<PendingEvents>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<OutboxDoc> = collection
+            .clone_with_type::<OutboxDoc>()
+            .find(doc! {"outboxPending": true})
+            .projection(doc! {"_id": 1, "pendingEvents": 1})
+            .sort(doc! {"_id": 1})
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_err)?
+            .try_collect()
+            .await
+            .map_err(map_err)?;
+        docs.into_iter()
+            .map(|d| {
+                Ok(PendingEvents {
+                    owner: owner(&d.id)?,
+                    events: d.pending_events,
+                })
+            })
+            .collect()
+    }
+
+    async fn clear_in<T: Send + Sync>(
+        &self,
+        collection: &Collection<T>,
+        id: String,
+        ids: &[Uuid],
+    ) -> StoreResult<()> {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        collection
+            .update_one(
+                doc! {"_id": &id},
+                doc! {"$pull": {"pendingEvents": {"eventId": {"$in": ids}}}},
+            )
+            .await
+            .map_err(map_err)?;
+        // A write that added events in between keeps the flag set: the filter sees them.
+        collection
+            .update_one(
+                doc! {"_id": &id, "pendingEvents": {"$size": 0}},
+                doc! {"$set": {"outboxPending": false}},
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    #[instrument(skip_all)]
+    async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .run_command(doc! {"ping": 1})
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    #[instrument(skip_all)]
+    async fn next_complaint_number(&self) -> StoreResult<u64> {
+        let counter = self
+            .counters
+            .find_one_and_update(doc! {"_id": "complaintId"}, doc! {"$inc": {"seq": 1_i64}})
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_err)?
+            .ok_or_else(|| StoreError::Other("counter upsert returned nothing".into()))?;
+        let seq = match counter.get("seq") {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            other => {
+                return Err(corrupt("counter", format!("seq is {other:?}")));
+            }
+        };
+        u64::try_from(seq).map_err(|_| corrupt("counter", "negative sequence".into()))
+    }
+
+    #[instrument(skip_all, fields(ticket_id = %ticket.id))]
+    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()> {
+        let doc = TicketDoc::from_domain(ticket, events.to_vec());
+        self.tickets.insert_one(doc).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
+        let filter = match by {
+            TicketRef::Id(id) => doc! {"_id": id.to_string()},
+            TicketRef::Complaint(c) => doc! {"complaintId": c.to_string()},
+        };
+        self.tickets
+            .find_one(filter)
+            .projection(doc! {"pendingEvents": 0})
+            .await
+            .map_err(map_err)?
+            .map(TicketDoc::into_domain)
+            .transpose()
+    }
+
+    #[instrument(skip_all)]
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        let mut filter = Document::new();
+        if let Some(r) = query.requester {
+            filter.insert("requester", r.to_string());
+        }
+        if let Some(a) = query.assignee {
+            filter.insert("assignee", a.to_string());
+        }
+        if let Some(s) = query.status {
+            filter.insert("status", s.as_str());
+        }
+        if let Some(p) = query.priority {
+            filter.insert("priority", p.as_str());
+        }
+        if let Some(c) = &query.category {
+            filter.insert("category", c.as_str());
+        }
+        if let Some(before) = query.before {
+            filter.insert("_id", doc! {"$lt": before.to_string()});
+        }
+        self.tickets
+            .find(filter)
+            .projection(doc! {"pendingEvents": 0})
+            .sort(doc! {"_id": -1})
+            .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_err)?
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(TicketDoc::into_domain)
+            .collect()
+    }
+
+    #[instrument(skip_all, fields(ticket_id = %ticket.id))]
+    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+        let mut state = to_document(&TicketDoc::from_domain(ticket, Vec::new()))?;
+        state.remove("_id");
+        state.remove("pendingEvents");
+        state.remove("outboxPending");
+        state.insert("revision", rev(ticket.revision + 1));
+        let update = with_events(state, events)?;
+        let result = self
+            .tickets
+            .update_one(
+                doc! {"_id": ticket.id.to_string(), "revision": rev(ticket.revision)},
+                update,
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(result.matched_count == 1)
+    }
+
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
+        self.users
+            .insert_one(UserDoc::from_domain(user, events.to_vec()))
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.find_user_where(doc! {"_id": id.to_string()}).await
+    }
+
+    #[instrument(skip_all)]
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.find_user_where(doc! {"email": email}).await
+    }
+
+    #[instrument(skip_all)]
+    async fn list_agents(&self) -> StoreResult<Vec<User>> {
+        self.users
+            .find(doc! {"role": Role::Agent.as_str()})
+            .projection(doc! {"pendingEvents": 0})
+            .sort(doc! {"_id": 1})
+            .await
+            .map_err(map_err)?
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(UserDoc::into_domain)
+            .collect()
+    }
+
+    #[instrument(skip_all, fields(user_id = %user.id))]
+    async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool> {
+        let mut state = to_document(&UserDoc::from_domain(user, Vec::new()))?;
+        for key in ["_id", "pendingEvents", "outboxPending", "agent"] {
+            state.remove(key);
+        }
+        if let Some(agent) = &user.agent {
+            // Slot counters change only through take_slot/release_slot.
+            state.insert("agent.skills", skills_bson(&agent.skills));
+            state.insert("agent.tier", agent.tier.as_str());
+            state.insert("agent.capacity", i64::from(agent.capacity));
+            state.insert("agent.presence", agent.presence.as_str());
+        }
+        state.insert("revision", rev(user.revision + 1));
+        let result = self
+            .users
+            .update_one(
+                doc! {"_id": user.id.to_string(), "revision": rev(user.revision)},
+                with_events(state, events)?,
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(result.matched_count == 1)
+    }
+
+    #[instrument(skip_all, fields(agent_id = %agent))]
+    async fn take_slot(&self, agent: UserId, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        self.users
+            .find_one_and_update(
+                doc! {
+                    "_id": agent.to_string(),
+                    "role": Role::Agent.as_str(),
+                    "agent.presence": Presence::Online.as_str(),
+                    "agent.freeSlots": {"$gt": 0_i64},
+                },
+                doc! {
+                    "$inc": {"agent.freeSlots": -1_i64, "revision": 1_i64},
+                    "$set": {"agent.lastAssignedAt": bson_time(now)},
+                },
+            )
+            .projection(doc! {"pendingEvents": 0})
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_err)?
+            .map(UserDoc::into_domain)
+            .transpose()
+    }
+
+    #[instrument(skip_all, fields(agent_id = %agent))]
+    async fn release_slot(&self, agent: UserId) -> StoreResult<bool> {
+        let Some(user) = self.find_user(agent).await? else {
+            return Ok(false);
+        };
+        let Some(profile) = user.agent else {
+            return Ok(false);
+        };
+        let capacity = i64::from(profile.capacity);
+        let result = self
+            .users
+            .update_one(
+                doc! {
+                    "_id": agent.to_string(),
+                    "agent.capacity": capacity,
+                    "agent.freeSlots": {"$lt": capacity},
+                },
+                doc! {"$inc": {"agent.freeSlots": 1_i64, "revision": 1_i64}},
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(result.modified_count == 1)
+    }
+
+    #[instrument(skip_all)]
+    async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
+        let mut out = self
+            .pending_in(&self.tickets, limit, |id| {
+                TicketId::parse(id)
+                    .map(OutboxOwner::Ticket)
+                    .map_err(|e| corrupt("ticket", e.to_string()))
+            })
+            .await?;
+        let users = self
+            .pending_in(&self.users, limit - out.len(), |id| {
+                UserId::parse("_id", id)
+                    .map(OutboxOwner::User)
+                    .map_err(|e| corrupt("user", e.to_string()))
+            })
+            .await?;
+        out.extend(users);
+        Ok(out)
+    }
+
+    #[instrument(skip_all)]
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
+        match owner {
+            OutboxOwner::Ticket(id) => self.clear_in(&self.tickets, id.to_string(), ids).await,
+            OutboxOwner::User(id) => self.clear_in(&self.users, id.to_string(), ids).await,
+        }
+    }
+}
+
+impl MongoStore {
+    async fn find_user_where(&self, filter: Document) -> StoreResult<Option<User>> {
+        self.users
+            .find_one(filter)
+            .projection(doc! {"pendingEvents": 0})
+            .await
+            .map_err(map_err)?
+            .map(UserDoc::into_domain)
+            .transpose()
+    }
+}
+
+/// Builds `{$set: state}` plus, when there are events, the outbox push.
+fn with_events(state: Document, events: &[Envelope]) -> StoreResult<Document> {
+    let mut update = doc! {"$set": state};
+    if !events.is_empty() {
+        let events = events
+            .iter()
+            .map(|e| bson::to_bson(e).map_err(|err| StoreError::Other(err.to_string())))
+            .collect::<StoreResult<Vec<_>>>()?;
+        update
+            .get_document_mut("$set")
+            .expect("BUG: $set was just inserted")
+            .insert("outboxPending", true);
+        update.insert("$push", doc! {"pendingEvents": {"$each": events}});
+    }
+    Ok(update)
+}
+
+fn to_document<T: Serialize>(value: &T) -> StoreResult<Document> {
+    bson::to_document(value).map_err(|e| StoreError::Other(format!("cannot encode document: {e}")))
+}
+
+fn rev(n: u64) -> i64 {
+    i64::try_from(n).expect("BUG: revision beyond i64")
+}
+
+fn bson_time(t: DateTime<Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(t.timestamp_millis())
+}
+
+fn chrono_time(t: bson::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or_default()
+}
+
+fn skills_bson(skills: &[Category]) -> Vec<String> {
+    skills.iter().map(|c| c.as_str().to_owned()).collect()
+}
+
+fn corrupt(what: &'static str, reason: String) -> StoreError {
+    StoreError::Corrupt { what, reason }
+}
+
+/// Maps a driver error to a [`StoreError`], naming the field of a duplicate key.
+fn map_err(err: mongodb::error::Error) -> StoreError {
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(we)) if we.code == 11000 => {
+            let field = if we.message.contains("email") {
+                "email"
+            } else if we.message.contains("complaintId") {
+                "complaintId"
+            } else {
+                "id"
+            };
+            StoreError::Duplicate { field }
+        }
+        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+            StoreError::Unavailable(err.to_string())
+        }
+        _ => StoreError::Other(err.to_string()),
+    }
+}
+
+/// Just the outbox of any document.
+#[derive(Deserialize)]
+struct OutboxDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(rename = "pendingEvents", default)]
+    pending_events: Vec<Envelope>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryDoc {
+    at: bson::DateTime,
+    actor: String,
+    kind: crate::domain::HistoryKind,
+    from: Option<String>,
+    to: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TicketDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    complaint_id: String,
+    title: String,
+    description: String,
+    category: String,
+    priority: Priority,
+    status: Status,
+    requester: String,
+    assignee: Option<String>,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    assigned_at: Option<bson::DateTime>,
+    resolved_at: Option<bson::DateTime>,
+    history: Vec<HistoryDoc>,
+    revision: i64,
+    #[serde(default)]
+    pending_events: Vec<Envelope>,
+    #[serde(default)]
+    outbox_pending: bool,
+}
+
+impl TicketDoc {
+    fn from_domain(t: &Ticket, pending_events: Vec<Envelope>) -> Self {
+        Self {
+            id: t.id.to_string(),
+            complaint_id: t.complaint_id.to_string(),
+            title: t.title.as_str().to_owned(),
+            description: t.description.as_str().to_owned(),
+            category: t.category.as_str().to_owned(),
+            priority: t.priority,
+            status: t.status,
+            requester: t.requester.to_string(),
+            assignee: t.assignee.map(|a| a.to_string()),
+            created_at: bson_time(t.created_at),
+            updated_at: bson_time(t.updated_at),
+            assigned_at: t.assigned_at.map(bson_time),
+            resolved_at: t.resolved_at.map(bson_time),
+            history: t
+                .history
+                .iter()
+                .map(|h| HistoryDoc {
+                    at: bson_time(h.at),
+                    actor: h.actor.clone(),
+                    kind: h.kind,
+                    from: h.from.clone(),
+                    to: h.to.clone(),
+                    note: h.note.clone(),
+                })
+                .collect(),
+            revision: rev(t.revision),
+            outbox_pending: !pending_events.is_empty(),
+            pending_events,
+        }
+    }
+
+    fn into_domain(self) -> StoreResult<Ticket> {
+        let bad = |e: crate::domain::ValidationError| corrupt("ticket", e.to_string());
+        Ok(Ticket {
+            id: TicketId::parse(&self.id).map_err(bad)?,
+            complaint_id: ComplaintId::parse(&self.complaint_id).map_err(bad)?,
+            title: Title::parse(&self.title).map_err(bad)?,
+            description: Description::parse(&self.description).map_err(bad)?,
+            category: Category::stored(self.category),
+            priority: self.priority,
+            status: self.status,
+            requester: UserId::parse("requester", &self.requester).map_err(bad)?,
+            assignee: self
+                .assignee
+                .as_deref()
+                .map(|a| UserId::parse("assignee", a))
+                .transpose()
+                .map_err(bad)?,
+            created_at: chrono_time(self.created_at),
+            updated_at: chrono_time(self.updated_at),
+            assigned_at: self.assigned_at.map(chrono_time),
+            resolved_at: self.resolved_at.map(chrono_time),
+            history: self
+                .history
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: chrono_time(h.at),
+                    actor: h.actor,
+                    kind: h.kind,
+                    from: h.from,
+                    to: h.to,
+                    note: h.note,
+                })
+                .collect(),
+            revision: u64::try_from(self.revision).map_err(|_| corrupt("ticket", "negative revision".into()))?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentDoc {
+    skills: Vec<String>,
+    tier: Tier,
+    capacity: i64,
+    presence: Presence,
+    free_slots: i64,
+    last_assigned_at: Option<bson::DateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    email: String,
+    role: Role,
+    password_hash: String,
+    agent: Option<AgentDoc>,
+    created_at: bson::DateTime,
+    revision: i64,
+    #[serde(default)]
+    pending_events: Vec<Envelope>,
+    #[serde(default)]
+    outbox_pending: bool,
+}
+
+impl UserDoc {
+    fn from_domain(u: &User, pending_events: Vec<Envelope>) -> Self {
+        Self {
+            id: u.id.to_string(),
+            name: u.name.as_str().to_owned(),
+            email: u.email.as_str().to_owned(),
+            role: u.role,
+            password_hash: u.password_hash.as_str().to_owned(),
+            agent: u.agent.as_ref().map(|a| AgentDoc {
+                skills: skills_bson(&a.skills),
+                tier: a.tier,
+                capacity: i64::from(a.capacity),
+                presence: a.presence,
+                free_slots: i64::from(a.free_slots),
+                last_assigned_at: a.last_assigned_at.map(bson_time),
+            }),
+            created_at: bson_time(u.created_at),
+            revision: rev(u.revision),
+            outbox_pending: !pending_events.is_empty(),
+            pending_events,
+        }
+    }
+
+    fn into_domain(self) -> StoreResult<User> {
+        let bad = |e: crate::domain::ValidationError| corrupt("user", e.to_string());
+        let count = |n: i64| u32::try_from(n).map_err(|_| corrupt("user", format!("bad slot count {n}")));
+        let agent = match self.agent {
+            None => None,
+            Some(a) => Some(AgentProfile {
+                skills: a.skills.into_iter().map(Category::stored).collect(),
+                tier: a.tier,
+                capacity: count(a.capacity)?,
+                presence: a.presence,
+                free_slots: count(a.free_slots)?,
+                last_assigned_at: a.last_assigned_at.map(chrono_time),
+            }),
+        };
+        Ok(User {
+            id: UserId::parse("_id", &self.id).map_err(bad)?,
+            name: PersonName::parse(&self.name).map_err(bad)?,
+            email: Email::parse(&self.email).map_err(bad)?,
+            role: self.role,
+            password_hash: PasswordHash::from_phc(self.password_hash),
+            agent,
+            created_at: chrono_time(self.created_at),
+            revision: u64::try_from(self.revision).map_err(|_| corrupt("user", "negative revision".into()))?,
+        })
+    }
+}
