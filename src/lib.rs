@@ -13,9 +13,24 @@
 //! - `demo`: the demo accounts `quickfix dev` starts with.
 //! - `telemetry`: logs and metrics.
 
+mod api;
+pub mod app;
+mod auth;
+mod bus;
+pub mod config;
+pub mod demo;
 pub mod domain;
+mod outbox;
 mod store;
+pub mod telemetry;
 
+pub use api::{ApiDoc, ApiError, ApiLimits, AppState, ErrorBody, router};
+pub use auth::{TokenError, TokenKeys, hash_password, verify_password};
+pub use bus::{
+    AwsOptions, BusError, Delivery, MemoryQueue, MemoryTopic, PublishReport, Publisher, Queue,
+    QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec, aws_config, provision,
+};
+pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
     MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, Store, StoreError,
     StoreResult, TicketQuery,

@@ -1,1 +1,16 @@
-fn main() {}
+//! The `quickfix` binary: `dev` (default), `api`, `provision`.
+
+use clap::Parser;
+use quickfix::config::{Cli, Command};
+use quickfix::{app, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_logging(cli.settings.log_format);
+    match cli.command.unwrap_or(Command::Dev) {
+        Command::Dev => app::run_dev(cli.settings).await,
+        Command::Api => app::run_api(cli.settings).await,
+        Command::Provision(args) => app::run_provision(cli.settings, args).await,
+    }
+}

@@ -189,7 +189,14 @@ mod tests {
             Utc::now(),
         );
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
-        for key in ["eventId", "eventType", "version", "timestamp", "data", "metadata"] {
+        for key in [
+            "eventId",
+            "eventType",
+            "version",
+            "timestamp",
+            "data",
+            "metadata",
+        ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["metadata"]["causationId"], serde_json::Value::Null);

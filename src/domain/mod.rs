@@ -13,8 +13,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
 pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVENT_TYPES};
 pub use ticket::{
-    AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind, NewTicket,
-    Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,
+    AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,
+    NewTicket, Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,
 };
 pub use user::{
     AgentProfile, Availability, Email, Password, PasswordHash, PersonName, Presence, Principal,

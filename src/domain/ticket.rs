@@ -205,7 +205,10 @@ impl Categories {
             .find(|c| c.0.eq_ignore_ascii_case(raw))
             .cloned()
             .ok_or_else(|| {
-                ValidationError::new(field, format!("must be one of: {}", self.names().join(", ")))
+                ValidationError::new(
+                    field,
+                    format!("must be one of: {}", self.names().join(", ")),
+                )
             })
     }
 
@@ -491,15 +494,17 @@ impl Ticket {
         meta: EventMetadata,
     ) -> Result<Vec<Envelope>, StatusChangeError> {
         let from = self.status;
-        if !is_legal_transition(from, to) || (to == Status::InProgress && self.assignee.is_none())
-        {
+        if !is_legal_transition(from, to) || (to == Status::InProgress && self.assignee.is_none()) {
             return Err(StatusChangeError::IllegalTransition { from, to });
         }
         let is_assignee = self.assignee == Some(by.id);
         let allowed = match by.role {
             Role::Admin => true,
-            Role::Agent => is_assignee && matches!(to, Status::InProgress | Status::Resolved)
-                && from != Status::Resolved,
+            Role::Agent => {
+                is_assignee
+                    && matches!(to, Status::InProgress | Status::Resolved)
+                    && from != Status::Resolved
+            }
             Role::Customer => self.requester == by.id && from == Status::Resolved,
         };
         if !allowed {
@@ -626,7 +631,6 @@ fn is_legal_transition(from: Status, to: Status) -> bool {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,10 +655,19 @@ mod tests {
         let new = NewTicket {
             title: Title::parse("Printer on fire").unwrap(),
             description: Description::parse("It smokes").unwrap(),
-            category: Categories::default().parse("category", "technical").unwrap(),
+            category: Categories::default()
+                .parse("category", "technical")
+                .unwrap(),
             priority: Priority::Medium,
         };
-        Ticket::open(new, ComplaintId::from_sequence(7), requester, Utc::now(), meta()).0
+        Ticket::open(
+            new,
+            ComplaintId::from_sequence(7),
+            requester,
+            Utc::now(),
+            meta(),
+        )
+        .0
     }
 
     #[test]
@@ -662,7 +675,10 @@ mod tests {
         let id = ComplaintId::from_sequence(42);
         assert_eq!(id.to_string(), "COMP-00042");
         assert_eq!(ComplaintId::parse("comp-00042").unwrap(), id);
-        assert_eq!(ComplaintId::parse("COMP-1234567").unwrap().to_string(), "COMP-1234567");
+        assert_eq!(
+            ComplaintId::parse("COMP-1234567").unwrap().to_string(),
+            "COMP-1234567"
+        );
         for bad in ["COMP-", "COMP-12a", "42", "", "CMP-00001"] {
             assert!(ComplaintId::parse(bad).is_err(), "{bad}");
         }
@@ -674,10 +690,18 @@ mod tests {
         let new = NewTicket {
             title: Title::parse("Internet issue").unwrap(),
             description: Description::parse("down").unwrap(),
-            category: Categories::default().parse("category", "Technical").unwrap(),
+            category: Categories::default()
+                .parse("category", "Technical")
+                .unwrap(),
             priority: Priority::High,
         };
-        let (t, e) = Ticket::open(new, ComplaintId::from_sequence(12345), user, Utc::now(), meta());
+        let (t, e) = Ticket::open(
+            new,
+            ComplaintId::from_sequence(12345),
+            user,
+            Utc::now(),
+            meta(),
+        );
         assert_eq!(e.event_type, EventType::TicketCreated);
         assert_eq!(e.data["ticketId"], t.id.to_string());
         assert_eq!(e.data["complaintId"], "COMP-12345");
@@ -693,12 +717,22 @@ mod tests {
         let customer = principal(Role::Customer);
         let agent = principal(Role::Agent);
         let mut t = open_ticket(customer.id);
-        t.assign(agent.id, "system", None, Utc::now(), meta()).unwrap();
+        t.assign(agent.id, "system", None, Utc::now(), meta())
+            .unwrap();
         let events = t
-            .change_status(&agent, Status::Resolved, Some("fixed".into()), Utc::now(), meta())
+            .change_status(
+                &agent,
+                Status::Resolved,
+                Some("fixed".into()),
+                Utc::now(),
+                meta(),
+            )
             .unwrap();
         let kinds: Vec<_> = events.iter().map(|e| e.event_type).collect();
-        assert_eq!(kinds, [EventType::TicketStatusChanged, EventType::TicketResolved]);
+        assert_eq!(
+            kinds,
+            [EventType::TicketStatusChanged, EventType::TicketResolved]
+        );
         assert_eq!(events[1].data["agentId"], agent.id.to_string());
         assert_eq!(events[1].data["resolvedBy"], agent.id.to_string());
         assert!(t.resolved_at.is_some());
@@ -708,9 +742,16 @@ mod tests {
     #[test]
     fn another_agent_may_not_resolve() {
         let mut t = open_ticket(UserId::generate());
-        t.assign(UserId::generate(), "system", None, Utc::now(), meta()).unwrap();
+        t.assign(UserId::generate(), "system", None, Utc::now(), meta())
+            .unwrap();
         let err = t
-            .change_status(&principal(Role::Agent), Status::Resolved, None, Utc::now(), meta())
+            .change_status(
+                &principal(Role::Agent),
+                Status::Resolved,
+                None,
+                Utc::now(),
+                meta(),
+            )
             .unwrap_err();
         assert!(matches!(err, StatusChangeError::Forbidden(_)));
         assert_eq!(t.status, Status::Assigned);
@@ -719,10 +760,20 @@ mod tests {
     #[test]
     fn open_ticket_cannot_be_resolved_or_started() {
         let admin = principal(Role::Admin);
-        for to in [Status::Resolved, Status::InProgress, Status::Assigned, Status::Open] {
+        for to in [
+            Status::Resolved,
+            Status::InProgress,
+            Status::Assigned,
+            Status::Open,
+        ] {
             let mut t = open_ticket(UserId::generate());
-            let err = t.change_status(&admin, to, None, Utc::now(), meta()).unwrap_err();
-            assert!(matches!(err, StatusChangeError::IllegalTransition { .. }), "{to}");
+            let err = t
+                .change_status(&admin, to, None, Utc::now(), meta())
+                .unwrap_err();
+            assert!(
+                matches!(err, StatusChangeError::IllegalTransition { .. }),
+                "{to}"
+            );
         }
     }
 

@@ -50,7 +50,10 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let email = raw.trim().to_lowercase();
         let invalid = || ValidationError::new("email", "is not a valid email address");
-        if email.is_empty() || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email.is_empty()
+            || email.len() > 254
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -101,10 +104,16 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let n = raw.chars().count();
         if n < 8 {
-            return Err(ValidationError::new("password", "must be at least 8 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "must be at least 8 characters",
+            ));
         }
         if n > 128 {
-            return Err(ValidationError::new("password", "must be at most 128 characters"));
+            return Err(ValidationError::new(
+                "password",
+                "must be at most 128 characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -216,7 +225,10 @@ impl AgentProfile {
     /// If there are no skills, or capacity is 0 or above [`Self::MAX_CAPACITY`].
     pub fn new(skills: Vec<Category>, tier: Tier, capacity: u32) -> Result<Self, ValidationError> {
         if skills.is_empty() {
-            return Err(ValidationError::new("skills", "at least one category is required"));
+            return Err(ValidationError::new(
+                "skills",
+                "at least one category is required",
+            ));
         }
         if capacity == 0 || capacity > Self::MAX_CAPACITY {
             return Err(ValidationError::new(
@@ -321,8 +333,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@example.com", "ann@example..com"] {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@@example.com",
+            "ann@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -342,9 +366,22 @@ mod tests {
     #[test]
     fn capacity_and_skills_are_required() {
         let skills = vec![Categories::default().parse("skills", "Billing").unwrap()];
-        assert_eq!(AgentProfile::new(vec![], Tier::Agent, 1).unwrap_err().field, "skills");
-        assert_eq!(AgentProfile::new(skills.clone(), Tier::Agent, 0).unwrap_err().field, "capacity");
-        assert_eq!(AgentProfile::new(skills, Tier::Agent, 51).unwrap_err().field, "capacity");
+        assert_eq!(
+            AgentProfile::new(vec![], Tier::Agent, 1).unwrap_err().field,
+            "skills"
+        );
+        assert_eq!(
+            AgentProfile::new(skills.clone(), Tier::Agent, 0)
+                .unwrap_err()
+                .field,
+            "capacity"
+        );
+        assert_eq!(
+            AgentProfile::new(skills, Tier::Agent, 51)
+                .unwrap_err()
+                .field,
+            "capacity"
+        );
     }
 
     proptest! {

@@ -98,7 +98,9 @@ impl Store for MemoryStore {
             TicketRef::Id(id) => Some(id),
             TicketRef::Complaint(c) => inner.by_complaint.get(&c).copied(),
         };
-        Ok(id.and_then(|id| inner.tickets.get(&id)).map(|r| r.doc.clone()))
+        Ok(id
+            .and_then(|id| inner.tickets.get(&id))
+            .map(|r| r.doc.clone()))
     }
 
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
@@ -136,7 +138,9 @@ impl Store for MemoryStore {
         if inner.by_email.contains_key(user.email.as_str()) {
             return Err(StoreError::Duplicate { field: "email" });
         }
-        inner.by_email.insert(user.email.as_str().to_owned(), user.id);
+        inner
+            .by_email
+            .insert(user.email.as_str().to_owned(), user.id);
         inner.users.insert(
             user.id,
             Record {

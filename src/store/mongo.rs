@@ -49,7 +49,11 @@ impl MongoStore {
     ///
     /// # Errors
     /// If the URI is malformed or the indexes cannot be created (which needs the server).
-    pub async fn connect(uri: &str, db_name: &str, options: MongoStoreOptions) -> StoreResult<Self> {
+    pub async fn connect(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+    ) -> StoreResult<Self> {
         let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
         client_options.server_selection_timeout = Some(options.server_selection_timeout);
         client_options.connect_timeout = Some(options.server_selection_timeout);
@@ -71,7 +75,11 @@ impl MongoStore {
     ///
     /// # Errors
     /// If the URI is malformed.
-    pub async fn connect_lazy(uri: &str, db_name: &str, options: MongoStoreOptions) -> StoreResult<Self> {
+    pub async fn connect_lazy(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+    ) -> StoreResult<Self> {
         let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
         client_options.server_selection_timeout = Some(options.server_selection_timeout);
         let client = Client::with_options(client_options).map_err(map_err)?;
@@ -88,7 +96,12 @@ impl MongoStore {
         let unique = |keys: Document, name: &str| {
             IndexModel::builder()
                 .keys(keys)
-                .options(IndexOptions::builder().unique(true).name(name.to_owned()).build())
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .name(name.to_owned())
+                        .build(),
+                )
                 .build()
         };
         let plain = |keys: Document, name: &str| {
@@ -485,9 +498,9 @@ fn map_err(err: mongodb::error::Error) -> StoreError {
             };
             StoreError::Duplicate { field }
         }
-        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
-            StoreError::Unavailable(err.to_string())
-        }
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. } => StoreError::Unavailable(err.to_string()),
         _ => StoreError::Other(err.to_string()),
     }
 }
@@ -604,7 +617,8 @@ impl TicketDoc {
                     note: h.note,
                 })
                 .collect(),
-            revision: u64::try_from(self.revision).map_err(|_| corrupt("ticket", "negative revision".into()))?,
+            revision: u64::try_from(self.revision)
+                .map_err(|_| corrupt("ticket", "negative revision".into()))?,
         })
     }
 }
@@ -663,7 +677,8 @@ impl UserDoc {
 
     fn into_domain(self) -> StoreResult<User> {
         let bad = |e: crate::domain::ValidationError| corrupt("user", e.to_string());
-        let count = |n: i64| u32::try_from(n).map_err(|_| corrupt("user", format!("bad slot count {n}")));
+        let count =
+            |n: i64| u32::try_from(n).map_err(|_| corrupt("user", format!("bad slot count {n}")));
         let agent = match self.agent {
             None => None,
             Some(a) => Some(AgentProfile {
@@ -683,7 +698,8 @@ impl UserDoc {
             password_hash: PasswordHash::from_phc(self.password_hash),
             agent,
             created_at: chrono_time(self.created_at),
-            revision: u64::try_from(self.revision).map_err(|_| corrupt("user", "negative revision".into()))?,
+            revision: u64::try_from(self.revision)
+                .map_err(|_| corrupt("user", "negative revision".into()))?,
         })
     }
 }

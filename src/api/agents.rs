@@ -1,0 +1,177 @@
+//! `/api/agents`: creating agents and setting their presence.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::accounts::hash_off_thread;
+use super::extract::{ApiJson, Auth, Correlation};
+use super::input::required;
+use super::views::UserView;
+use super::{ApiError, AppState, ErrorBody};
+use crate::domain::{
+    AgentProfile, Email, Password, PersonName, Presence, Role, Tier, User, UserId,
+};
+
+/// Attempts of a read-modify-write before answering 409.
+const MAX_ATTEMPTS: usize = 5;
+
+/// The agent routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/agents", get(list).post(create))
+        .route("/api/agents/{id}/presence", patch(set_presence))
+}
+
+/// Body of `POST /api/agents`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateAgent {
+    /// Display name.
+    pub name: Option<String>,
+    /// Sign-in email.
+    pub email: Option<String>,
+    /// 8 to 128 characters.
+    pub password: Option<String>,
+    /// Categories the agent takes (at least one).
+    pub skills: Option<Vec<String>>,
+    /// agent (default), senior or manager.
+    pub tier: Option<String>,
+    /// Tickets held at once, 1 to 50 (default 1).
+    pub capacity: Option<u32>,
+    /// online or offline (default).
+    pub presence: Option<String>,
+}
+
+/// Creates an agent (admins).
+#[utoipa::path(post, path = "/api/agents", tag = "agents", request_body = CreateAgent,
+    security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    ApiJson(body): ApiJson<CreateAgent>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    auth.require(&[Role::Admin], "creating an agent")?;
+    let name = PersonName::parse(required("name", &body.name)?)?;
+    let email = Email::parse(required("email", &body.email)?)?;
+    let password = Password::parse(required("password", &body.password)?)?;
+    let skills = body
+        .skills
+        .unwrap_or_default()
+        .iter()
+        .map(|s| state.categories.parse("skills", s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tier = body
+        .tier
+        .as_deref()
+        .map(|t| Tier::parse_field("tier", t))
+        .transpose()?
+        .unwrap_or(Tier::Agent);
+    let mut profile = AgentProfile::new(skills, tier, body.capacity.unwrap_or(1))?;
+    let presence = body
+        .presence
+        .as_deref()
+        .map(|p| Presence::parse_field("presence", p))
+        .transpose()?
+        .unwrap_or(Presence::Offline);
+    if state
+        .store
+        .find_user_by_email(email.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict_on(
+            "email",
+            "email is already registered",
+        ));
+    }
+    profile.presence = Presence::Offline;
+    let mut user = User {
+        id: UserId::generate(),
+        name,
+        email,
+        role: Role::Agent,
+        password_hash: hash_off_thread(password).await?,
+        agent: Some(profile),
+        created_at: state.clock.now(),
+        revision: 0,
+    };
+    // An agent created online announces it, so the backlog can drain to them.
+    let events: Vec<_> = user
+        .set_presence(presence, state.clock.now(), correlation.metadata(&auth.0))
+        .into_iter()
+        .collect();
+    state.store.insert_user(&user, &events).await?;
+    if !events.is_empty() {
+        state.outbox.notify_one();
+    }
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// Lists agents with their availability (admins and agents).
+#[utoipa::path(get, path = "/api/agents", tag = "agents", security(("bearer" = [])),
+    responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<UserView>>, ApiError> {
+    auth.require(&[Role::Admin, Role::Agent], "listing agents")?;
+    let agents = state.store.list_agents().await?;
+    Ok(Json(agents.iter().map(UserView::from).collect()))
+}
+
+/// Body of `PATCH /api/agents/{id}/presence`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PresenceChange {
+    /// online or offline.
+    pub presence: Option<String>,
+}
+
+/// Sets an agent's presence (the agent themself or an admin) and publishes
+/// `agent.availability_changed` when it changes.
+#[utoipa::path(patch, path = "/api/agents/{id}/presence", tag = "agents", request_body = PresenceChange,
+    params(("id" = String, Path, description = "Agent's user id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_presence(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PresenceChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let agent_id = UserId::parse("id", &id).map_err(|_| ApiError::NotFound("agent"))?;
+    let presence = Presence::parse_field("presence", required("presence", &body.presence)?)?;
+    if auth.0.role != Role::Admin && auth.0.id != agent_id {
+        return Err(ApiError::Forbidden(
+            "only the agent or an admin may set presence".into(),
+        ));
+    }
+    for _ in 0..MAX_ATTEMPTS {
+        let mut user = state
+            .store
+            .find_user(agent_id)
+            .await?
+            .filter(|u| u.role == Role::Agent)
+            .ok_or(ApiError::NotFound("agent"))?;
+        let Some(event) =
+            user.set_presence(presence, state.clock.now(), correlation.metadata(&auth.0))
+        else {
+            return Ok(Json(UserView::from(&user)));
+        };
+        if state
+            .store
+            .update_user(&user, std::slice::from_ref(&event))
+            .await?
+        {
+            state.outbox.notify_one();
+            return Ok(Json(UserView::from(&user)));
+        }
+    }
+    Err(ApiError::conflict(
+        "the agent is changing too often right now; try again",
+    ))
+}

@@ -1,0 +1,353 @@
+//! `/api/complaints`: open, read, list, change status, history, and manual assignment.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{ApiJson, Auth, Correlation};
+use super::input::{note, required};
+use super::views::{HistoryView, TicketPage, TicketView};
+use super::{ApiError, AppState, ErrorBody};
+use crate::domain::{
+    ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, Status, Ticket,
+    TicketId, TicketRef, Title, UserId, ValidationError,
+};
+use crate::store::TicketQuery;
+
+/// Attempts of a read-modify-write before answering 409.
+const MAX_ATTEMPTS: usize = 5;
+/// Default and largest page size.
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+/// The complaints routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/complaints", post(create).get(list))
+        .route("/api/complaints/{id}", get(show))
+        .route("/api/complaints/{id}/status", patch(change_status))
+        .route("/api/complaints/{id}/history", get(history))
+        .route("/api/complaints/{id}/assign", post(assign))
+}
+
+/// Body of `POST /api/complaints`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateComplaint {
+    /// 3 to 200 characters.
+    pub title: Option<String>,
+    /// 1 to 5,000 characters.
+    pub description: Option<String>,
+    /// One of the configured categories.
+    pub category: Option<String>,
+    /// Low, Medium (default), High or Critical.
+    pub priority: Option<String>,
+}
+
+/// Opens a ticket (customers and admins) and publishes `ticket.created`.
+#[utoipa::path(post, path = "/api/complaints", tag = "complaints", request_body = CreateComplaint,
+    security(("bearer" = [])),
+    responses((status = 201, body = TicketView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    ApiJson(body): ApiJson<CreateComplaint>,
+) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    auth.require(&[Role::Customer, Role::Admin], "opening a ticket")?;
+    let new = NewTicket {
+        title: Title::parse(required("title", &body.title)?)?,
+        description: Description::parse(required("description", &body.description)?)?,
+        category: state
+            .categories
+            .parse("category", required("category", &body.category)?)?,
+        priority: body
+            .priority
+            .as_deref()
+            .map(|p| Priority::parse_field("priority", p))
+            .transpose()?
+            .unwrap_or(Priority::Medium),
+    };
+    let sequence = state.store.next_complaint_number().await?;
+    let (ticket, event) = Ticket::open(
+        new,
+        ComplaintId::from_sequence(sequence),
+        auth.0.id,
+        state.clock.now(),
+        correlation.metadata(&auth.0),
+    );
+    state.store.insert_ticket(&ticket, &[event]).await?;
+    state.outbox.notify_one();
+    Ok((StatusCode::CREATED, Json(TicketView::from(&ticket))))
+}
+
+/// Query of `GET /api/complaints`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Filter by status.
+    pub status: Option<String>,
+    /// Filter by priority.
+    pub priority: Option<String>,
+    /// Filter by category.
+    pub category: Option<String>,
+    /// Filter by assigned agent id (admins; agents always see their own).
+    pub assignee: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists tickets newest first: customers see their own, agents their assignments, admins all.
+#[utoipa::path(get, path = "/api/complaints", tag = "complaints", params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = TicketPage), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<TicketPage>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut query = parse_list_params(&state, params)?;
+    match auth.0.role {
+        Role::Customer => query.requester = Some(auth.0.id),
+        Role::Agent => query.assignee = Some(auth.0.id),
+        Role::Admin => {}
+    }
+    let tickets = state.store.list_tickets(&query).await?;
+    let next_cursor = (tickets.len() == query.limit)
+        .then(|| tickets.last().map(|t| t.id.to_string()))
+        .flatten();
+    Ok(Json(TicketPage {
+        items: tickets.iter().map(TicketView::from).collect(),
+        next_cursor,
+    }))
+}
+
+fn parse_list_params(state: &AppState, p: ListParams) -> Result<TicketQuery, ValidationError> {
+    let limit = match p.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ValidationError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    Ok(TicketQuery {
+        requester: None,
+        assignee: p
+            .assignee
+            .as_deref()
+            .map(|a| UserId::parse("assignee", a))
+            .transpose()?,
+        status: p
+            .status
+            .as_deref()
+            .map(|s| Status::parse_field("status", s))
+            .transpose()?,
+        priority: p
+            .priority
+            .as_deref()
+            .map(|s| Priority::parse_field("priority", s))
+            .transpose()?,
+        category: p
+            .category
+            .as_deref()
+            .map(|c| state.categories.parse("category", c))
+            .transpose()?,
+        before: p
+            .cursor
+            .as_deref()
+            .map(|c| {
+                TicketId::parse(c).map_err(|_| {
+                    ValidationError::new("cursor", "is not a cursor from a previous page")
+                })
+            })
+            .transpose()?,
+        limit,
+    })
+}
+
+/// Finds a ticket the caller may see; anything else is a 404.
+async fn find_visible(state: &AppState, id: &str, who: &Principal) -> Result<Ticket, ApiError> {
+    let by = TicketRef::parse(id).map_err(|_| ApiError::NotFound("ticket"))?;
+    state
+        .store
+        .find_ticket(by)
+        .await?
+        .filter(|t| t.is_visible_to(who))
+        .ok_or(ApiError::NotFound("ticket"))
+}
+
+/// Reads a ticket by id or complaint id.
+#[utoipa::path(get, path = "/api/complaints/{id}", tag = "complaints",
+    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TicketView), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<TicketView>, ApiError> {
+    let ticket = find_visible(&state, &id, &auth.0).await?;
+    Ok(Json(TicketView::from(&ticket)))
+}
+
+/// A ticket's history, oldest first.
+#[utoipa::path(get, path = "/api/complaints/{id}/history", tag = "complaints",
+    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    security(("bearer" = [])),
+    responses((status = 200, body = [HistoryView]), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoryView>>, ApiError> {
+    let ticket = find_visible(&state, &id, &auth.0).await?;
+    Ok(Json(ticket.history.iter().map(HistoryView::from).collect()))
+}
+
+/// Applies `change` to the current ticket and stores it with its events, retrying when a
+/// concurrent writer got there first.
+async fn modify_ticket<F>(
+    state: &AppState,
+    id: &str,
+    who: &Principal,
+    mut change: F,
+) -> Result<Ticket, ApiError>
+where
+    F: FnMut(&mut Ticket) -> Result<Vec<Envelope>, ApiError>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let mut ticket = find_visible(state, id, who).await?;
+        let events = change(&mut ticket)?;
+        if state.store.update_ticket(&ticket, &events).await? {
+            ticket.revision += 1;
+            if !events.is_empty() {
+                state.outbox.notify_one();
+            }
+            return Ok(ticket);
+        }
+    }
+    Err(ApiError::conflict(
+        "the ticket is changing too often right now; try again",
+    ))
+}
+
+/// Body of `PATCH /api/complaints/{id}/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusChange {
+    /// InProgress, Resolved, Closed (or Open → Closed for admins).
+    pub status: Option<String>,
+    /// Why; kept in the history (up to 2,000 characters).
+    pub message: Option<String>,
+}
+
+/// Changes a ticket's status. The assigned agent starts and resolves it (publishing
+/// `ticket.resolved`); the requester closes or reopens a resolved ticket; admins do any legal
+/// transition.
+#[utoipa::path(patch, path = "/api/complaints/{id}/status", tag = "complaints", request_body = StatusChange,
+    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TicketView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn change_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StatusChange>,
+) -> Result<Json<TicketView>, ApiError> {
+    let to = Status::parse_field("status", required("status", &body.status)?)?;
+    let message = note("message", body.message, 2000)?;
+    let now = state.clock.now();
+    let ticket = modify_ticket(&state, &id, &auth.0, |ticket| {
+        Ok(ticket.change_status(
+            &auth.0,
+            to,
+            message.clone(),
+            now,
+            correlation.metadata(&auth.0),
+        )?)
+    })
+    .await?;
+    Ok(Json(TicketView::from(&ticket)))
+}
+
+/// Body of `POST /api/complaints/{id}/assign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignRequest {
+    /// The agent to give the ticket to; must be online with a free slot.
+    pub agent_id: Option<String>,
+    /// Why; kept in the history.
+    pub note: Option<String>,
+}
+
+/// Assigns or reassigns a ticket by hand (admins). Takes one of the agent's slots atomically
+/// and gives the previous agent's slot back.
+#[utoipa::path(post, path = "/api/complaints/{id}/assign", tag = "complaints", request_body = AssignRequest,
+    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TicketView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn assign(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> Result<Json<TicketView>, ApiError> {
+    auth.require(&[Role::Admin], "assigning a ticket")?;
+    let agent_id = UserId::parse("agentId", required("agentId", &body.agent_id)?)?;
+    let why = note("note", body.note, 2000)?;
+    state
+        .store
+        .find_user(agent_id)
+        .await?
+        .filter(|u| u.role == Role::Agent)
+        .ok_or_else(|| ValidationError::new("agentId", "is not an agent"))?;
+
+    for _ in 0..MAX_ATTEMPTS {
+        let mut ticket = find_visible(&state, &id, &auth.0).await?;
+        let previous = ticket.assignee;
+        let now = state.clock.now();
+        let event = ticket
+            .assign(
+                agent_id,
+                &auth.0.id.to_string(),
+                why.clone(),
+                now,
+                correlation.metadata(&auth.0),
+            )
+            .map_err(|e| ApiError::conflict(e.to_string()))?;
+        if state.store.take_slot(agent_id, now).await?.is_none() {
+            return Err(ApiError::conflict_on(
+                "agentId",
+                "the agent is offline or has no free slot",
+            ));
+        }
+        if state.store.update_ticket(&ticket, &[event]).await? {
+            if let Some(previous) = previous {
+                state.store.release_slot(previous).await?;
+            }
+            state.outbox.notify_one();
+            ticket.revision += 1;
+            return Ok(Json(TicketView::from(&ticket)));
+        }
+        // Someone changed the ticket first: give the slot back and look again.
+        state.store.release_slot(agent_id).await?;
+    }
+    Err(ApiError::conflict(
+        "the ticket is changing too often right now; try again",
+    ))
+}

@@ -1,0 +1,167 @@
+//! The one error type every handler returns, rendered as `{"error":{"code","message","details"}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::domain::{StatusChangeError, ValidationError};
+use crate::store::StoreError;
+
+/// An error answer. Internal causes are logged here and never sent to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not valid JSON, or a required header is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid bearer token, or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource (or not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405: the path exists without this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+        /// The field, when one value is the cause (a taken email).
+        field: Option<String>,
+    },
+    /// 413: the body is larger than the configured limit.
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// 415: the body is not declared as JSON.
+    #[error("expected a JSON body with Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// 422: well-formed, but a field is invalid.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// 503: the store (or another dependency) is unavailable.
+    #[error("service unavailable")]
+    Unavailable(String),
+    /// 500: a bug. Logged with its cause.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The JSON shape of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Extra data, e.g. `{"field": "title"}`.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    /// A 409 about `field`.
+    pub fn conflict_on(field: &str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// A 409 without a field.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let details = match &self {
+            Self::Validation(e) => json!({"field": e.field}),
+            Self::Conflict { field: Some(f), .. } => json!({"field": f}),
+            _ => Value::Null,
+        };
+        match &self {
+            Self::Unavailable(cause) => tracing::warn!(%cause, "answering 503"),
+            Self::Internal(cause) => tracing::error!(%cause, "answering 500"),
+            _ => {}
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+                details,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Duplicate { field } => {
+                Self::conflict_on(field, format!("{field} is already taken"))
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StatusChangeError> for ApiError {
+    fn from(err: StatusChangeError) -> Self {
+        match err {
+            StatusChangeError::Forbidden(why) => Self::Forbidden(why.to_owned()),
+            StatusChangeError::IllegalTransition { .. } => {
+                Self::conflict_on("status", err.to_string())
+            }
+        }
+    }
+}

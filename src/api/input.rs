@@ -1,0 +1,34 @@
+//! Small helpers for reading request fields into domain types.
+
+use crate::domain::ValidationError;
+
+/// The value of a field that must be present.
+///
+/// # Errors
+/// `<field>: is required` when it is absent.
+pub fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, ValidationError> {
+    value
+        .as_deref()
+        .ok_or_else(|| ValidationError::new(field, "is required"))
+}
+
+/// An optional free-text note of at most `max` characters; blank means none.
+///
+/// # Errors
+/// When it is longer than `max`.
+pub fn note(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    let Some(text) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(Some(text))
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{accounts, agents, complaints, error, ops, views};
+
+/// QuickFix's REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "QuickFix", description = "Helpdesk tickets routed to agents through events."),
+    paths(
+        accounts::register, accounts::login,
+        complaints::create, complaints::list, complaints::show, complaints::history,
+        complaints::change_status, complaints::assign,
+        agents::create, agents::list, agents::set_presence,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,
+        views::HistoryView, views::UserView, views::AgentProfileView, views::SessionView,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

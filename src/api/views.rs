@@ -1,0 +1,180 @@
+//! Response bodies: how tickets, history, users and agents look on the wire (camelCase JSON).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{
+    Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, Ticket, Tier, User,
+};
+
+/// A ticket, as every route returns it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketView {
+    /// Internal id (UUID).
+    pub id: String,
+    /// Human id, `COMP-00001`; accepted wherever `{id}` is.
+    pub complaint_id: String,
+    /// Summary.
+    pub title: String,
+    /// Details.
+    pub description: String,
+    /// Category.
+    pub category: String,
+    /// Priority.
+    #[schema(value_type = String, example = "High")]
+    pub priority: Priority,
+    /// Status.
+    #[schema(value_type = String, example = "Open")]
+    pub status: Status,
+    /// The requester's user id.
+    pub user_id: String,
+    /// The assigned agent's user id.
+    pub assigned_to: Option<String>,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was last assigned.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Ticket> for TicketView {
+    fn from(t: &Ticket) -> Self {
+        Self {
+            id: t.id.to_string(),
+            complaint_id: t.complaint_id.to_string(),
+            title: t.title.as_str().to_owned(),
+            description: t.description.as_str().to_owned(),
+            category: t.category.as_str().to_owned(),
+            priority: t.priority,
+            status: t.status,
+            user_id: t.requester.to_string(),
+            assigned_to: t.assignee.map(|a| a.to_string()),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            assigned_at: t.assigned_at,
+            resolved_at: t.resolved_at,
+        }
+    }
+}
+
+/// One page of tickets, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketPage {
+    /// The tickets.
+    pub items: Vec<TicketView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryView {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: a user id or `system`.
+    pub actor: String,
+    /// What: `created`, `status_changed`, `assigned`, `priority_changed`.
+    #[schema(value_type = String, example = "status_changed")]
+    pub kind: HistoryKind,
+    /// Value before.
+    pub from: Option<String>,
+    /// Value after.
+    pub to: Option<String>,
+    /// Why.
+    pub note: Option<String>,
+}
+
+impl From<&HistoryEntry> for HistoryView {
+    fn from(h: &HistoryEntry) -> Self {
+        Self {
+            at: h.at,
+            actor: h.actor.clone(),
+            kind: h.kind,
+            from: h.from.clone(),
+            to: h.to.clone(),
+            note: h.note.clone(),
+        }
+    }
+}
+
+/// An agent's routing profile.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentProfileView {
+    /// Categories taken.
+    pub skills: Vec<String>,
+    /// Seniority.
+    #[schema(value_type = String, example = "agent")]
+    pub tier: Tier,
+    /// Tickets held at once.
+    pub capacity: u32,
+    /// Set by the agent or an admin.
+    #[schema(value_type = String, example = "online")]
+    pub presence: Presence,
+    /// Derived: available, busy or offline.
+    #[schema(value_type = String, example = "available")]
+    pub availability: Availability,
+    /// Slots free now.
+    pub free_slots: u32,
+    /// Tickets held now.
+    pub active_tickets: u32,
+    /// When the agent last got a ticket.
+    pub last_assigned_at: Option<DateTime<Utc>>,
+}
+
+/// A user; agents carry their profile.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// customer, agent or admin.
+    #[schema(value_type = String, example = "customer")]
+    pub role: Role,
+    /// Present for agents.
+    pub agent: Option<AgentProfileView>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            name: u.name.as_str().to_owned(),
+            email: u.email.as_str().to_owned(),
+            role: u.role,
+            agent: u.agent.as_ref().map(|a| AgentProfileView {
+                skills: a.skills.iter().map(|s| s.as_str().to_owned()).collect(),
+                tier: a.tier,
+                capacity: a.capacity,
+                presence: a.presence,
+                availability: a.availability(),
+                free_slots: a.free_slots,
+                active_tickets: a.active_tickets(),
+                last_assigned_at: a.last_assigned_at,
+            }),
+        }
+    }
+}
+
+/// A signed-in session.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// Bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// Who signed in.
+    pub user: UserView,
+}

@@ -1,0 +1,97 @@
+//! The event bus ports and adapters: SNS + SQS in production, an in-process twin for `dev` and
+//! tests. Both pass one contract suite (`tests/bus_contract.rs`): raw delivery with the
+//! `eventType` attribute, filter policies, visibility timeouts, and redrive to a dead-letter
+//! queue after `maxReceiveCount` receives.
+
+mod aws;
+mod memory;
+mod provision;
+mod sns;
+mod sqs;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::Envelope;
+
+pub use aws::{AwsOptions, aws_config};
+pub use memory::{MemoryQueue, MemoryTopic, QueueSettings};
+pub use provision::{Topology, TopologySpec, provision};
+pub use sns::SnsPublisher;
+pub use sqs::SqsQueue;
+
+/// Why a bus call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The service cannot be reached or refused the call.
+    #[error("the event bus is unavailable: {0}")]
+    Unavailable(String),
+    /// The call was made but rejected.
+    #[error("event bus call failed: {0}")]
+    Rejected(String),
+}
+
+/// What happened to each event of a publish call.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Accepted by the topic.
+    pub published: Vec<Uuid>,
+    /// Refused, with the reason; to be tried again.
+    pub failed: Vec<(Uuid, String)>,
+}
+
+/// Publishes events to the topic, each with its `eventType` message attribute.
+#[async_trait]
+pub trait Publisher: Send + Sync + 'static {
+    /// Publishes `events`, in order where the transport allows; reports per event.
+    ///
+    /// # Errors
+    /// [`BusError`] when nothing could be published at all.
+    async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError>;
+
+    /// Checks the topic is reachable.
+    async fn ping(&self) -> Result<(), BusError>;
+}
+
+/// One received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The queue's id for the message (stable across receives).
+    pub message_id: String,
+    /// The handle that deletes it or changes its visibility; new on every receive.
+    pub receipt: String,
+    /// The raw body: the event envelope JSON.
+    pub body: String,
+    /// The `eventType` message attribute.
+    pub event_type: Option<String>,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// A queue the worker consumes, with SQS semantics.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Waits up to `wait` for messages and returns at most `max` (1 to 10), hiding them for the
+    /// queue's visibility timeout.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queue cannot be reached.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+
+    /// Deletes handled messages.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queue cannot be reached.
+    async fn delete(&self, receipts: &[String]) -> Result<(), BusError>;
+
+    /// Hides a message for `timeout` from now (0 makes it visible at once).
+    ///
+    /// # Errors
+    /// [`BusError`] when the queue cannot be reached or the receipt is stale.
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), BusError>;
+
+    /// Checks the queue is reachable.
+    async fn ping(&self) -> Result<(), BusError>;
+}

@@ -1,0 +1,171 @@
+//! Typed configuration, read once at start from flags and the environment (`.env.example`
+//! lists every setting). The doc comments are the `--help` text.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+/// QuickFix: helpdesk tickets routed to agents through events.
+#[derive(Debug, Parser)]
+#[command(name = "quickfix", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run; `dev` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process on embedded backends, with demo accounts (the default).
+    Dev,
+    /// The API server, on MongoDB (`MONGODB_URI`) and SNS (`SNS_TOPIC_ARN`) when configured.
+    Api,
+    /// Create the SNS/SQS topology on `AWS_ENDPOINT_URL` (LocalStack, moto) and print the
+    /// settings to put in `.env`.
+    Provision(ProvisionArgs),
+}
+
+/// Names and numbers of the topology `provision` creates.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// SNS topic name.
+    #[arg(long, env = "QUICKFIX_TOPIC_NAME", default_value = "quickfix-events")]
+    pub topic_name: String,
+    /// Worker queue name.
+    #[arg(long, env = "QUICKFIX_QUEUE_NAME", default_value = "quickfix-worker")]
+    pub queue_name: String,
+    /// Dead-letter queue name.
+    #[arg(long, env = "QUICKFIX_DLQ_NAME", default_value = "quickfix-worker-dlq")]
+    pub dead_letter_queue_name: String,
+    /// Receives before a message moves to the dead-letter queue.
+    #[arg(long, env = "QUICKFIX_MAX_RECEIVE_COUNT", default_value_t = 5)]
+    pub max_receive_count: u32,
+    /// Seconds a received message stays hidden.
+    #[arg(
+        long,
+        env = "QUICKFIX_VISIBILITY_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub visibility_timeout_seconds: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable in a terminal, JSON otherwise.
+    Auto,
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Args)]
+pub struct Settings {
+    /// Address the API listens on.
+    #[arg(
+        long,
+        env = "QUICKFIX_ADDR",
+        default_value = "127.0.0.1:5001",
+        global = true
+    )]
+    pub addr: SocketAddr,
+    /// MongoDB connection string; selects the MongoDB store (memory otherwise).
+    #[arg(long, env = "MONGODB_URI", global = true, hide_env_values = true)]
+    pub mongodb_uri: Option<SecretString>,
+    /// MongoDB database name.
+    #[arg(
+        long,
+        env = "MONGODB_DATABASE",
+        default_value = "quickfix",
+        global = true
+    )]
+    pub mongodb_database: String,
+    /// Milliseconds to wait for MongoDB before answering 503.
+    #[arg(
+        long,
+        env = "MONGODB_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub mongodb_timeout_ms: u64,
+    /// SNS topic ARN; selects the SNS publisher (in-process topic otherwise).
+    #[arg(long, env = "SNS_TOPIC_ARN", global = true)]
+    pub sns_topic_arn: Option<String>,
+    /// AWS endpoint override, e.g. http://localhost:4566 for LocalStack or moto.
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    pub aws_endpoint_url: Option<String>,
+    /// AWS region (the SDK's own lookup when unset, else us-east-1).
+    #[arg(long, env = "AWS_REGION", global = true)]
+    pub aws_region: Option<String>,
+    /// Secret that signs bearer tokens (HS256). Required by `api`; `dev` makes a random one.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// Seconds a bearer token stays valid.
+    #[arg(long, env = "JWT_TTL_SECONDS", default_value_t = 28_800, global = true)]
+    pub jwt_ttl_seconds: u64,
+    /// Ticket categories, comma-separated (agents' skills use the same names).
+    #[arg(
+        long,
+        env = "QUICKFIX_CATEGORIES",
+        default_value = "Technical,Billing,Account,General",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub categories: Vec<String>,
+    /// Largest request body in bytes (413 beyond).
+    #[arg(
+        long,
+        env = "QUICKFIX_BODY_LIMIT_BYTES",
+        default_value_t = 65_536,
+        global = true
+    )]
+    pub body_limit_bytes: usize,
+    /// Milliseconds between outbox sweeps (the relay also wakes after every write).
+    #[arg(
+        long,
+        env = "OUTBOX_SWEEP_INTERVAL_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub outbox_sweep_interval_ms: u64,
+    /// Documents the outbox relay reads per round.
+    #[arg(long, env = "OUTBOX_BATCH_SIZE", default_value_t = 100, global = true)]
+    pub outbox_batch_size: usize,
+    /// Password of the demo accounts `dev` creates.
+    #[arg(
+        long,
+        env = "QUICKFIX_DEMO_PASSWORD",
+        default_value = "quickfix",
+        global = true,
+        hide_env_values = true
+    )]
+    pub demo_password: SecretString,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Outbox sweep interval.
+    pub fn outbox_sweep_interval(&self) -> Duration {
+        Duration::from_millis(self.outbox_sweep_interval_ms)
+    }
+
+    /// MongoDB server selection timeout.
+    pub fn mongodb_timeout(&self) -> Duration {
+        Duration::from_millis(self.mongodb_timeout_ms)
+    }
+
+    /// Token lifetime.
+    pub fn jwt_ttl(&self) -> Duration {
+        Duration::from_secs(self.jwt_ttl_seconds)
+    }
+}
