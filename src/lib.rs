@@ -27,8 +27,9 @@ pub mod telemetry;
 pub use api::{ApiDoc, ApiError, ApiLimits, AppState, ErrorBody, router};
 pub use auth::{TokenError, TokenKeys, hash_password, verify_password};
 pub use bus::{
-    AwsOptions, BusError, Delivery, MemoryQueue, MemoryTopic, PublishReport, Publisher, Queue,
-    QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec, aws_config, provision,
+    AwsOptions, BusError, Delivery, MemoryQueue, MemoryTopic, MemoryTopology, PublishReport,
+    Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec, aws_config,
+    provision,
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{

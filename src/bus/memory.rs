@@ -236,3 +236,43 @@ impl Publisher for MemoryTopic {
         Ok(())
     }
 }
+
+/// The in-process twin of [`super::Topology`].
+pub struct MemoryTopology {
+    /// The topic.
+    pub topic: Arc<MemoryTopic>,
+    /// The worker queue, subscribed with the spec's filter policy.
+    pub queue: Arc<MemoryQueue>,
+    /// Its dead-letter queue.
+    pub dead_letter_queue: Arc<MemoryQueue>,
+}
+
+impl MemoryTopology {
+    /// Builds what [`super::provision`] creates on AWS, from the same spec.
+    pub fn provision(spec: &super::TopologySpec) -> Self {
+        let dead_letter_queue = MemoryQueue::new(
+            spec.dead_letter_queue_name.clone(),
+            QueueSettings {
+                visibility_timeout: spec.visibility_timeout,
+                dead_letter: None,
+            },
+        );
+        let queue = MemoryQueue::new(
+            spec.queue_name.clone(),
+            QueueSettings {
+                visibility_timeout: spec.visibility_timeout,
+                dead_letter: Some((dead_letter_queue.clone(), spec.max_receive_count)),
+            },
+        );
+        let topic = MemoryTopic::new();
+        topic.subscribe(
+            queue.clone(),
+            Some(spec.event_types.iter().map(|t| t.as_str())),
+        );
+        Self {
+            topic,
+            queue,
+            dead_letter_queue,
+        }
+    }
+}

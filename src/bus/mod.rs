@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::domain::Envelope;
 
 pub use aws::{AwsOptions, aws_config};
-pub use memory::{MemoryQueue, MemoryTopic, QueueSettings};
+pub use memory::{MemoryQueue, MemoryTopic, MemoryTopology, QueueSettings};
 pub use provision::{Topology, TopologySpec, provision};
 pub use sns::SnsPublisher;
 pub use sqs::SqsQueue;

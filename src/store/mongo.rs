@@ -20,6 +20,9 @@ use crate::domain::{
     UserId,
 };
 
+/// `_id` of the complaint number counter in `counters`.
+const COMPLAINT_COUNTER: &str = "complaintId";
+
 /// Connection settings beyond the URI.
 #[derive(Debug, Clone)]
 pub struct MongoStoreOptions {
@@ -67,6 +70,7 @@ impl MongoStore {
             db,
         };
         store.create_indexes().await?;
+        store.create_counters().await?;
         Ok(store)
     }
 
@@ -131,6 +135,20 @@ impl MongoStore {
         Ok(())
     }
 
+    /// Creates the complaint counter if it does not exist. Done once here rather than with an
+    /// upsert on every increment: concurrent upserts of a missing document race.
+    async fn create_counters(&self) -> StoreResult<()> {
+        match self
+            .counters
+            .insert_one(doc! {"_id": COMPLAINT_COUNTER, "seq": 0_i64})
+            .await
+            .map_err(map_err)
+        {
+            Ok(_) | Err(StoreError::Duplicate { .. }) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Pending events of one collection, oldest document first.
     async fn pending_in<T: Send + Sync>(
         &self,
@@ -156,7 +174,11 @@ impl MongoStore {
             .map(|d| {
                 Ok(PendingEvents {
                     owner: owner(&d.id)?,
-                    events: d.pending_events,
+                    events: d
+                        .pending_events
+                        .into_iter()
+                        .map(OutboxEntry::into_envelope)
+                        .collect::<StoreResult<_>>()?,
                 })
             })
             .collect()
@@ -203,12 +225,14 @@ impl Store for MongoStore {
     async fn next_complaint_number(&self) -> StoreResult<u64> {
         let counter = self
             .counters
-            .find_one_and_update(doc! {"_id": "complaintId"}, doc! {"$inc": {"seq": 1_i64}})
-            .upsert(true)
+            .find_one_and_update(
+                doc! {"_id": COMPLAINT_COUNTER},
+                doc! {"$inc": {"seq": 1_i64}},
+            )
             .return_document(ReturnDocument::After)
             .await
             .map_err(map_err)?
-            .ok_or_else(|| StoreError::Other("counter upsert returned nothing".into()))?;
+            .ok_or_else(|| corrupt("counter", "the complaint counter is missing".into()))?;
         let seq = match counter.get("seq") {
             Some(Bson::Int64(n)) => *n,
             Some(Bson::Int32(n)) => i64::from(*n),
@@ -448,7 +472,7 @@ impl MongoStore {
 fn with_events(state: Document, events: &[Envelope]) -> StoreResult<Document> {
     let mut update = doc! {"$set": state};
     if !events.is_empty() {
-        let events = events
+        let events = outbox_entries(events)
             .iter()
             .map(|e| bson::to_bson(e).map_err(|err| StoreError::Other(err.to_string())))
             .collect::<StoreResult<Vec<_>>>()?;
@@ -505,13 +529,43 @@ fn map_err(err: mongodb::error::Error) -> StoreError {
     }
 }
 
+/// One pending event: its id (to clear it) and the exact JSON that will be published.
+///
+/// Stored as text rather than as a BSON document so the envelope round-trips byte for byte,
+/// whatever the BSON serializer would make of UUIDs and timestamps.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OutboxEntry {
+    event_id: String,
+    event_type: String,
+    envelope: String,
+}
+
+impl OutboxEntry {
+    fn from_envelope(e: &Envelope) -> Self {
+        Self {
+            event_id: e.event_id.to_string(),
+            event_type: e.event_type.as_str().to_owned(),
+            envelope: e.to_json(),
+        }
+    }
+
+    fn into_envelope(self) -> StoreResult<Envelope> {
+        serde_json::from_str(&self.envelope).map_err(|e| corrupt("outbox event", e.to_string()))
+    }
+}
+
+fn outbox_entries(events: &[Envelope]) -> Vec<OutboxEntry> {
+    events.iter().map(OutboxEntry::from_envelope).collect()
+}
+
 /// Just the outbox of any document.
 #[derive(Deserialize)]
 struct OutboxDoc {
     #[serde(rename = "_id")]
     id: String,
     #[serde(rename = "pendingEvents", default)]
-    pending_events: Vec<Envelope>,
+    pending_events: Vec<OutboxEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -545,7 +599,7 @@ struct TicketDoc {
     history: Vec<HistoryDoc>,
     revision: i64,
     #[serde(default)]
-    pending_events: Vec<Envelope>,
+    pending_events: Vec<OutboxEntry>,
     #[serde(default)]
     outbox_pending: bool,
 }
@@ -580,7 +634,7 @@ impl TicketDoc {
                 .collect(),
             revision: rev(t.revision),
             outbox_pending: !pending_events.is_empty(),
-            pending_events,
+            pending_events: outbox_entries(&pending_events),
         }
     }
 
@@ -647,7 +701,7 @@ struct UserDoc {
     created_at: bson::DateTime,
     revision: i64,
     #[serde(default)]
-    pending_events: Vec<Envelope>,
+    pending_events: Vec<OutboxEntry>,
     #[serde(default)]
     outbox_pending: bool,
 }
@@ -671,7 +725,7 @@ impl UserDoc {
             created_at: bson_time(u.created_at),
             revision: rev(u.revision),
             outbox_pending: !pending_events.is_empty(),
-            pending_events,
+            pending_events: outbox_entries(&pending_events),
         }
     }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check QuickFix has, on a fresh machine as on a laptop:
+#   1. installs and starts the pinned MongoDB-compatible server and SNS/SQS emulator,
+#   2. cargo fmt --check, cargo clippy -D warnings,
+#   3. the whole test suite against the real adapters and the embedded ones,
+#   4. stops what it started.
+# CI=true makes tests that need a service fail, not skip, when it is missing.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "starting MongoDB-compatible server and SNS/SQS emulator"
+trap 'scripts/services.sh stop' EXIT
+scripts/services.sh start
+# shellcheck disable=SC1091
+source .test-services/env
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test (embedded backends, MongoDB, SNS/SQS)"
+cargo test --all-targets --locked -- --color never "$@"
+
+step "all checks passed"

@@ -1,0 +1,444 @@
+//! Shared test harness: which real services are available, `spawn_app` on either backend, typed
+//! request helpers, event observation, and a TCP proxy that can be switched on to simulate an
+//! outage.
+#![allow(dead_code)]
+
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quickfix::app::{AppConfig, Server};
+use quickfix::domain::{Categories, Clock, Envelope, EventType, SystemClock};
+use quickfix::{
+    ApiLimits, AwsOptions, MemoryStore, MemoryTopology, MongoStore, MongoStoreOptions, Publisher,
+    Queue, RelaySettings, SnsPublisher, SqsQueue, Store, TokenKeys, Topology, TopologySpec,
+    aws_config, provision,
+};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// Password of the demo accounts every test app starts with.
+pub const PASSWORD: &str = "quickfix";
+/// Secret that signs the test apps' tokens.
+pub const JWT_SECRET: &str = "test-secret-for-quickfix-tests";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn service(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if in_ci() => panic!(
+            "CI=true but {var} is not set: the {what} tests must run in CI (scripts/test.sh starts it)"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED: {var} is not set, so the {what} tests do not run here; scripts/test.sh starts {what} and sets it"
+            );
+            None
+        }
+    }
+}
+
+/// The MongoDB-compatible server for tests, or `None` (skip) outside CI.
+pub fn mongo_uri() -> Option<String> {
+    service("QUICKFIX_TEST_MONGODB_URI", "MongoDB")
+}
+
+/// The SNS/SQS emulator endpoint for tests, or `None` (skip) outside CI.
+pub fn aws_endpoint() -> Option<String> {
+    service("QUICKFIX_TEST_AWS_ENDPOINT", "SNS/SQS")
+}
+
+/// A fresh database on the test server.
+pub async fn mongo_store() -> Option<MongoStore> {
+    let uri = mongo_uri()?;
+    let db = format!("qf_test_{}", uuid::Uuid::new_v4().simple());
+    Some(
+        MongoStore::connect(&uri, &db, MongoStoreOptions::default())
+            .await
+            .expect("connect to the test MongoDB"),
+    )
+}
+
+/// AWS options for the emulator at `endpoint`.
+pub fn aws_options(endpoint: &str) -> AwsOptions {
+    AwsOptions {
+        endpoint_url: Some(endpoint.to_owned()),
+        region: Some("us-east-1".into()),
+    }
+}
+
+/// A spec with names unique to this test, subscribed to `event_types`.
+pub fn unique_spec(event_types: Vec<EventType>) -> TopologySpec {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    TopologySpec {
+        topic_name: format!("qf-{tag}-events"),
+        queue_name: format!("qf-{tag}-worker"),
+        dead_letter_queue_name: format!("qf-{tag}-dlq"),
+        event_types,
+        ..TopologySpec::default()
+    }
+}
+
+/// A fresh topology on the emulator.
+pub async fn aws_topology(endpoint: &str, spec: &TopologySpec) -> Topology {
+    let config = aws_config(&aws_options(endpoint)).await;
+    provision(&config, spec)
+        .await
+        .expect("provision the test topology")
+}
+
+/// Which adapters a test app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// In-memory store, in-process bus.
+    Embedded,
+    /// MongoDB (SecantusDB) and SNS/SQS (moto).
+    Real,
+}
+
+/// A running API with a queue that sees every event it publishes.
+pub struct TestApp {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub events: Arc<dyn Queue>,
+}
+
+/// Options for [`spawn_app_with`].
+pub struct AppOptions {
+    /// Overrides the publisher (e.g. one behind a proxy); the observer queue is still wired to
+    /// the backend's topic.
+    pub publisher: Option<Arc<dyn Publisher>>,
+    /// Overrides the store.
+    pub store: Option<Arc<dyn Store>>,
+    /// Request body limit.
+    pub body_bytes: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            publisher: None,
+            store: None,
+            body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Adapters for `backend`: store, publisher, and a queue subscribed to every event type.
+/// `None` when the real services are not available outside CI.
+pub async fn backends(
+    backend: Backend,
+) -> Option<(
+    Arc<dyn Store>,
+    Arc<dyn Publisher>,
+    Arc<dyn Queue>,
+    Option<Topology>,
+)> {
+    let spec = unique_spec(EventType::ALL.to_vec());
+    match backend {
+        Backend::Embedded => {
+            let t = MemoryTopology::provision(&spec);
+            Some((Arc::new(MemoryStore::new()), t.topic, t.queue, None))
+        }
+        Backend::Real => {
+            let store = mongo_store().await?;
+            let endpoint = aws_endpoint()?;
+            let topology = aws_topology(&endpoint, &spec).await;
+            let config = aws_config(&aws_options(&endpoint)).await;
+            let publisher = Arc::new(SnsPublisher::new(&config, &topology.topic_arn));
+            let queue = Arc::new(SqsQueue::new(&config, &topology.queue_url));
+            Some((Arc::new(store), publisher, queue, Some(topology)))
+        }
+    }
+}
+
+/// Starts the API on `backend` with the demo accounts; `None` means skip (see [`mongo_uri`]).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, AppOptions::default()).await
+}
+
+/// [`spawn_app`] with options.
+pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<TestApp> {
+    let (store, publisher, events, _) = backends(backend).await?;
+    let store = options.store.unwrap_or(store);
+    let publisher = options.publisher.unwrap_or(publisher);
+    Some(start(store, publisher, events, options.body_bytes).await)
+}
+
+/// Starts a server on explicit adapters, seeding the demo accounts.
+pub async fn start(
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    events: Arc<dyn Queue>,
+    body_bytes: usize,
+) -> TestApp {
+    let categories = Categories::default();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    quickfix::demo::seed(
+        store.as_ref(),
+        &categories,
+        clock.as_ref(),
+        &SecretString::from(PASSWORD),
+    )
+    .await
+    .expect("seed demo accounts");
+    let config = AppConfig {
+        store: store.clone(),
+        publisher,
+        clock,
+        tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
+        categories,
+        relay: RelaySettings {
+            sweep_interval: Duration::from_millis(200),
+            batch_size: 100,
+            initial_backoff: Duration::from_millis(50),
+        },
+        limits: ApiLimits { body_bytes },
+    };
+    let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("start server");
+    let addr = server.addr();
+    TestApp {
+        server,
+        addr,
+        client: reqwest::Client::new(),
+        store,
+        events,
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub id: String,
+}
+
+/// A response: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The `error.details.field` of an error body.
+    pub fn field(&self) -> &str {
+        self.body["error"]["details"]["field"]
+            .as_str()
+            .unwrap_or("")
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request failed");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
+    fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Self::with_token(self.client.get(self.url(path)), token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Self::with_token(
+            self.client.post(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Self::with_token(
+            self.client.patch(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
+    /// Signs in as `email` with the demo password.
+    pub async fn login(&self, email: &str) -> Session {
+        let reply = self
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await
+            .expect(200);
+        Session {
+            token: reply.body["token"].as_str().unwrap().to_owned(),
+            id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.login("admin@quickfix.dev").await
+    }
+
+    pub async fn customer(&self, n: u8) -> Session {
+        self.login(&format!("customer{n}@quickfix.dev")).await
+    }
+
+    /// Demo agent `n` (1: Technical+Account, 2: Billing+General, 3: all, senior).
+    pub async fn agent(&self, n: u8) -> Session {
+        self.login(&format!("agent{n}@quickfix.dev")).await
+    }
+
+    /// Opens a ticket as `session` and returns its JSON.
+    pub async fn open_ticket(&self, session: &Session, title: &str, category: &str) -> Value {
+        self.post(
+            "/api/complaints",
+            Some(&session.token),
+            json!({"title": title, "description": "Something is wrong", "category": category}),
+        )
+        .await
+        .expect(201)
+        .body
+    }
+
+    /// Assigns a ticket to an agent as admin.
+    pub async fn assign(&self, admin: &Session, ticket_id: &str, agent_id: &str) -> Reply {
+        self.post(
+            &format!("/api/complaints/{ticket_id}/assign"),
+            Some(&admin.token),
+            json!({"agentId": agent_id}),
+        )
+        .await
+    }
+
+    /// Receives events until `want` of type `event_type` have arrived or `deadline` passes;
+    /// returns those of that type (and deletes everything received).
+    pub async fn collect_events(
+        &self,
+        event_type: EventType,
+        want: usize,
+        deadline: Duration,
+    ) -> Vec<Envelope> {
+        collect_events(self.events.as_ref(), event_type, want, deadline).await
+    }
+}
+
+/// See [`TestApp::collect_events`].
+pub async fn collect_events(
+    queue: &dyn Queue,
+    event_type: EventType,
+    want: usize,
+    deadline: Duration,
+) -> Vec<Envelope> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut found = Vec::new();
+    while found.len() < want && tokio::time::Instant::now() < until {
+        let batch = queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        let receipts: Vec<String> = batch.iter().map(|d| d.receipt.clone()).collect();
+        for delivery in batch {
+            let envelope: Envelope =
+                serde_json::from_str(&delivery.body).expect("event body is an envelope");
+            assert_eq!(
+                delivery.event_type.as_deref(),
+                Some(envelope.event_type.as_str()),
+                "eventType attribute matches the body"
+            );
+            if envelope.event_type == event_type {
+                found.push(envelope);
+            }
+        }
+        if !receipts.is_empty() {
+            queue.delete(&receipts).await.expect("delete");
+        }
+    }
+    found
+}
+
+/// Polls `check` until it returns `Some` or `deadline` passes.
+pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed async test function taking a
+/// [`TestApp`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::spawn_app($crate::common::Backend::Embedded).await.expect("embedded app");
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod real {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::spawn_app($crate::common::Backend::Real).await else { return };
+                    super::$name(app).await;
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,419 @@
+//! One contract for both store adapters: every test runs against the in-memory store and
+//! against MongoDB (a fresh database per test).
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use quickfix::domain::{
+    AgentProfile, Categories, ComplaintId, Description, Email, Envelope, EventMetadata, EventType,
+    NewTicket, PasswordHash, PersonName, Presence, Principal, Priority, Role, Status, Ticket,
+    TicketRef, Tier, Title, User, UserId,
+};
+use quickfix::{OutboxOwner, Store, StoreError, TicketQuery};
+use serde_json::json;
+
+fn meta() -> EventMetadata {
+    EventMetadata {
+        correlation_id: "corr".into(),
+        causation_id: None,
+        actor: "tester".into(),
+    }
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    quickfix::domain::Clock::now(&quickfix::domain::SystemClock)
+}
+
+fn new_ticket(
+    store_seq: u64,
+    requester: UserId,
+    category: &str,
+    priority: Priority,
+) -> (Ticket, Envelope) {
+    let new = NewTicket {
+        title: Title::parse(&format!("Ticket {store_seq}")).unwrap(),
+        description: Description::parse("details").unwrap(),
+        category: Categories::default().parse("category", category).unwrap(),
+        priority,
+    };
+    Ticket::open(
+        new,
+        ComplaintId::from_sequence(store_seq),
+        requester,
+        now(),
+        meta(),
+    )
+}
+
+async fn insert_ticket(
+    store: &dyn Store,
+    requester: UserId,
+    category: &str,
+    priority: Priority,
+) -> Ticket {
+    let seq = store.next_complaint_number().await.unwrap();
+    let (ticket, event) = new_ticket(seq, requester, category, priority);
+    store.insert_ticket(&ticket, &[event]).await.unwrap();
+    ticket
+}
+
+fn user(email: &str, role: Role) -> User {
+    let agent = (role == Role::Agent).then(|| {
+        let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
+        AgentProfile::new(skills, Tier::Agent, 2).unwrap()
+    });
+    User {
+        id: UserId::generate(),
+        name: PersonName::parse("Test Person").unwrap(),
+        email: Email::parse(email).unwrap(),
+        role,
+        password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+        agent,
+        created_at: now(),
+        revision: 0,
+    }
+}
+
+async fn online_agent(store: &dyn Store, email: &str) -> User {
+    let mut agent = user(email, Role::Agent);
+    let event = agent.set_presence(Presence::Online, now(), meta()).unwrap();
+    store.insert_user(&agent, &[event]).await.unwrap();
+    agent
+}
+
+async fn complaint_numbers_are_unique_under_concurrency(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.next_complaint_number().await.unwrap() })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=30).collect::<Vec<u64>>());
+}
+
+async fn tickets_round_trip_by_id_and_complaint_id(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let ticket = insert_ticket(store.as_ref(), requester, "Billing", Priority::High).await;
+    let by_id = store
+        .find_ticket(TicketRef::Id(ticket.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_id, ticket);
+    let by_complaint = store
+        .find_ticket(TicketRef::Complaint(ticket.complaint_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_complaint, ticket);
+    let missing = store
+        .find_ticket(TicketRef::Complaint(ComplaintId::from_sequence(999_999)))
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+}
+
+async fn duplicate_complaint_ids_and_emails_are_refused(store: Arc<dyn Store>) {
+    let (a, _) = new_ticket(7, UserId::generate(), "Technical", Priority::Low);
+    let (b, _) = new_ticket(7, UserId::generate(), "Technical", Priority::Low);
+    store.insert_ticket(&a, &[]).await.unwrap();
+    let err = store.insert_ticket(&b, &[]).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Duplicate {
+                field: "complaintId"
+            }
+        ),
+        "{err:?}"
+    );
+
+    store
+        .insert_user(&user("dup@example.com", Role::Customer), &[])
+        .await
+        .unwrap();
+    let err = store
+        .insert_user(&user("dup@example.com", Role::Customer), &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { field: "email" }),
+        "{err:?}"
+    );
+    let found = store
+        .find_user_by_email("dup@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.email.as_str(), "dup@example.com");
+}
+
+async fn updates_apply_only_at_the_expected_revision(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let ticket = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
+    let admin = Principal {
+        id: UserId::generate(),
+        role: Role::Admin,
+    };
+
+    let mut first = ticket.clone();
+    let events = first
+        .change_status(&admin, Status::Closed, Some("spam".into()), now(), meta())
+        .unwrap();
+    assert!(store.update_ticket(&first, &events).await.unwrap());
+
+    // A writer still holding revision 0 loses.
+    let mut stale = ticket.clone();
+    stale.priority = Priority::Critical;
+    assert!(!store.update_ticket(&stale, &[]).await.unwrap());
+
+    let stored = store
+        .find_ticket(TicketRef::Id(ticket.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Closed);
+    assert_eq!(stored.priority, Priority::Medium);
+    assert_eq!(stored.revision, 1);
+    assert_eq!(stored.history.last().unwrap().note.as_deref(), Some("spam"));
+}
+
+async fn listing_filters_newest_first_with_a_stable_cursor(store: Arc<dyn Store>) {
+    let alice = UserId::generate();
+    let bob = UserId::generate();
+    let mut alices = Vec::new();
+    for i in 0..5 {
+        let priority = if i % 2 == 0 {
+            Priority::High
+        } else {
+            Priority::Low
+        };
+        alices.push(insert_ticket(store.as_ref(), alice, "Technical", priority).await);
+    }
+    insert_ticket(store.as_ref(), bob, "Billing", Priority::High).await;
+
+    let mut seen = Vec::new();
+    let mut query = TicketQuery {
+        requester: Some(alice),
+        limit: 2,
+        ..TicketQuery::default()
+    };
+    loop {
+        let page = store.list_tickets(&query).await.unwrap();
+        assert!(page.iter().all(|t| t.requester == alice));
+        seen.extend(page.iter().map(|t| t.id));
+        match page.last() {
+            Some(last) if page.len() == 2 => query.before = Some(last.id),
+            _ => break,
+        }
+    }
+    let expected: Vec<_> = alices.iter().rev().map(|t| t.id).collect();
+    assert_eq!(seen, expected, "every ticket once, newest first");
+
+    let high = TicketQuery {
+        requester: Some(alice),
+        priority: Some(Priority::High),
+        limit: 10,
+        ..TicketQuery::default()
+    };
+    assert_eq!(store.list_tickets(&high).await.unwrap().len(), 3);
+    let billing = TicketQuery {
+        category: Some(Categories::default().parse("category", "Billing").unwrap()),
+        limit: 10,
+        ..TicketQuery::default()
+    };
+    let billing = store.list_tickets(&billing).await.unwrap();
+    assert_eq!(billing.len(), 1);
+    assert_eq!(billing[0].requester, bob);
+    let open = TicketQuery {
+        status: Some(Status::Open),
+        limit: 100,
+        ..TicketQuery::default()
+    };
+    assert_eq!(store.list_tickets(&open).await.unwrap().len(), 6);
+}
+
+async fn slots_are_claimed_atomically_and_never_exceed_capacity(store: Arc<dyn Store>) {
+    let agent = online_agent(store.as_ref(), "slots@example.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_slot(agent.id, now()).await.unwrap().is_some() })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 2, "capacity 2: exactly two claims win");
+    let stored = store.find_user(agent.id).await.unwrap().unwrap();
+    let profile = stored.agent.unwrap();
+    assert_eq!(profile.free_slots, 0);
+    assert!(profile.last_assigned_at.is_some());
+
+    assert!(store.release_slot(agent.id).await.unwrap());
+    assert!(store.release_slot(agent.id).await.unwrap());
+    assert!(
+        !store.release_slot(agent.id).await.unwrap(),
+        "never above capacity"
+    );
+    let profile = store
+        .find_user(agent.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .agent
+        .unwrap();
+    assert_eq!(profile.free_slots, 2);
+}
+
+async fn offline_agents_and_customers_have_no_slots_to_take(store: Arc<dyn Store>) {
+    let offline = user("offline@example.com", Role::Agent);
+    store.insert_user(&offline, &[]).await.unwrap();
+    assert!(store.take_slot(offline.id, now()).await.unwrap().is_none());
+    let customer = user("cust@example.com", Role::Customer);
+    store.insert_user(&customer, &[]).await.unwrap();
+    assert!(store.take_slot(customer.id, now()).await.unwrap().is_none());
+    assert!(!store.release_slot(customer.id).await.unwrap());
+}
+
+async fn user_updates_keep_slot_counters(store: Arc<dyn Store>) {
+    let agent = online_agent(store.as_ref(), "keep@example.com").await;
+    store.take_slot(agent.id, now()).await.unwrap().unwrap();
+    let mut current = store.find_user(agent.id).await.unwrap().unwrap();
+    let event = current
+        .set_presence(Presence::Offline, now(), meta())
+        .unwrap();
+    // The copy read before the claim is stale.
+    assert!(!store.update_user(&agent, &[]).await.unwrap());
+    assert!(store.update_user(&current, &[event]).await.unwrap());
+    let stored = store.find_user(agent.id).await.unwrap().unwrap();
+    let profile = stored.agent.unwrap();
+    assert_eq!(profile.presence, Presence::Offline);
+    assert_eq!(
+        profile.free_slots, 1,
+        "the claim made before the update is kept"
+    );
+    let agents = store.list_agents().await.unwrap();
+    assert_eq!(agents.len(), 1);
+}
+
+async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    let requester = UserId::generate();
+    let ticket = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
+    let admin = Principal {
+        id: UserId::generate(),
+        role: Role::Admin,
+    };
+    let mut changed = ticket.clone();
+    let more = changed
+        .change_status(&admin, Status::Closed, None, now(), meta())
+        .unwrap();
+    assert!(store.update_ticket(&changed, &more).await.unwrap());
+    let agent = online_agent(store.as_ref(), "outbox@example.com").await;
+
+    let pending = store.pending_events(10).await.unwrap();
+    let ticket_events = pending
+        .iter()
+        .find(|p| p.owner == OutboxOwner::Ticket(ticket.id))
+        .unwrap();
+    let types: Vec<_> = ticket_events.events.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [EventType::TicketCreated, EventType::TicketStatusChanged]
+    );
+    assert_eq!(
+        ticket_events.events[0].data["complaintId"],
+        json!(ticket.complaint_id.to_string())
+    );
+    let agent_events = pending
+        .iter()
+        .find(|p| p.owner == OutboxOwner::User(agent.id))
+        .unwrap();
+    assert_eq!(
+        agent_events.events[0].event_type,
+        EventType::AgentAvailabilityChanged
+    );
+
+    // Clearing the first event leaves the second, still pending.
+    let first = ticket_events.events[0].event_id;
+    store
+        .clear_events(OutboxOwner::Ticket(ticket.id), &[first])
+        .await
+        .unwrap();
+    let pending = store.pending_events(10).await.unwrap();
+    let rest = pending
+        .iter()
+        .find(|p| p.owner == OutboxOwner::Ticket(ticket.id))
+        .unwrap();
+    assert_eq!(rest.events.len(), 1);
+    assert_eq!(rest.events[0].event_type, EventType::TicketStatusChanged);
+
+    store
+        .clear_events(OutboxOwner::Ticket(ticket.id), &[rest.events[0].event_id])
+        .await
+        .unwrap();
+    store
+        .clear_events(
+            OutboxOwner::User(agent.id),
+            &[agent_events.events[0].event_id],
+        )
+        .await
+        .unwrap();
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    // Clearing does not change the ticket itself.
+    let stored = store
+        .find_ticket(TicketRef::Id(ticket.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.revision, 1);
+    assert_eq!(stored.status, Status::Closed);
+}
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+}
+
+macro_rules! store_contract {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(quickfix::MemoryStore::new())).await;
+                }
+            )+
+        }
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(store) = crate::common::mongo_store().await else { return };
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )+
+        }
+    };
+}
+
+store_contract!(
+    complaint_numbers_are_unique_under_concurrency,
+    tickets_round_trip_by_id_and_complaint_id,
+    duplicate_complaint_ids_and_emails_are_refused,
+    updates_apply_only_at_the_expected_revision,
+    listing_filters_newest_first_with_a_stable_cursor,
+    slots_are_claimed_atomically_and_never_exceed_capacity,
+    offline_agents_and_customers_have_no_slots_to_take,
+    user_updates_keep_slot_counters,
+    outbox_keeps_events_in_order_until_cleared,
+    ping_answers,
+);
