@@ -442,3 +442,19 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Starts a server without seeding (for a store that cannot be written).
+pub async fn start_without_seed(store: Arc<dyn Store>, publisher: Arc<dyn Publisher>, events: Arc<dyn Queue>) -> TestApp {
+    let config = AppConfig {
+        store: store.clone(),
+        publisher,
+        clock: Arc::new(SystemClock),
+        tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
+        categories: Categories::default(),
+        relay: RelaySettings::default(),
+        limits: ApiLimits { body_bytes: 16 * 1024 },
+    };
+    let server = Server::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("start server");
+    let addr = server.addr();
+    TestApp { server, addr, client: reqwest::Client::new(), store, events }
+}
