@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 fn assert_error(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status.as_u16(), status, "body: {}", reply.body);
     assert_eq!(reply.code(), code, "body: {}", reply.body);
-    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }
 
 async fn seed_route_creates_a_ticket_like_the_original(app: TestApp) {
@@ -42,7 +46,10 @@ async fn seed_route_creates_a_ticket_like_the_original(app: TestApp) {
         .await
         .expect(201);
     assert_eq!(high.body["priority"], "High");
-    assert_eq!(high.body["category"], "Technical", "category names are normalised");
+    assert_eq!(
+        high.body["category"], "Technical",
+        "category names are normalised"
+    );
     assert_ne!(high.body["complaintId"], t["complaintId"]);
 }
 
@@ -52,7 +59,10 @@ async fn complaint_ids_stay_unique_under_concurrent_creates(app: TestApp) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let (app, customer) = (app.clone(), customer.clone());
-            tokio::spawn(async move { app.open_ticket(&customer, &format!("Concurrent {i}"), "Billing").await })
+            tokio::spawn(async move {
+                app.open_ticket(&customer, &format!("Concurrent {i}"), "Billing")
+                    .await
+            })
         })
         .collect();
     let mut ids = HashSet::new();
@@ -67,12 +77,34 @@ async fn requests_without_a_valid_token_are_401(app: TestApp) {
     let missing = app.post("/api/complaints", None, body.clone()).await;
     assert_error(&missing, 401, "unauthorized");
     assert_eq!(missing.headers.get("www-authenticate").unwrap(), "Bearer");
-    assert_error(&app.post("/api/complaints", Some("garbage"), body.clone()).await, 401, "unauthorized");
-    let forged = quickfix::TokenKeys::new(&"another-secret".to_owned().into(), std::time::Duration::from_secs(60));
-    let admin = app.store.find_user_by_email("admin@quickfix.dev").await.unwrap().unwrap();
-    assert_error(&app.post("/api/complaints", Some(&forged.issue(&admin)), body).await, 401, "unauthorized");
+    assert_error(
+        &app.post("/api/complaints", Some("garbage"), body.clone())
+            .await,
+        401,
+        "unauthorized",
+    );
+    let forged = quickfix::TokenKeys::new(
+        &"another-secret".to_owned().into(),
+        std::time::Duration::from_secs(60),
+    );
+    let admin = app
+        .store
+        .find_user_by_email("admin@quickfix.dev")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_error(
+        &app.post("/api/complaints", Some(&forged.issue(&admin)), body)
+            .await,
+        401,
+        "unauthorized",
+    );
     let basic = app
-        .send(app.client.get(app.url("/api/complaints")).header("authorization", "Basic YTpi"))
+        .send(
+            app.client
+                .get(app.url("/api/complaints"))
+                .header("authorization", "Basic YTpi"),
+        )
         .await;
     assert_error(&basic, 401, "unauthorized");
     for path in ["/api/complaints", "/api/agents"] {
@@ -83,17 +115,43 @@ async fn requests_without_a_valid_token_are_401(app: TestApp) {
 async fn invalid_fields_are_422_naming_the_field(app: TestApp) {
     let c = app.customer(1).await;
     let cases = [
-        (json!({"description": "d", "category": "Technical"}), "title"),
-        (json!({"title": "ab", "description": "d", "category": "Technical"}), "title"),
-        (json!({"title": "x".repeat(201), "description": "d", "category": "Technical"}), "title"),
-        (json!({"title": 42, "description": "d", "category": "Technical"}), "title"),
-        (json!({"title": "Fine title", "description": "   ", "category": "Technical"}), "description"),
-        (json!({"title": "Fine title", "description": "d", "category": "Plumbing"}), "category"),
-        (json!({"title": "Fine title", "description": "d"}), "category"),
-        (json!({"title": "Fine title", "description": "d", "category": "Technical", "priority": "Urgent"}), "priority"),
+        (
+            json!({"description": "d", "category": "Technical"}),
+            "title",
+        ),
+        (
+            json!({"title": "ab", "description": "d", "category": "Technical"}),
+            "title",
+        ),
+        (
+            json!({"title": "x".repeat(201), "description": "d", "category": "Technical"}),
+            "title",
+        ),
+        (
+            json!({"title": 42, "description": "d", "category": "Technical"}),
+            "title",
+        ),
+        (
+            json!({"title": "Fine title", "description": "   ", "category": "Technical"}),
+            "description",
+        ),
+        (
+            json!({"title": "Fine title", "description": "d", "category": "Plumbing"}),
+            "category",
+        ),
+        (
+            json!({"title": "Fine title", "description": "d"}),
+            "category",
+        ),
+        (
+            json!({"title": "Fine title", "description": "d", "category": "Technical", "priority": "Urgent"}),
+            "priority",
+        ),
     ];
     for (body, field) in cases {
-        let reply = app.post("/api/complaints", Some(&c.token), body.clone()).await;
+        let reply = app
+            .post("/api/complaints", Some(&c.token), body.clone())
+            .await;
         assert_error(&reply, 422, "validation_failed");
         assert_eq!(reply.field(), field, "for {body}");
     }
@@ -103,21 +161,34 @@ async fn malformed_oversized_and_untyped_bodies_are_rejected(app: TestApp) {
     let c = app.customer(1).await;
     let url = app.url("/api/complaints");
     let malformed = app
-        .send(app.client.post(&url).bearer_auth(&c.token).header("content-type", "application/json").body("{\"title\":"))
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(&c.token)
+                .header("content-type", "application/json")
+                .body("{\"title\":"),
+        )
         .await;
     assert_error(&malformed, 400, "bad_request");
-    let untyped = app.send(app.client.post(&url).bearer_auth(&c.token).body("{}")).await;
+    let untyped = app
+        .send(app.client.post(&url).bearer_auth(&c.token).body("{}"))
+        .await;
     assert_error(&untyped, 415, "unsupported_media_type");
-    let huge = json!({"title": "Big", "description": "x".repeat(64 * 1024), "category": "Technical"});
+    let huge =
+        json!({"title": "Big", "description": "x".repeat(64 * 1024), "category": "Technical"});
     let too_large = app.post("/api/complaints", Some(&c.token), huge).await;
     assert_error(&too_large, 413, "payload_too_large");
-    let array = app.post("/api/complaints", Some(&c.token), json!([1, 2])).await;
+    let array = app
+        .post("/api/complaints", Some(&c.token), json!([1, 2]))
+        .await;
     assert_error(&array, 422, "validation_failed");
 }
 
 async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     assert_error(&app.get("/api/nothing-here", None).await, 404, "not_found");
-    let wrong_method = app.send(app.client.delete(app.url("/api/complaints"))).await;
+    let wrong_method = app
+        .send(app.client.delete(app.url("/api/complaints")))
+        .await;
     assert_error(&wrong_method, 405, "method_not_allowed");
 }
 
@@ -128,16 +199,55 @@ async fn tickets_are_visible_to_their_requester_agents_and_admins(app: TestApp) 
     let id = t["id"].as_str().unwrap();
     let complaint = t["complaintId"].as_str().unwrap();
 
-    assert_eq!(app.get(&format!("/api/complaints/{id}"), Some(&owner.token)).await.expect(200).body["id"], id);
-    let by_number = app.get(&format!("/api/complaints/{complaint}"), Some(&owner.token)).await.expect(200);
+    assert_eq!(
+        app.get(&format!("/api/complaints/{id}"), Some(&owner.token))
+            .await
+            .expect(200)
+            .body["id"],
+        id
+    );
+    let by_number = app
+        .get(&format!("/api/complaints/{complaint}"), Some(&owner.token))
+        .await
+        .expect(200);
     assert_eq!(by_number.body["id"], id);
-    assert_error(&app.get(&format!("/api/complaints/{id}"), Some(&other.token)).await, 404, "not_found");
-    app.get(&format!("/api/complaints/{id}"), Some(&app.agent(2).await.token)).await.expect(200);
-    app.get(&format!("/api/complaints/{id}"), Some(&app.admin().await.token)).await.expect(200);
-    for bad in ["not-an-id", "COMP-99999", "COMP-", "00000000-0000-0000-0000-000000000000"] {
-        assert_error(&app.get(&format!("/api/complaints/{bad}"), Some(&owner.token)).await, 404, "not_found");
+    assert_error(
+        &app.get(&format!("/api/complaints/{id}"), Some(&other.token))
+            .await,
+        404,
+        "not_found",
+    );
+    app.get(
+        &format!("/api/complaints/{id}"),
+        Some(&app.agent(2).await.token),
+    )
+    .await
+    .expect(200);
+    app.get(
+        &format!("/api/complaints/{id}"),
+        Some(&app.admin().await.token),
+    )
+    .await
+    .expect(200);
+    for bad in [
+        "not-an-id",
+        "COMP-99999",
+        "COMP-",
+        "00000000-0000-0000-0000-000000000000",
+    ] {
+        assert_error(
+            &app.get(&format!("/api/complaints/{bad}"), Some(&owner.token))
+                .await,
+            404,
+            "not_found",
+        );
     }
-    assert_error(&app.get(&format!("/api/complaints/{id}/history"), Some(&other.token)).await, 404, "not_found");
+    assert_error(
+        &app.get(&format!("/api/complaints/{id}/history"), Some(&other.token))
+            .await,
+        404,
+        "not_found",
+    );
 }
 
 async fn listing_is_scoped_by_role_filtered_and_paginated(app: TestApp) {
@@ -148,10 +258,17 @@ async fn listing_is_scoped_by_role_filtered_and_paginated(app: TestApp) {
     let mut mine = Vec::new();
     for i in 0..5 {
         let category = if i < 3 { "Technical" } else { "Billing" };
-        mine.push(app.open_ticket(&c1, &format!("Mine {i}"), category).await["id"].as_str().unwrap().to_owned());
+        mine.push(
+            app.open_ticket(&c1, &format!("Mine {i}"), category).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let theirs = app.open_ticket(&c2, "Theirs", "Account").await;
-    app.assign(&admin, theirs["id"].as_str().unwrap(), &agent.id).await.expect(200);
+    app.assign(&admin, theirs["id"].as_str().unwrap(), &agent.id)
+        .await
+        .expect(200);
 
     // Pages of two, newest first, each ticket exactly once.
     let mut seen = Vec::new();
@@ -170,16 +287,34 @@ async fn listing_is_scoped_by_role_filtered_and_paginated(app: TestApp) {
     mine.reverse();
     assert_eq!(seen, mine);
 
-    let technical = app.get("/api/complaints?category=technical", Some(&c1.token)).await.expect(200);
+    let technical = app
+        .get("/api/complaints?category=technical", Some(&c1.token))
+        .await
+        .expect(200);
     assert_eq!(technical.body["items"].as_array().unwrap().len(), 3);
-    let all = app.get("/api/complaints?limit=100", Some(&admin.token)).await.expect(200);
+    let all = app
+        .get("/api/complaints?limit=100", Some(&admin.token))
+        .await
+        .expect(200);
     assert_eq!(all.body["items"].as_array().unwrap().len(), 6);
-    let assigned = app.get("/api/complaints?status=Assigned", Some(&admin.token)).await.expect(200);
+    let assigned = app
+        .get("/api/complaints?status=Assigned", Some(&admin.token))
+        .await
+        .expect(200);
     assert_eq!(assigned.body["items"][0]["id"], theirs["id"]);
-    let by_agent = app.get(&format!("/api/complaints?assignee={}", agent.id), Some(&admin.token)).await.expect(200);
+    let by_agent = app
+        .get(
+            &format!("/api/complaints?assignee={}", agent.id),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200);
     assert_eq!(by_agent.body["items"].as_array().unwrap().len(), 1);
     // Agents see their own assignments only.
-    let agent_view = app.get("/api/complaints", Some(&agent.token)).await.expect(200);
+    let agent_view = app
+        .get("/api/complaints", Some(&agent.token))
+        .await
+        .expect(200);
     let items = agent_view.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["assignedTo"], agent.id.as_str());
@@ -194,7 +329,9 @@ async fn listing_is_scoped_by_role_filtered_and_paginated(app: TestApp) {
         ("cursor=xyz", "cursor"),
         ("assignee=nobody", "assignee"),
     ] {
-        let reply = app.get(&format!("/api/complaints?{query}"), Some(&admin.token)).await;
+        let reply = app
+            .get(&format!("/api/complaints?{query}"), Some(&admin.token))
+            .await;
         assert_error(&reply, 422, "validation_failed");
         assert_eq!(reply.field(), field, "for {query}");
     }
@@ -213,17 +350,32 @@ async fn assigned_agent_works_and_resolves_a_ticket(app: TestApp) {
 
     let status = |s: &str| json!({"status": s, "message": format!("now {s}")});
     let path = format!("/api/complaints/{id}/status");
-    app.patch(&path, Some(&agent.token), status("InProgress")).await.expect(200);
+    app.patch(&path, Some(&agent.token), status("InProgress"))
+        .await
+        .expect(200);
     let resolved = app
-        .patch(&path, Some(&agent.token), json!({"status": "Resolved", "message": "Issue fixed!"}))
+        .patch(
+            &path,
+            Some(&agent.token),
+            json!({"status": "Resolved", "message": "Issue fixed!"}),
+        )
         .await
         .expect(200);
     assert_eq!(resolved.body["status"], "Resolved");
     assert!(resolved.body["resolvedAt"].is_string());
-    let closed = app.patch(&path, Some(&customer.token), status("Closed")).await.expect(200);
+    let closed = app
+        .patch(&path, Some(&customer.token), status("Closed"))
+        .await
+        .expect(200);
     assert_eq!(closed.body["status"], "Closed");
 
-    let history = app.get(&format!("/api/complaints/{id}/history"), Some(&customer.token)).await.expect(200);
+    let history = app
+        .get(
+            &format!("/api/complaints/{id}/history"),
+            Some(&customer.token),
+        )
+        .await
+        .expect(200);
     let kinds: Vec<(&str, &str)> = history
         .body
         .as_array()
@@ -258,22 +410,65 @@ async fn status_changes_follow_the_role_rules(app: TestApp) {
     let resolve = json!({"status": "Resolved"});
 
     // Nobody resolves an unassigned ticket.
-    assert_error(&app.patch(&path, Some(&admin.token), resolve.clone()).await, 409, "conflict");
+    assert_error(
+        &app.patch(&path, Some(&admin.token), resolve.clone()).await,
+        409,
+        "conflict",
+    );
     app.assign(&admin, id, &holder.id).await.expect(200);
-    assert_error(&app.patch(&path, Some(&other_agent.token), resolve.clone()).await, 403, "forbidden");
-    assert_error(&app.patch(&path, Some(&customer.token), resolve.clone()).await, 403, "forbidden");
-    assert_error(&app.patch(&path, Some(&app.customer(2).await.token), resolve.clone()).await, 404, "not_found");
-    let unknown = app.patch(&path, Some(&holder.token), json!({"status": "Done"})).await;
+    assert_error(
+        &app.patch(&path, Some(&other_agent.token), resolve.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.patch(&path, Some(&customer.token), resolve.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.patch(&path, Some(&app.customer(2).await.token), resolve.clone())
+            .await,
+        404,
+        "not_found",
+    );
+    let unknown = app
+        .patch(&path, Some(&holder.token), json!({"status": "Done"}))
+        .await;
     assert_error(&unknown, 422, "validation_failed");
     assert_eq!(unknown.field(), "status");
-    let missing = app.patch(&path, Some(&holder.token), json!({"message": "hi"})).await;
+    let missing = app
+        .patch(&path, Some(&holder.token), json!({"message": "hi"}))
+        .await;
     assert_eq!(missing.field(), "status");
-    assert_error(&app.patch(&path, Some(&holder.token), json!({"status": "Assigned"})).await, 409, "conflict");
-    app.patch(&path, Some(&holder.token), resolve.clone()).await.expect(200);
-    assert_error(&app.patch(&path, Some(&holder.token), resolve).await, 409, "conflict");
+    assert_error(
+        &app.patch(&path, Some(&holder.token), json!({"status": "Assigned"}))
+            .await,
+        409,
+        "conflict",
+    );
+    app.patch(&path, Some(&holder.token), resolve.clone())
+        .await
+        .expect(200);
+    assert_error(
+        &app.patch(&path, Some(&holder.token), resolve).await,
+        409,
+        "conflict",
+    );
     // The requester may reopen; the admin may close.
-    app.patch(&path, Some(&customer.token), json!({"status": "InProgress"})).await.expect(200);
-    let current = app.get(&format!("/api/complaints/{id}"), Some(&admin.token)).await.expect(200);
+    app.patch(
+        &path,
+        Some(&customer.token),
+        json!({"status": "InProgress"}),
+    )
+    .await
+    .expect(200);
+    let current = app
+        .get(&format!("/api/complaints/{id}"), Some(&admin.token))
+        .await
+        .expect(200);
     assert_eq!(current.body["status"], "InProgress");
 }
 
@@ -301,7 +496,14 @@ async fn manual_assignment_respects_presence_and_capacity(app: TestApp) {
     app.assign(&admin, id1, &a2.id).await.expect(200);
     let agents = app.get("/api/agents", Some(&admin.token)).await.expect(200);
     let slots = |id: &str| {
-        agents.body.as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["agent"].clone()
+        agents
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["agent"]
+            .clone()
     };
     assert_eq!(slots(&a1.id)["freeSlots"], 1);
     assert_eq!(slots(&a1.id)["availability"], "available");
@@ -309,47 +511,103 @@ async fn manual_assignment_respects_presence_and_capacity(app: TestApp) {
     assert_eq!(slots(&a2.id)["availability"], "busy");
 
     // An offline agent takes nothing.
-    app.patch(&format!("/api/agents/{}/presence", a1.id), Some(&a1.token), json!({"presence": "offline"}))
-        .await
-        .expect(200);
+    app.patch(
+        &format!("/api/agents/{}/presence", a1.id),
+        Some(&a1.token),
+        json!({"presence": "offline"}),
+    )
+    .await
+    .expect(200);
     assert_error(&app.assign(&admin, id2, &a1.id).await, 409, "conflict");
 }
 
 async fn customers_register_and_sign_in(app: TestApp) {
     let reply = app
-        .post("/api/auth/register", None, json!({"name": "Nia New", "email": "Nia@Example.com", "password": "long enough"}))
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"name": "Nia New", "email": "Nia@Example.com", "password": "long enough"}),
+        )
         .await
         .expect(201);
     assert_eq!(reply.body["user"]["role"], "customer");
     assert_eq!(reply.body["user"]["email"], "nia@example.com");
     let token = reply.body["token"].as_str().unwrap();
-    app.open_ticket(&common::Session { token: token.to_owned(), id: String::new() }, "From new user", "General").await;
+    app.open_ticket(
+        &common::Session {
+            token: token.to_owned(),
+            id: String::new(),
+        },
+        "From new user",
+        "General",
+    )
+    .await;
 
     let again = app
-        .post("/api/auth/register", None, json!({"name": "Nia", "email": "nia@example.com", "password": "long enough"}))
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"name": "Nia", "email": "nia@example.com", "password": "long enough"}),
+        )
         .await;
     assert_error(&again, 409, "conflict");
     assert_eq!(again.field(), "email");
     for (body, field) in [
-        (json!({"name": "N", "email": "nope", "password": "long enough"}), "email"),
-        (json!({"name": "N", "email": "n@example.com", "password": "short"}), "password"),
-        (json!({"name": "", "email": "n@example.com", "password": "long enough"}), "name"),
-        (json!({"email": "n@example.com", "password": "long enough"}), "name"),
+        (
+            json!({"name": "N", "email": "nope", "password": "long enough"}),
+            "email",
+        ),
+        (
+            json!({"name": "N", "email": "n@example.com", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"name": "", "email": "n@example.com", "password": "long enough"}),
+            "name",
+        ),
+        (
+            json!({"email": "n@example.com", "password": "long enough"}),
+            "name",
+        ),
     ] {
         let r = app.post("/api/auth/register", None, body).await;
         assert_error(&r, 422, "validation_failed");
         assert_eq!(r.field(), field);
     }
 
-    let login = app.post("/api/auth/login", None, json!({"email": "NIA@example.com", "password": "long enough"})).await.expect(200);
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "NIA@example.com", "password": "long enough"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(login.body["user"]["email"], "nia@example.com");
     assert!(login.body["expiresIn"].as_u64().unwrap() > 0);
-    let wrong = app.post("/api/auth/login", None, json!({"email": "nia@example.com", "password": "not the one"})).await;
+    let wrong = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "nia@example.com", "password": "not the one"}),
+        )
+        .await;
     assert_error(&wrong, 401, "unauthorized");
-    let unknown = app.post("/api/auth/login", None, json!({"email": "ghost@example.com", "password": "whatever1"})).await;
+    let unknown = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "ghost@example.com", "password": "whatever1"}),
+        )
+        .await;
     assert_error(&unknown, 401, "unauthorized");
-    assert_eq!(wrong.body["error"]["message"], unknown.body["error"]["message"], "no account enumeration");
-    let missing = app.post("/api/auth/login", None, json!({"email": "nia@example.com"})).await;
+    assert_eq!(
+        wrong.body["error"]["message"], unknown.body["error"]["message"],
+        "no account enumeration"
+    );
+    let missing = app
+        .post("/api/auth/login", None, json!({"email": "nia@example.com"}))
+        .await;
     assert_eq!(missing.field(), "password");
 }
 
@@ -359,9 +617,22 @@ async fn admins_manage_agents_and_presence(app: TestApp) {
     let agent1 = app.agent(1).await;
     let body = json!({"name": "Petra Pro", "email": "petra@quickfix.dev", "password": "agent-password",
                       "skills": ["Billing", "account"], "tier": "senior", "capacity": 3});
-    assert_error(&app.post("/api/agents", Some(&customer.token), body.clone()).await, 403, "forbidden");
-    assert_error(&app.post("/api/agents", Some(&agent1.token), body.clone()).await, 403, "forbidden");
-    let created = app.post("/api/agents", Some(&admin.token), body.clone()).await.expect(201);
+    assert_error(
+        &app.post("/api/agents", Some(&customer.token), body.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.post("/api/agents", Some(&agent1.token), body.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    let created = app
+        .post("/api/agents", Some(&admin.token), body.clone())
+        .await
+        .expect(201);
     let profile = &created.body["agent"];
     assert_eq!(profile["skills"], json!(["Billing", "Account"]));
     assert_eq!(profile["tier"], "senior");
@@ -369,7 +640,11 @@ async fn admins_manage_agents_and_presence(app: TestApp) {
     assert_eq!(profile["freeSlots"], 3);
     assert_eq!(profile["presence"], "offline");
     assert_eq!(profile["availability"], "offline");
-    assert_error(&app.post("/api/agents", Some(&admin.token), body).await, 409, "conflict");
+    assert_error(
+        &app.post("/api/agents", Some(&admin.token), body).await,
+        409,
+        "conflict",
+    );
     for (patch, field) in [
         (json!({"skills": []}), "skills"),
         (json!({"skills": ["Plumbing"]}), "skills"),
@@ -388,35 +663,106 @@ async fn admins_manage_agents_and_presence(app: TestApp) {
 
     let petra_id = created.body["id"].as_str().unwrap();
     // The agent signs in with the password the admin set.
-    app.post("/api/auth/login", None, json!({"email": "petra@quickfix.dev", "password": "agent-password"}))
+    app.post(
+        "/api/auth/login",
+        None,
+        json!({"email": "petra@quickfix.dev", "password": "agent-password"}),
+    )
+    .await
+    .expect(200);
+    let presence = format!("/api/agents/{petra_id}/presence");
+    assert_error(
+        &app.patch(
+            &presence,
+            Some(&agent1.token),
+            json!({"presence": "online"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &app.patch(
+            &presence,
+            Some(&customer.token),
+            json!({"presence": "online"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    let online = app
+        .patch(&presence, Some(&admin.token), json!({"presence": "online"}))
         .await
         .expect(200);
-    let presence = format!("/api/agents/{petra_id}/presence");
-    assert_error(&app.patch(&presence, Some(&agent1.token), json!({"presence": "online"})).await, 403, "forbidden");
-    assert_error(&app.patch(&presence, Some(&customer.token), json!({"presence": "online"})).await, 403, "forbidden");
-    let online = app.patch(&presence, Some(&admin.token), json!({"presence": "online"})).await.expect(200);
     assert_eq!(online.body["agent"]["availability"], "available");
-    let bad = app.patch(&presence, Some(&admin.token), json!({"presence": "away"})).await;
+    let bad = app
+        .patch(&presence, Some(&admin.token), json!({"presence": "away"}))
+        .await;
     assert_eq!(bad.field(), "presence");
     let own = format!("/api/agents/{}/presence", agent1.id);
-    let off = app.patch(&own, Some(&agent1.token), json!({"presence": "offline"})).await.expect(200);
+    let off = app
+        .patch(&own, Some(&agent1.token), json!({"presence": "offline"}))
+        .await
+        .expect(200);
     assert_eq!(off.body["agent"]["availability"], "offline");
-    assert_error(&app.patch("/api/agents/not-an-id/presence", Some(&admin.token), json!({"presence": "online"})).await, 404, "not_found");
+    assert_error(
+        &app.patch(
+            "/api/agents/not-an-id/presence",
+            Some(&admin.token),
+            json!({"presence": "online"}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
     let customer_as_agent = format!("/api/agents/{}/presence", customer.id);
-    assert_error(&app.patch(&customer_as_agent, Some(&admin.token), json!({"presence": "online"})).await, 404, "not_found");
+    assert_error(
+        &app.patch(
+            &customer_as_agent,
+            Some(&admin.token),
+            json!({"presence": "online"}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
 
-    let list = app.get("/api/agents", Some(&agent1.token)).await.expect(200);
+    let list = app
+        .get("/api/agents", Some(&agent1.token))
+        .await
+        .expect(200);
     assert_eq!(list.body.as_array().unwrap().len(), 4);
-    assert_error(&app.get("/api/agents", Some(&customer.token)).await, 403, "forbidden");
+    assert_error(
+        &app.get("/api/agents", Some(&customer.token)).await,
+        403,
+        "forbidden",
+    );
 }
 
 async fn operations_endpoints_answer(app: TestApp) {
-    assert_eq!(app.get("/healthz", None).await.expect(200).body["status"], "ok");
+    assert_eq!(
+        app.get("/healthz", None).await.expect(200).body["status"],
+        "ok"
+    );
     let ready = app.get("/readyz", None).await.expect(200);
     assert_eq!(ready.body["checks"], json!({"store": "ok", "bus": "ok"}));
-    app.get("/api/agents", Some(&app.admin().await.token)).await.expect(200);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("quickfix_http_requests_total"), "{metrics}");
+    app.get("/api/agents", Some(&app.admin().await.token))
+        .await
+        .expect(200);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("quickfix_http_requests_total"),
+        "{metrics}"
+    );
     assert!(metrics.contains("route=\"/api/agents\""), "{metrics}");
     let spec = app.get("/openapi.json", None).await.expect(200);
     let paths = spec.body["paths"].as_object().unwrap();
@@ -437,13 +783,18 @@ async fn operations_endpoints_answer(app: TestApp) {
         ("/metrics", "get"),
         ("/openapi.json", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from OpenAPI"
+        );
     }
 }
 
 async fn hostile_input_never_causes_a_server_error(app: TestApp) {
     let admin = app.admin().await;
-    let t = app.open_ticket(&app.customer(1).await, "Target", "Technical").await;
+    let t = app
+        .open_ticket(&app.customer(1).await, "Target", "Technical")
+        .await;
     let id = t["id"].as_str().unwrap();
     let nasty = [
         json!(null),
@@ -470,11 +821,20 @@ async fn hostile_input_never_causes_a_server_error(app: TestApp) {
                 _ => app.client.patch(app.url(path)),
             };
             let reply = app.send(req.bearer_auth(&admin.token).json(body)).await;
-            assert!(reply.status.is_client_error(), "{method} {path} with {body} gave {}: {}", reply.status, reply.body);
+            assert!(
+                reply.status.is_client_error(),
+                "{method} {path} with {body} gave {}: {}",
+                reply.status,
+                reply.body
+            );
             assert!(reply.body["error"]["code"].is_string());
         }
     }
-    for path in ["/api/complaints/%00", "/api/complaints/COMP-99999999999999999999999", "/api/complaints?limit=-1&cursor=%FF"] {
+    for path in [
+        "/api/complaints/%00",
+        "/api/complaints/COMP-99999999999999999999999",
+        "/api/complaints?limit=-1&cursor=%FF",
+    ] {
         let reply = app.get(path, Some(&admin.token)).await;
         assert!(reply.status.is_client_error(), "{path}: {}", reply.status);
     }
@@ -501,18 +861,26 @@ on_both_backends!(
 /// With the database unreachable, requests get 503 (and readiness says why), never 500.
 #[tokio::test]
 async fn an_unreachable_store_answers_503() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let store = quickfix::MongoStore::connect_lazy(
         &format!("mongodb://{closed}/?directConnection=true"),
         "unreachable",
-        quickfix::MongoStoreOptions { server_selection_timeout: std::time::Duration::from_millis(300) },
+        quickfix::MongoStoreOptions {
+            server_selection_timeout: std::time::Duration::from_millis(300),
+        },
     )
     .await
     .unwrap();
     let store: std::sync::Arc<dyn quickfix::Store> = std::sync::Arc::new(store);
     let topology = quickfix::MemoryTopology::provision(&common::unique_spec(vec![]));
     let app = common::start_without_seed(store, topology.topic, topology.queue).await;
-    let keys = quickfix::TokenKeys::new(&common::JWT_SECRET.to_owned().into(), std::time::Duration::from_secs(60));
+    let keys = quickfix::TokenKeys::new(
+        &common::JWT_SECRET.to_owned().into(),
+        std::time::Duration::from_secs(60),
+    );
     let customer = quickfix::domain::User {
         id: quickfix::domain::UserId::generate(),
         name: quickfix::domain::PersonName::parse("C").unwrap(),
@@ -525,12 +893,29 @@ async fn an_unreachable_store_answers_503() {
     };
     let token = keys.issue(&customer);
     let create = app
-        .post("/api/complaints", Some(&token), json!({"title": "Down", "description": "d", "category": "Technical"}))
+        .post(
+            "/api/complaints",
+            Some(&token),
+            json!({"title": "Down", "description": "d", "category": "Technical"}),
+        )
         .await;
     assert_error(&create, 503, "service_unavailable");
     assert!(create.headers.get("retry-after").is_some());
-    assert_error(&app.get("/api/complaints", Some(&token)).await, 503, "service_unavailable");
-    assert_error(&app.post("/api/auth/login", None, json!({"email": "a@b.co", "password": "whatever1"})).await, 503, "service_unavailable");
+    assert_error(
+        &app.get("/api/complaints", Some(&token)).await,
+        503,
+        "service_unavailable",
+    );
+    assert_error(
+        &app.post(
+            "/api/auth/login",
+            None,
+            json!({"email": "a@b.co", "password": "whatever1"}),
+        )
+        .await,
+        503,
+        "service_unavailable",
+    );
     let ready = app.get("/readyz", None).await.expect(503);
     assert_eq!(ready.body["checks"]["store"], "unavailable");
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use quickfix::domain::{Envelope, EventMetadata, EventType};
-use quickfix::{Delivery, MemoryTopology, Publisher, Queue, SnsPublisher, SqsQueue, TopologySpec, aws_config};
+use quickfix::{
+    Delivery, MemoryTopology, Publisher, Queue, SnsPublisher, SqsQueue, TopologySpec, aws_config,
+};
 use serde_json::json;
 
 /// A topic with the worker queue (filtered) and its dead-letter queue.
@@ -29,7 +31,11 @@ fn spec() -> TopologySpec {
 
 fn memory_bus() -> Bus {
     let t = MemoryTopology::provision(&spec());
-    Bus { topic: t.topic, queue: t.queue, dead_letters: t.dead_letter_queue }
+    Bus {
+        topic: t.topic,
+        queue: t.queue,
+        dead_letters: t.dead_letter_queue,
+    }
 }
 
 async fn aws_bus() -> Option<Bus> {
@@ -44,8 +50,17 @@ async fn aws_bus() -> Option<Bus> {
 }
 
 fn event(event_type: EventType, n: u32) -> Envelope {
-    let meta = EventMetadata { correlation_id: format!("corr-{n}"), causation_id: None, actor: "tester".into() };
-    Envelope::new(event_type, json!({"n": n, "ticketId": format!("t-{n}")}), meta, Utc::now())
+    let meta = EventMetadata {
+        correlation_id: format!("corr-{n}"),
+        causation_id: None,
+        actor: "tester".into(),
+    };
+    Envelope::new(
+        event_type,
+        json!({"n": n, "ticketId": format!("t-{n}")}),
+        meta,
+        Utc::now(),
+    )
 }
 
 /// Receives until one message arrives or `deadline` passes.
@@ -62,18 +77,30 @@ async fn receive_one(queue: &dyn Queue, deadline: Duration) -> Option<Delivery> 
 
 async fn publishes_raw_envelopes_with_the_event_type_attribute(bus: Bus) {
     let sent = event(EventType::TicketCreated, 1);
-    let report = bus.topic.publish(std::slice::from_ref(&sent)).await.unwrap();
+    let report = bus
+        .topic
+        .publish(std::slice::from_ref(&sent))
+        .await
+        .unwrap();
     assert_eq!(report.published, vec![sent.event_id]);
     assert!(report.failed.is_empty());
 
-    let got = receive_one(bus.queue.as_ref(), Duration::from_secs(10)).await.expect("delivered");
+    let got = receive_one(bus.queue.as_ref(), Duration::from_secs(10))
+        .await
+        .expect("delivered");
     assert_eq!(got.event_type.as_deref(), Some("ticket.created"));
     // Raw delivery: the body is the envelope itself, not an SNS notification wrapper.
     let body: Envelope = serde_json::from_str(&got.body).expect("body is the envelope");
     assert_eq!(body, sent);
     assert_eq!(got.receive_count, 1);
     bus.queue.delete(&[got.receipt]).await.unwrap();
-    assert!(bus.queue.receive(10, Duration::from_secs(1)).await.unwrap().is_empty());
+    assert!(
+        bus.queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn filter_policy_delivers_only_subscribed_event_types(bus: Bus) {
@@ -97,11 +124,18 @@ async fn filter_policy_delivers_only_subscribed_event_types(bus: Bus) {
 }
 
 async fn unacknowledged_messages_return_after_the_visibility_timeout(bus: Bus) {
-    bus.topic.publish(&[event(EventType::TicketCreated, 1)]).await.unwrap();
-    let first = receive_one(bus.queue.as_ref(), Duration::from_secs(10)).await.expect("first delivery");
+    bus.topic
+        .publish(&[event(EventType::TicketCreated, 1)])
+        .await
+        .unwrap();
+    let first = receive_one(bus.queue.as_ref(), Duration::from_secs(10))
+        .await
+        .expect("first delivery");
     assert_eq!(first.receive_count, 1);
     // Not deleted: hidden for one second, then delivered again with a higher receive count.
-    let again = receive_one(bus.queue.as_ref(), Duration::from_secs(10)).await.expect("redelivered");
+    let again = receive_one(bus.queue.as_ref(), Duration::from_secs(10))
+        .await
+        .expect("redelivered");
     assert_eq!(again.message_id, first.message_id);
     assert_eq!(again.body, first.body);
     assert_eq!(again.receive_count, 2);
@@ -109,36 +143,73 @@ async fn unacknowledged_messages_return_after_the_visibility_timeout(bus: Bus) {
 }
 
 async fn visibility_can_be_released_at_once(bus: Bus) {
-    bus.topic.publish(&[event(EventType::TicketCreated, 1)]).await.unwrap();
-    let first = receive_one(bus.queue.as_ref(), Duration::from_secs(10)).await.expect("delivered");
-    bus.queue.change_visibility(&first.receipt, Duration::ZERO).await.unwrap();
-    let again = bus.queue.receive(1, Duration::from_millis(500)).await.unwrap();
-    assert_eq!(again.len(), 1, "visible again without waiting for the timeout");
+    bus.topic
+        .publish(&[event(EventType::TicketCreated, 1)])
+        .await
+        .unwrap();
+    let first = receive_one(bus.queue.as_ref(), Duration::from_secs(10))
+        .await
+        .expect("delivered");
+    bus.queue
+        .change_visibility(&first.receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    let again = bus
+        .queue
+        .receive(1, Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "visible again without waiting for the timeout"
+    );
     assert_eq!(again[0].message_id, first.message_id);
 }
 
 async fn messages_move_to_the_dead_letter_queue_after_max_receive_count(bus: Bus) {
     let poison = event(EventType::TicketCreated, 9);
-    bus.topic.publish(std::slice::from_ref(&poison)).await.unwrap();
+    bus.topic
+        .publish(std::slice::from_ref(&poison))
+        .await
+        .unwrap();
     // maxReceiveCount is 2: two receives without a delete, then the next receive moves it.
     for expected in 1..=2 {
-        let d = receive_one(bus.queue.as_ref(), Duration::from_secs(10)).await.expect("delivered");
+        let d = receive_one(bus.queue.as_ref(), Duration::from_secs(10))
+            .await
+            .expect("delivered");
         assert_eq!(d.receive_count, expected);
     }
     let dead = common::eventually(Duration::from_secs(15), || async {
         // Receiving from the worker queue is what triggers the move.
-        let _ = bus.queue.receive(1, Duration::from_millis(500)).await.unwrap();
-        bus.dead_letters.receive(1, Duration::from_millis(200)).await.unwrap().pop()
+        let _ = bus
+            .queue
+            .receive(1, Duration::from_millis(500))
+            .await
+            .unwrap();
+        bus.dead_letters
+            .receive(1, Duration::from_millis(200))
+            .await
+            .unwrap()
+            .pop()
     })
     .await
     .expect("the message reached the dead-letter queue");
     let body: Envelope = serde_json::from_str(&dead.body).unwrap();
     assert_eq!(body.event_id, poison.event_id);
-    assert!(bus.queue.receive(1, Duration::from_millis(500)).await.unwrap().is_empty());
+    assert!(
+        bus.queue
+            .receive(1, Duration::from_millis(500))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn batches_of_more_than_ten_are_all_delivered(bus: Bus) {
-    let events: Vec<_> = (0..23).map(|n| event(EventType::TicketCreated, n)).collect();
+    let events: Vec<_> = (0..23)
+        .map(|n| event(EventType::TicketCreated, n))
+        .collect();
     let report = bus.topic.publish(&events).await.unwrap();
     assert_eq!(report.published.len(), 23);
     let mut seen = std::collections::HashSet::new();

@@ -444,7 +444,11 @@ macro_rules! on_both_backends {
 }
 
 /// Starts a server without seeding (for a store that cannot be written).
-pub async fn start_without_seed(store: Arc<dyn Store>, publisher: Arc<dyn Publisher>, events: Arc<dyn Queue>) -> TestApp {
+pub async fn start_without_seed(
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    events: Arc<dyn Queue>,
+) -> TestApp {
     let config = AppConfig {
         store: store.clone(),
         publisher,
@@ -452,9 +456,58 @@ pub async fn start_without_seed(store: Arc<dyn Store>, publisher: Arc<dyn Publis
         tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
         categories: Categories::default(),
         relay: RelaySettings::default(),
-        limits: ApiLimits { body_bytes: 16 * 1024 },
+        limits: ApiLimits {
+            body_bytes: 16 * 1024,
+        },
     };
-    let server = Server::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("start server");
+    let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("start server");
     let addr = server.addr();
-    TestApp { server, addr, client: reqwest::Client::new(), store, events }
+    TestApp {
+        server,
+        addr,
+        client: reqwest::Client::new(),
+        store,
+        events,
+    }
+}
+
+/// A publisher that refuses everything while switched off, like a topic that is down.
+pub struct SwitchablePublisher {
+    inner: Arc<dyn Publisher>,
+    up: std::sync::atomic::AtomicBool,
+}
+
+impl SwitchablePublisher {
+    pub fn new(inner: Arc<dyn Publisher>, up: bool) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            up: std::sync::atomic::AtomicBool::new(up),
+        })
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for SwitchablePublisher {
+    async fn publish(
+        &self,
+        events: &[Envelope],
+    ) -> Result<quickfix::PublishReport, quickfix::BusError> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            self.inner.publish(events).await
+        } else {
+            Err(quickfix::BusError::Unavailable(
+                "switched off by the test".into(),
+            ))
+        }
+    }
+
+    async fn ping(&self) -> Result<(), quickfix::BusError> {
+        self.inner.ping().await
+    }
 }
