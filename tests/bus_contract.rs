@@ -112,7 +112,10 @@ async fn filter_policy_delivers_only_subscribed_event_types(bus: Bus) {
     let until = tokio::time::Instant::now() + Duration::from_secs(10);
     while bodies.is_empty() && tokio::time::Instant::now() < until {
         for d in bus.queue.receive(10, Duration::from_secs(1)).await.unwrap() {
-            bus.queue.delete(&[d.receipt.clone()]).await.unwrap();
+            bus.queue
+                .delete(std::slice::from_ref(&d.receipt))
+                .await
+                .unwrap();
             bodies.push(serde_json::from_str::<Envelope>(&d.body).unwrap());
         }
     }
