@@ -169,3 +169,47 @@ impl Settings {
         Duration::from_secs(self.jwt_ttl_seconds)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every setting's environment variable, over all commands.
+    fn env_names() -> Vec<String> {
+        let cli = Cli::command();
+        let mut names: Vec<String> = cli
+            .get_arguments()
+            .chain(cli.get_subcommands().flat_map(|s| s.get_arguments()))
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn env_example_lists_every_setting() {
+        let example = include_str!("../.env.example");
+        let names = env_names();
+        assert!(names.len() > 15, "{names:?}");
+        for name in names {
+            assert!(
+                example.contains(&format!("{name}=")),
+                ".env.example does not mention {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_parse_without_any_environment() {
+        let cli = Cli::try_parse_from(["quickfix"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.settings.addr.port(), 5001);
+        assert_eq!(cli.settings.categories.len(), 4);
+        let cli = Cli::try_parse_from(["quickfix", "provision", "--max-receive-count", "3"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Provision(ProvisionArgs { max_receive_count: 3, .. }))));
+    }
+}

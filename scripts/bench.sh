@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks QuickFix and prints tables: the API under load on the embedded backends and on
+# MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference).
+#   BENCH_SECONDS=10 BENCH_CONCURRENCY=16 scripts/bench.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+trap 'scripts/services.sh stop' EXIT
+scripts/services.sh start
+# shellcheck disable=SC1091
+source .test-services/env
+cargo bench --bench api_load
