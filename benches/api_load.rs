@@ -48,7 +48,10 @@ struct Row {
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Starts the server on its own two-worker runtime (the API's share of the machine) and
@@ -64,19 +67,29 @@ fn start_server(store: Arc<dyn Store>, publisher: Arc<dyn Publisher>) -> String 
         rt.block_on(async move {
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let categories = Categories::default();
-            quickfix::demo::seed(store.as_ref(), &categories, clock.as_ref(), &SecretString::from(PASSWORD))
-                .await
-                .expect("seed");
+            quickfix::demo::seed(
+                store.as_ref(),
+                &categories,
+                clock.as_ref(),
+                &SecretString::from(PASSWORD),
+            )
+            .await
+            .expect("seed");
             let config = AppConfig {
                 store,
                 publisher,
                 clock,
-                tokens: TokenKeys::new(&SecretString::from("bench-secret"), Duration::from_secs(3600)),
+                tokens: TokenKeys::new(
+                    &SecretString::from("bench-secret"),
+                    Duration::from_secs(3600),
+                ),
                 categories,
                 relay: RelaySettings::default(),
                 limits: ApiLimits { body_bytes: 65_536 },
             };
-            let server = Server::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("start");
+            let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
+                .await
+                .expect("start");
             tx.send(format!("http://{}", server.addr())).unwrap();
             std::future::pending::<()>().await;
         });
@@ -117,14 +130,23 @@ async fn one_request(client: &reqwest::Client, base: &str, token: &str, op: Op, 
 }
 
 /// Runs `concurrency` closed-loop connections for `duration`; returns latencies and errors.
-async fn drive(base: &str, token: &str, op: Op, concurrency: usize, duration: Duration) -> (Vec<Duration>, usize, Duration) {
+async fn drive(
+    base: &str,
+    token: &str,
+    op: Op,
+    concurrency: usize,
+    duration: Duration,
+) -> (Vec<Duration>, usize, Duration) {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..concurrency {
         let (base, token, stop) = (base.to_owned(), token.to_owned(), stop.clone());
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             let mut latencies = Vec::with_capacity(65_536);
             let mut errors = 0;
             let mut n = c;
@@ -160,13 +182,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn bench_backend(backend: &'static str, base: String, concurrency: usize, seconds: u64) -> Vec<Row> {
+async fn bench_backend(
+    backend: &'static str,
+    base: String,
+    concurrency: usize,
+    seconds: u64,
+) -> Vec<Row> {
     let client = reqwest::Client::new();
     let token = login(&client, &base).await;
     let mut rows = Vec::new();
     for op in [Op::Create, Op::List] {
         drive(&base, &token, op, concurrency, Duration::from_secs(1)).await; // warm-up
-        let (mut latencies, errors, elapsed) = drive(&base, &token, op, concurrency, Duration::from_secs(seconds)).await;
+        let (mut latencies, errors, elapsed) =
+            drive(&base, &token, op, concurrency, Duration::from_secs(seconds)).await;
         latencies.sort_unstable();
         rows.push(Row {
             backend,
@@ -185,7 +213,10 @@ async fn bench_backend(backend: &'static str, base: String, concurrency: usize, 
 fn main() {
     let seconds = env_or("BENCH_SECONDS", 10);
     let concurrency = env_or("BENCH_CONCURRENCY", 16) as usize;
-    let load = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("load runtime");
+    let load = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("load runtime");
     let mut rows = Vec::new();
 
     let topology = MemoryTopology::provision(&TopologySpec::default());
@@ -196,18 +227,26 @@ fn main() {
         Ok(uri) => {
             let store = load.block_on(async {
                 let db = format!("qf_bench_{}", uuid::Uuid::new_v4().simple());
-                MongoStore::connect(&uri, &db, MongoStoreOptions::default()).await.expect("connect MongoDB")
+                MongoStore::connect(&uri, &db, MongoStoreOptions::default())
+                    .await
+                    .expect("connect MongoDB")
             });
             let topic = MemoryTopology::provision(&TopologySpec::default()).topic;
             let base = start_server(Arc::new(store), topic);
             rows.extend(load.block_on(bench_backend("mongodb", base, concurrency, seconds)));
         }
-        Err(_) => eprintln!("QUICKFIX_TEST_MONGODB_URI not set: MongoDB rows skipped (scripts/bench.sh sets it)"),
+        Err(_) => eprintln!(
+            "QUICKFIX_TEST_MONGODB_URI not set: MongoDB rows skipped (scripts/bench.sh sets it)"
+        ),
     }
 
     println!();
-    println!("| backend  | operation            | conns | requests | errors |   req/s | p50 ms | p99 ms |");
-    println!("|----------|----------------------|------:|---------:|-------:|--------:|-------:|-------:|");
+    println!(
+        "| backend  | operation            | conns | requests | errors |   req/s | p50 ms | p99 ms |"
+    );
+    println!(
+        "|----------|----------------------|------:|---------:|-------:|--------:|-------:|-------:|"
+    );
     for r in rows {
         println!(
             "| {:<8} | {:<20} | {:>5} | {:>8} | {:>6} | {:>7.0} | {:>6.2} | {:>6.2} |",

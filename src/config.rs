@@ -209,7 +209,14 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.settings.addr.port(), 5001);
         assert_eq!(cli.settings.categories.len(), 4);
-        let cli = Cli::try_parse_from(["quickfix", "provision", "--max-receive-count", "3"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Provision(ProvisionArgs { max_receive_count: 3, .. }))));
+        let cli =
+            Cli::try_parse_from(["quickfix", "provision", "--max-receive-count", "3"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Provision(ProvisionArgs {
+                max_receive_count: 3,
+                ..
+            }))
+        ));
     }
 }

@@ -876,7 +876,7 @@ async fn an_unreachable_store_answers_503() {
     .unwrap();
     let store: std::sync::Arc<dyn quickfix::Store> = std::sync::Arc::new(store);
     let topology = quickfix::MemoryTopology::provision(&common::unique_spec(vec![]));
-    let app = common::start_without_seed(store, topology.topic, topology.queue).await;
+    let app = common::start_without_seed(store, topology.topic, topology.queue, 16 * 1024).await;
     let keys = quickfix::TokenKeys::new(
         &common::JWT_SECRET.to_owned().into(),
         std::time::Duration::from_secs(60),

@@ -12,7 +12,9 @@ use super::input::required;
 use super::views::{SessionView, UserView};
 use super::{ApiError, AppState, ErrorBody};
 use crate::auth::{decoy_hash, hash_password, verify_password};
-use crate::domain::{Email, Password, PasswordHash, PersonName, Role, User, UserId};
+use crate::domain::{
+    AgentProfile, Email, Password, PersonName, Role, User, UserId, ValidationError,
+};
 
 /// The account routes.
 pub fn router() -> Router<AppState> {
@@ -39,30 +41,8 @@ async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    let name = PersonName::parse(required("name", &body.name)?)?;
-    let email = Email::parse(required("email", &body.email)?)?;
-    let password = Password::parse(required("password", &body.password)?)?;
-    if state
-        .store
-        .find_user_by_email(email.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::conflict_on(
-            "email",
-            "email is already registered",
-        ));
-    }
-    let user = User {
-        id: UserId::generate(),
-        name,
-        email,
-        role: Role::Customer,
-        password_hash: hash_off_thread(password).await?,
-        agent: None,
-        created_at: state.clock.now(),
-        revision: 0,
-    };
+    let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
+    let user = account.into_user(&state, Role::Customer, None).await?;
     state.store.insert_user(&user, &[]).await?;
     Ok((StatusCode::CREATED, Json(session(&state, &user))))
 }
@@ -99,11 +79,61 @@ async fn login(
     }
 }
 
-/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU by design.
-pub(crate) async fn hash_off_thread(password: Password) -> Result<PasswordHash, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing panicked: {e}")))
+/// The identity every new account has, validated.
+pub(crate) struct NewAccount {
+    name: PersonName,
+    email: Email,
+    password: Password,
+}
+
+impl NewAccount {
+    /// Validates the name, email and password fields of a request.
+    pub(crate) fn parse(
+        name: &Option<String>,
+        email: &Option<String>,
+        password: &Option<String>,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            name: PersonName::parse(required("name", name)?)?,
+            email: Email::parse(required("email", email)?)?,
+            password: Password::parse(required("password", password)?)?,
+        })
+    }
+
+    /// Builds the user (not yet stored): refuses a taken email, then hashes the password on the
+    /// blocking pool, since argon2 takes tens of milliseconds of CPU by design.
+    pub(crate) async fn into_user(
+        self,
+        state: &AppState,
+        role: Role,
+        agent: Option<AgentProfile>,
+    ) -> Result<User, ApiError> {
+        if state
+            .store
+            .find_user_by_email(self.email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::conflict_on(
+                "email",
+                "email is already registered",
+            ));
+        }
+        let password = self.password;
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ApiError::Internal(format!("password hashing panicked: {e}")))?;
+        Ok(User {
+            id: UserId::generate(),
+            name: self.name,
+            email: self.email,
+            role,
+            password_hash,
+            agent,
+            created_at: state.clock.now(),
+            revision: 0,
+        })
+    }
 }
 
 fn session(state: &AppState, user: &User) -> SessionView {

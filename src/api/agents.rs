@@ -7,14 +7,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::accounts::hash_off_thread;
+use super::accounts::NewAccount;
 use super::extract::{ApiJson, Auth, Correlation};
 use super::input::required;
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody};
-use crate::domain::{
-    AgentProfile, Email, Password, PersonName, Presence, Role, Tier, User, UserId,
-};
+use crate::domain::{AgentProfile, Presence, Role, Tier, UserId};
 
 /// Attempts of a read-modify-write before answering 409.
 const MAX_ATTEMPTS: usize = 5;
@@ -57,9 +55,7 @@ async fn create(
     ApiJson(body): ApiJson<CreateAgent>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     auth.require(&[Role::Admin], "creating an agent")?;
-    let name = PersonName::parse(required("name", &body.name)?)?;
-    let email = Email::parse(required("email", &body.email)?)?;
-    let password = Password::parse(required("password", &body.password)?)?;
+    let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
     let skills = body
         .skills
         .unwrap_or_default()
@@ -72,35 +68,16 @@ async fn create(
         .map(|t| Tier::parse_field("tier", t))
         .transpose()?
         .unwrap_or(Tier::Agent);
-    let mut profile = AgentProfile::new(skills, tier, body.capacity.unwrap_or(1))?;
+    let profile = AgentProfile::new(skills, tier, body.capacity.unwrap_or(1))?;
     let presence = body
         .presence
         .as_deref()
         .map(|p| Presence::parse_field("presence", p))
         .transpose()?
         .unwrap_or(Presence::Offline);
-    if state
-        .store
-        .find_user_by_email(email.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::conflict_on(
-            "email",
-            "email is already registered",
-        ));
-    }
-    profile.presence = Presence::Offline;
-    let mut user = User {
-        id: UserId::generate(),
-        name,
-        email,
-        role: Role::Agent,
-        password_hash: hash_off_thread(password).await?,
-        agent: Some(profile),
-        created_at: state.clock.now(),
-        revision: 0,
-    };
+    let mut user = account
+        .into_user(&state, Role::Agent, Some(profile))
+        .await?;
     // An agent created online announces it, so the backlog can drain to them.
     let events: Vec<_> = user
         .set_presence(presence, state.clock.now(), correlation.metadata(&auth.0))

@@ -286,16 +286,9 @@ impl Store for MongoStore {
         if let Some(before) = query.before {
             filter.insert("_id", doc! {"$lt": before.to_string()});
         }
-        self.tickets
-            .find(filter)
-            .projection(doc! {"pendingEvents": 0})
-            .sort(doc! {"_id": -1})
-            .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
-            .await
-            .map_err(map_err)?
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(map_err)?
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        find_many(&self.tickets, filter, doc! {"_id": -1}, Some(limit))
+            .await?
             .into_iter()
             .map(TicketDoc::into_domain)
             .collect()
@@ -341,15 +334,9 @@ impl Store for MongoStore {
 
     #[instrument(skip_all)]
     async fn list_agents(&self) -> StoreResult<Vec<User>> {
-        self.users
-            .find(doc! {"role": Role::Agent.as_str()})
-            .projection(doc! {"pendingEvents": 0})
-            .sort(doc! {"_id": 1})
-            .await
-            .map_err(map_err)?
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(map_err)?
+        let filter = doc! {"role": Role::Agent.as_str()};
+        find_many(&self.users, filter, doc! {"_id": 1}, None)
+            .await?
             .into_iter()
             .map(UserDoc::into_domain)
             .collect()
@@ -466,6 +453,28 @@ impl MongoStore {
             .map(UserDoc::into_domain)
             .transpose()
     }
+}
+
+/// Reads every document matching `filter`, in `sort` order, without its outbox.
+async fn find_many<T>(
+    collection: &Collection<T>,
+    filter: Document,
+    sort: Document,
+    limit: Option<i64>,
+) -> StoreResult<Vec<T>>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    collection
+        .find(filter)
+        .projection(doc! {"pendingEvents": 0})
+        .sort(sort)
+        .limit(limit.unwrap_or(0))
+        .await
+        .map_err(map_err)?
+        .try_collect()
+        .await
+        .map_err(map_err)
 }
 
 /// Builds `{$set: state}` plus, when there are events, the outbox push.

@@ -180,40 +180,16 @@ pub async fn start(
     events: Arc<dyn Queue>,
     body_bytes: usize,
 ) -> TestApp {
-    let categories = Categories::default();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     quickfix::demo::seed(
         store.as_ref(),
-        &categories,
+        &Categories::default(),
         clock.as_ref(),
         &SecretString::from(PASSWORD),
     )
     .await
     .expect("seed demo accounts");
-    let config = AppConfig {
-        store: store.clone(),
-        publisher,
-        clock,
-        tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
-        categories,
-        relay: RelaySettings {
-            sweep_interval: Duration::from_millis(200),
-            batch_size: 100,
-            initial_backoff: Duration::from_millis(50),
-        },
-        limits: ApiLimits { body_bytes },
-    };
-    let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("start server");
-    let addr = server.addr();
-    TestApp {
-        server,
-        addr,
-        client: reqwest::Client::new(),
-        store,
-        events,
-    }
+    start_without_seed(store, publisher, events, body_bytes).await
 }
 
 /// A signed-in user.
@@ -443,11 +419,13 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Starts a server without seeding (for a store that cannot be written).
+/// Starts a server without seeding (for a store that cannot be written). The relay sweeps
+/// every 200 ms so tests that wait for events stay quick.
 pub async fn start_without_seed(
     store: Arc<dyn Store>,
     publisher: Arc<dyn Publisher>,
     events: Arc<dyn Queue>,
+    body_bytes: usize,
 ) -> TestApp {
     let config = AppConfig {
         store: store.clone(),
@@ -455,10 +433,12 @@ pub async fn start_without_seed(
         clock: Arc::new(SystemClock),
         tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
         categories: Categories::default(),
-        relay: RelaySettings::default(),
-        limits: ApiLimits {
-            body_bytes: 16 * 1024,
+        relay: RelaySettings {
+            sweep_interval: Duration::from_millis(200),
+            batch_size: 100,
+            initial_backoff: Duration::from_millis(50),
         },
+        limits: ApiLimits { body_bytes },
     };
     let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await
