@@ -8,8 +8,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Starts logging: `RUST_LOG` filters (default `info`); JSON unless a terminal is attached or
-/// `format` says otherwise. Safe to call more than once (later calls do nothing).
+/// Starts logging to standard error (standard output is for what a command prints, such as the
+/// settings `provision` writes): `RUST_LOG` filters (default `info`); JSON unless a terminal is
+/// attached or `format` says otherwise. Safe to call more than once (later calls do nothing).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new("info,tower_http=info,aws_config=warn,aws_smithy_runtime=warn")
@@ -17,9 +18,11 @@ pub fn init_logging(format: LogFormat) {
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().flatten_event(true).try_init()
     } else {

@@ -1,0 +1,249 @@
+//! The `quickfix` binary as a user runs it: `dev` with its demo accounts and a clean stop on
+//! SIGTERM, `api` refusing to start without its secret, `provision` creating the topology.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+
+fn quickfix() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quickfix"));
+    // Nothing from the caller's environment decides what these tests see.
+    for var in [
+        "MONGODB_URI",
+        "SNS_TOPIC_ARN",
+        "JWT_SECRET",
+        "QUICKFIX_ADDR",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Reads the child's stdout until a line contains `marker`; returns that line.
+fn wait_for_line(child: &mut Child, marker: &str) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let marker = marker.to_owned();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains(&marker) {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the line never came")
+}
+
+fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < until, "did not exit within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
+    let mut child = quickfix()
+        .args(["dev", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = wait_for_line(&mut child, "API:");
+    let base = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("/api/complaints")
+        .to_owned();
+
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": "customer1@quickfix.dev", "password": "quickfix"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("demo customer signs in");
+    let created = client
+        .post(format!("{base}/api/complaints"))
+        .bearer_auth(token)
+        .json(&json!({"title": "Test Ticket", "description": "Testing event-driven assignment", "category": "Technical"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let agents: Value = client
+        .get(format!("{base}/api/agents"))
+        .bearer_auth(login_token(&client, &base, "admin@quickfix.dev").await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let available = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["agent"]["availability"] == "available")
+        .count();
+    assert_eq!(available, 3, "three demo agents are online");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_for_exit(&mut child, Duration::from_secs(20));
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
+async fn login_token(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let reply: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": email, "password": "quickfix"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn api_refuses_to_start_without_a_token_secret() {
+    let out = quickfix()
+        .args(["api", "--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JWT_SECRET"), "{stderr}");
+}
+
+#[tokio::test]
+async fn provision_creates_the_documented_topology() {
+    let Some(endpoint) = common::aws_endpoint() else {
+        return;
+    };
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let out = quickfix()
+        .args([
+            "provision",
+            "--topic-name",
+            &format!("qf-{tag}-events"),
+            "--queue-name",
+            &format!("qf-{tag}-worker"),
+        ])
+        .args(["--dead-letter-queue-name", &format!("qf-{tag}-dlq")])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let setting = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{stdout}"))
+            .to_owned()
+    };
+    let topic_arn = setting("SNS_TOPIC_ARN");
+    let queue_url = setting("SQS_QUEUE_URL");
+    assert!(topic_arn.ends_with(&format!("qf-{tag}-events")));
+    assert_eq!(setting("AWS_ENDPOINT_URL"), endpoint);
+
+    let config = quickfix::aws_config(&common::aws_options(&endpoint)).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attributes = attributes.attributes().unwrap();
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "30");
+    let redrive: Value =
+        serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "5"
+    );
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("qf-{tag}-dlq"))
+    );
+
+    let sns = aws_sdk_sns::Client::new(&config);
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .unwrap();
+    let subscription = &subscriptions.subscriptions()[0];
+    let sub_attributes = sns
+        .get_subscription_attributes()
+        .subscription_arn(subscription.subscription_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let sub_attributes = sub_attributes.attributes().unwrap();
+    assert_eq!(sub_attributes["RawMessageDelivery"], "true");
+    let filter: Value = serde_json::from_str(&sub_attributes["FilterPolicy"]).unwrap();
+    assert_eq!(
+        filter,
+        json!({"eventType": ["ticket.created", "ticket.resolved", "agent.availability_changed"]})
+    );
+
+    // Running it again changes nothing and succeeds.
+    let again = quickfix()
+        .args([
+            "provision",
+            "--topic-name",
+            &format!("qf-{tag}-events"),
+            "--queue-name",
+            &format!("qf-{tag}-worker"),
+        ])
+        .args(["--dead-letter-queue-name", &format!("qf-{tag}-dlq")])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        subscriptions.subscriptions().len(),
+        1,
+        "no duplicate subscription"
+    );
+}
