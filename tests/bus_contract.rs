@@ -230,6 +230,32 @@ async fn batches_of_more_than_ten_are_all_delivered(bus: Bus) {
     assert_eq!(seen, events.iter().map(|e| e.event_id).collect());
 }
 
+async fn a_waiting_receive_wakes_when_a_message_arrives(bus: Bus) {
+    let queue = bus.queue.clone();
+    // Long poll for 20 s; the message is published while the receive is waiting.
+    let waiting =
+        tokio::spawn(async move { queue.receive(10, Duration::from_secs(20)).await.unwrap() });
+    tokio::task::yield_now().await;
+    let sent = event(EventType::TicketCreated, 5);
+    bus.topic
+        .publish(std::slice::from_ref(&sent))
+        .await
+        .unwrap();
+    // Well before the 20 s wait runs out, the receive has returned with the message (the
+    // receive may also have started after the publish; either way it must not sit out its wait).
+    let got = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the long poll returned before its wait ran out")
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<Envelope>(&got[0].body)
+            .unwrap()
+            .event_id,
+        sent.event_id
+    );
+}
+
 macro_rules! bus_contract {
     ($($name:ident),+ $(,)?) => {
         mod memory {
@@ -259,4 +285,5 @@ bus_contract!(
     visibility_can_be_released_at_once,
     messages_move_to_the_dead_letter_queue_after_max_receive_count,
     batches_of_more_than_ten_are_all_delivered,
+    a_waiting_receive_wakes_when_a_message_arrives,
 );
