@@ -54,9 +54,32 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Which store the server runs on.
+enum StoreKind {
+    Memory,
+    Mongo(String),
+}
+
+impl StoreKind {
+    /// Built inside the server's runtime: the MongoDB driver runs its connection pool on the
+    /// runtime that creates the client.
+    async fn build(self) -> Arc<dyn Store> {
+        match self {
+            StoreKind::Memory => Arc::new(MemoryStore::new()),
+            StoreKind::Mongo(uri) => {
+                let db = format!("qf_bench_{}", uuid::Uuid::new_v4().simple());
+                let store = MongoStore::connect(&uri, &db, MongoStoreOptions::default())
+                    .await
+                    .expect("connect MongoDB");
+                Arc::new(store)
+            }
+        }
+    }
+}
+
 /// Starts the server on its own two-worker runtime (the API's share of the machine) and
 /// returns its base URL.
-fn start_server(store: Arc<dyn Store>, publisher: Arc<dyn Publisher>) -> String {
+fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -65,6 +88,7 @@ fn start_server(store: Arc<dyn Store>, publisher: Arc<dyn Publisher>) -> String 
             .build()
             .expect("server runtime");
         rt.block_on(async move {
+            let store = store.build().await;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let categories = Categories::default();
             quickfix::demo::seed(
@@ -220,19 +244,13 @@ fn main() {
     let mut rows = Vec::new();
 
     let topology = MemoryTopology::provision(&TopologySpec::default());
-    let base = start_server(Arc::new(MemoryStore::new()), topology.topic.clone());
+    let base = start_server(StoreKind::Memory, topology.topic.clone());
     rows.extend(load.block_on(bench_backend("embedded", base, concurrency, seconds)));
 
     match std::env::var("QUICKFIX_TEST_MONGODB_URI") {
         Ok(uri) => {
-            let store = load.block_on(async {
-                let db = format!("qf_bench_{}", uuid::Uuid::new_v4().simple());
-                MongoStore::connect(&uri, &db, MongoStoreOptions::default())
-                    .await
-                    .expect("connect MongoDB")
-            });
             let topic = MemoryTopology::provision(&TopologySpec::default()).topic;
-            let base = start_server(Arc::new(store), topic);
+            let base = start_server(StoreKind::Mongo(uri), topic);
             rows.extend(load.block_on(bench_backend("mongodb", base, concurrency, seconds)));
         }
         Err(_) => eprintln!(

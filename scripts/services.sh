@@ -24,8 +24,11 @@ install() {
     log "creating virtualenv $venv"
     "$python" -m venv "$venv"
   fi
-  if ! "$venv/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUSDB_VERSION$" \
-     || ! "$venv/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
+  # Capture first: `pip show | grep -q` fails under pipefail when grep closes the pipe early.
+  local have_db have_moto
+  have_db="$("$venv/bin/pip" show secantusdb 2>/dev/null || true)"
+  have_moto="$("$venv/bin/pip" show moto 2>/dev/null || true)"
+  if [[ "$have_db" != *"Version: $SECANTUSDB_VERSION"* || "$have_moto" != *"Version: $MOTO_VERSION"* ]]; then
     log "installing secantusdb==$SECANTUSDB_VERSION and moto[server]==$MOTO_VERSION"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
       "secantusdb==$SECANTUSDB_VERSION" "moto[server]==$MOTO_VERSION"
