@@ -9,7 +9,7 @@ use chrono::Utc;
 use quickfix::domain::{
     AgentProfile, Categories, ComplaintId, Description, Email, Envelope, EventMetadata, EventType,
     NewTicket, PasswordHash, PersonName, Presence, Principal, Priority, Role, Status, Ticket,
-    TicketRef, Tier, Title, User, UserId,
+    TicketId, TicketRef, Tier, Title, User, UserId,
 };
 use quickfix::{OutboxOwner, Store, StoreError, TicketQuery};
 use serde_json::json;
@@ -242,10 +242,14 @@ async fn listing_filters_newest_first_with_a_stable_cursor(store: Arc<dyn Store>
 
 async fn slots_are_claimed_atomically_and_never_exceed_capacity(store: Arc<dyn Store>) {
     let agent = online_agent(store.as_ref(), "slots@example.com").await;
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
+    let tickets: Vec<TicketId> = (0..8).map(|_| TicketId::generate()).collect();
+    let tasks: Vec<_> = tickets
+        .iter()
+        .map(|&t| {
             let store = store.clone();
-            tokio::spawn(async move { store.take_slot(agent.id, now()).await.unwrap().is_some() })
+            tokio::spawn(
+                async move { store.take_slot(agent.id, t, now()).await.unwrap().is_some() },
+            )
         })
         .collect();
     let mut won = 0;
@@ -258,12 +262,16 @@ async fn slots_are_claimed_atomically_and_never_exceed_capacity(store: Arc<dyn S
     assert_eq!(profile.free_slots, 0);
     assert!(profile.last_assigned_at.is_some());
 
-    assert!(store.release_slot(agent.id).await.unwrap());
-    assert!(store.release_slot(agent.id).await.unwrap());
+    let held: Vec<TicketId> = profile.holds.iter().map(|h| h.ticket).collect();
+    assert_eq!(held.len(), 2);
+    assert!(store.release_slot(agent.id, held[0]).await.unwrap());
     assert!(
-        !store.release_slot(agent.id).await.unwrap(),
-        "never above capacity"
+        !store.release_slot(agent.id, held[0]).await.unwrap(),
+        "releasing twice releases once"
     );
+    let not_held = tickets.iter().find(|t| !held.contains(t)).unwrap();
+    assert!(!store.release_slot(agent.id, *not_held).await.unwrap());
+    assert!(store.release_slot(agent.id, held[1]).await.unwrap());
     let profile = store
         .find_user(agent.id)
         .await
@@ -272,21 +280,43 @@ async fn slots_are_claimed_atomically_and_never_exceed_capacity(store: Arc<dyn S
         .agent
         .unwrap();
     assert_eq!(profile.free_slots, 2);
+    assert!(profile.holds.is_empty());
+    // One slot per ticket: the same ticket cannot be held twice.
+    let t = TicketId::generate();
+    assert!(store.take_slot(agent.id, t, now()).await.unwrap().is_some());
+    assert!(store.take_slot(agent.id, t, now()).await.unwrap().is_none());
 }
 
 async fn offline_agents_and_customers_have_no_slots_to_take(store: Arc<dyn Store>) {
     let offline = user("offline@example.com", Role::Agent);
     store.insert_user(&offline, &[]).await.unwrap();
-    assert!(store.take_slot(offline.id, now()).await.unwrap().is_none());
+    let t = TicketId::generate();
+    assert!(
+        store
+            .take_slot(offline.id, t, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let customer = user("cust@example.com", Role::Customer);
     store.insert_user(&customer, &[]).await.unwrap();
-    assert!(store.take_slot(customer.id, now()).await.unwrap().is_none());
-    assert!(!store.release_slot(customer.id).await.unwrap());
+    assert!(
+        store
+            .take_slot(customer.id, t, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.release_slot(customer.id, t).await.unwrap());
 }
 
 async fn user_updates_keep_slot_counters(store: Arc<dyn Store>) {
     let agent = online_agent(store.as_ref(), "keep@example.com").await;
-    store.take_slot(agent.id, now()).await.unwrap().unwrap();
+    store
+        .take_slot(agent.id, TicketId::generate(), now())
+        .await
+        .unwrap()
+        .unwrap();
     let mut current = store.find_user(agent.id).await.unwrap().unwrap();
     let event = current
         .set_presence(Presence::Offline, now(), meta())
@@ -301,7 +331,8 @@ async fn user_updates_keep_slot_counters(store: Arc<dyn Store>) {
         profile.free_slots, 1,
         "the claim made before the update is kept"
     );
-    let agents = store.list_agents().await.unwrap();
+    assert_eq!(profile.holds.len(), 1);
+    let agents = store.list_users(Role::Agent).await.unwrap();
     assert_eq!(agents.len(), 1);
 }
 
@@ -379,6 +410,243 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
     assert_eq!(stored.status, Status::Closed);
 }
 
+async fn agent(store: &dyn Store, email: &str, skill: &str, capacity: u32) -> User {
+    let skills = vec![Categories::default().parse("skills", skill).unwrap()];
+    let mut a = user(email, Role::Agent);
+    a.agent = Some(AgentProfile::new(skills, Tier::Agent, capacity).unwrap());
+    a.set_presence(Presence::Online, now(), meta());
+    store.insert_user(&a, &[]).await.unwrap();
+    a
+}
+
+async fn claims_go_to_the_least_loaded_then_longest_idle_skilled_agent(store: Arc<dyn Store>) {
+    let technical = Categories::default()
+        .parse("category", "Technical")
+        .unwrap();
+    let busy = agent(store.as_ref(), "busy@example.com", "Technical", 3).await;
+    let idle = agent(store.as_ref(), "idle@example.com", "Technical", 3).await;
+    let other = agent(store.as_ref(), "other@example.com", "Billing", 3).await;
+    store
+        .take_slot(busy.id, TicketId::generate(), now())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let first = store
+        .claim_agent(&technical, TicketId::generate(), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.id, idle.id, "the agent holding nothing goes first");
+    // Both hold one now; `busy` was assigned longer ago.
+    let later = now() + chrono::Duration::seconds(5);
+    let second = store
+        .claim_agent(&technical, TicketId::generate(), later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.id, busy.id, "then the longest idle");
+    assert!(
+        store
+            .find_user(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .agent
+            .unwrap()
+            .holds
+            .is_empty()
+    );
+    // A ticket is never held twice by the same agent, even through claim_agent.
+    let t = TicketId::generate();
+    let a = store
+        .claim_agent(&technical, t, now())
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .claim_agent(&technical, t, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.id, b.id);
+    let account = Categories::default().parse("category", "Account").unwrap();
+    assert!(
+        store
+            .claim_agent(&account, TicketId::generate(), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn concurrent_claims_never_overbook(store: Arc<dyn Store>) {
+    let technical = Categories::default()
+        .parse("category", "Technical")
+        .unwrap();
+    for i in 0..3 {
+        agent(store.as_ref(), &format!("a{i}@example.com"), "Technical", 2).await;
+    }
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (store, technical) = (store.clone(), technical.clone());
+            tokio::spawn(async move {
+                store
+                    .claim_agent(&technical, TicketId::generate(), now())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap().is_some());
+    }
+    assert_eq!(won, 6, "three agents with two slots each");
+    for a in store.list_users(Role::Agent).await.unwrap() {
+        let p = a.agent.unwrap();
+        assert_eq!(p.free_slots, 0);
+        assert_eq!(p.holds.len(), 2);
+    }
+}
+
+async fn the_backlog_serves_highest_priority_then_oldest_for_the_skills(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let old_low = insert_ticket(store.as_ref(), requester, "Technical", Priority::Low).await;
+    let old_high = insert_ticket(store.as_ref(), requester, "Technical", Priority::High).await;
+    let new_high = insert_ticket(store.as_ref(), requester, "Technical", Priority::High).await;
+    let billing = insert_ticket(store.as_ref(), requester, "Billing", Priority::Critical).await;
+    let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
+
+    let next = store.next_backlog_ticket(&skills).await.unwrap().unwrap();
+    assert_eq!(next.id, old_high.id);
+    // Assigned tickets leave the backlog.
+    let mut taken = next.clone();
+    taken
+        .assign(UserId::generate(), "system", None, now(), meta())
+        .unwrap();
+    assert!(store.update_ticket(&taken, &[]).await.unwrap());
+    assert_eq!(
+        store
+            .next_backlog_ticket(&skills)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        new_high.id
+    );
+    // A raised priority moves a ticket up.
+    let mut raised = old_low.clone();
+    raised
+        .raise_priority(Priority::Critical, "outage", now(), meta())
+        .unwrap();
+    assert!(store.update_ticket(&raised, &[]).await.unwrap());
+    assert_eq!(
+        store
+            .next_backlog_ticket(&skills)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        old_low.id
+    );
+    let all = vec![
+        Categories::default().parse("skills", "Technical").unwrap(),
+        Categories::default().parse("skills", "Billing").unwrap(),
+    ];
+    let first = store.next_backlog_ticket(&all).await.unwrap().unwrap();
+    assert!(
+        first.id == billing.id || first.id == old_low.id,
+        "a Critical ticket first"
+    );
+    let account = vec![Categories::default().parse("skills", "Account").unwrap()];
+    assert!(store.next_backlog_ticket(&account).await.unwrap().is_none());
+}
+
+async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Store>) {
+    let ann = UserId::generate();
+    let bob = UserId::generate();
+    let event = Envelope::new(EventType::TicketAssigned, json!({}), meta(), now());
+    let kind = quickfix::domain::NotificationKind::TicketAssigned;
+    let n = |who, at| {
+        quickfix::domain::Notification::of(
+            &event,
+            who,
+            kind,
+            "hello".into(),
+            json!({"id": "t"}),
+            at,
+        )
+    };
+    let t0 = now();
+    let first = n(ann, t0);
+    store
+        .insert_notifications(&[first.clone(), n(bob, t0)])
+        .await
+        .unwrap();
+    store
+        .insert_notifications(std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    let later_event = Envelope::new(EventType::TicketStatusChanged, json!({}), meta(), now());
+    let second = quickfix::domain::Notification::of(
+        &later_event,
+        ann,
+        quickfix::domain::NotificationKind::ComplaintUpdated,
+        "changed".into(),
+        json!({"status": "Resolved"}),
+        t0 + chrono::Duration::seconds(1),
+    );
+    store
+        .insert_notifications(std::slice::from_ref(&second))
+        .await
+        .unwrap();
+
+    let inbox = store.list_notifications(ann, None, 10).await.unwrap();
+    assert_eq!(
+        inbox,
+        vec![first.clone(), second.clone()],
+        "once each, oldest first"
+    );
+    assert_eq!(
+        store.list_notifications(ann, Some(t0), 10).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        store.list_notifications(bob, None, 10).await.unwrap().len(),
+        1
+    );
+
+    assert!(
+        !store
+            .mark_notification_read(bob, &first.id, now())
+            .await
+            .unwrap(),
+        "not Bob's"
+    );
+    assert!(
+        store
+            .mark_notification_read(ann, &first.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .mark_notification_read(ann, &first.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_notification_read(ann, "nope", now())
+            .await
+            .unwrap()
+    );
+    let inbox = store.list_notifications(ann, None, 10).await.unwrap();
+    assert!(inbox[0].read_at.is_some());
+    assert!(inbox[1].read_at.is_none());
+}
+
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
@@ -415,5 +683,9 @@ store_contract!(
     offline_agents_and_customers_have_no_slots_to_take,
     user_updates_keep_slot_counters,
     outbox_keeps_events_in_order_until_cleared,
+    claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,
+    concurrent_claims_never_overbook,
+    the_backlog_serves_highest_priority_then_oldest_for_the_skills,
+    notifications_are_stored_once_and_read_per_recipient,
     ping_answers,
 );

@@ -95,7 +95,7 @@ async fn create(
     responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
 async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<UserView>>, ApiError> {
     auth.require(&[Role::Admin, Role::Agent], "listing agents")?;
-    let agents = state.store.list_agents().await?;
+    let agents = state.store.list_users(Role::Agent).await?;
     Ok(Json(agents.iter().map(UserView::from).collect()))
 }
 

@@ -330,7 +330,12 @@ async fn assign(
                 correlation.metadata(&auth.0),
             )
             .map_err(|e| ApiError::conflict(e.to_string()))?;
-        if state.store.take_slot(agent_id, now).await?.is_none() {
+        if state
+            .store
+            .take_slot(agent_id, ticket.id, now)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::conflict_on(
                 "agentId",
                 "the agent is offline or has no free slot",
@@ -338,14 +343,14 @@ async fn assign(
         }
         if state.store.update_ticket(&ticket, &[event]).await? {
             if let Some(previous) = previous {
-                state.store.release_slot(previous).await?;
+                state.store.release_slot(previous, ticket.id).await?;
             }
             state.outbox.notify_one();
             ticket.revision += 1;
             return Ok(Json(TicketView::from(&ticket)));
         }
         // Someone changed the ticket first: give the slot back and look again.
-        state.store.release_slot(agent_id).await?;
+        state.store.release_slot(agent_id, ticket.id).await?;
     }
     Err(ApiError::conflict(
         "the ticket is changing too often right now; try again",

@@ -6,17 +6,21 @@
 mod clock;
 mod error;
 mod event;
+mod notification;
+mod routing;
 mod ticket;
 mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
 pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVENT_TYPES};
+pub use notification::{Notification, NotificationKind};
+pub use routing::{PriorityRule, PriorityRules};
 pub use ticket::{
     AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,
     NewTicket, Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,
 };
 pub use user::{
     AgentProfile, Availability, Email, Password, PasswordHash, PersonName, Presence, Principal,
-    Role, Tier, User, UserId,
+    Role, SlotHold, Tier, User, UserId,
 };

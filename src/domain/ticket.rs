@@ -322,6 +322,8 @@ pub enum HistoryKind {
     Assigned,
     /// Its priority changed.
     PriorityChanged,
+    /// It went back to the backlog.
+    Requeued,
 }
 
 /// One change in a ticket's life: who, what, when and why.
@@ -614,6 +616,103 @@ impl Ticket {
             meta,
             now,
         ))
+    }
+}
+
+impl Ticket {
+    /// Raises the priority to `to` by the rule `rule` (a keyword), returning the
+    /// `automation.prioritization_applied` event; `None` when the ticket is already at or above
+    /// `to`, which makes a redelivered message change nothing.
+    pub fn raise_priority(
+        &mut self,
+        to: Priority,
+        rule: &str,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Option<Envelope> {
+        if to <= self.priority {
+            return None;
+        }
+        let from = self.priority;
+        self.priority = to;
+        self.updated_at = now;
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind: HistoryKind::PriorityChanged,
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            note: Some(format!("prioritisation rule `{rule}`")),
+        });
+        Some(Envelope::new(
+            EventType::PrioritizationApplied,
+            json!({
+                "ticketId": self.id.to_string(),
+                "complaintId": self.complaint_id.to_string(),
+                "userId": self.requester.to_string(),
+                "title": self.title.as_str(),
+                "from": from,
+                "to": to,
+                "rule": rule,
+            }),
+            meta,
+            now,
+        ))
+    }
+
+    /// Sends an assigned-but-not-started ticket back to the backlog (its agent went offline),
+    /// returning the `ticket.requeued` event; `None` unless it is `Assigned` to `agent`.
+    pub fn requeue(
+        &mut self,
+        agent: UserId,
+        reason: &str,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Option<Envelope> {
+        if self.status != Status::Assigned || self.assignee != Some(agent) {
+            return None;
+        }
+        self.status = Status::Open;
+        self.assignee = None;
+        self.updated_at = now;
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind: HistoryKind::Requeued,
+            from: Some(agent.to_string()),
+            to: None,
+            note: Some(reason.to_owned()),
+        });
+        Some(Envelope::new(
+            EventType::TicketRequeued,
+            json!({
+                "ticketId": self.id.to_string(),
+                "complaintId": self.complaint_id.to_string(),
+                "userId": self.requester.to_string(),
+                "title": self.title.as_str(),
+                "category": self.category.as_str(),
+                "priority": self.priority,
+                "previousAssignee": agent.to_string(),
+                "reason": reason,
+            }),
+            meta,
+            now,
+        ))
+    }
+
+    /// The summary every notification about this ticket carries.
+    pub fn summary(&self) -> serde_json::Value {
+        json!({
+            "id": self.id.to_string(),
+            "complaintId": self.complaint_id.to_string(),
+            "title": self.title.as_str(),
+            "category": self.category.as_str(),
+            "priority": self.priority,
+            "status": self.status,
+            "userId": self.requester.to_string(),
+            "assignedTo": self.assignee.map(|a| a.to_string()),
+            "updatedAt": self.updated_at,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::error::bounded_text;
 use super::ticket::named_enum;
-use super::{Category, Envelope, EventMetadata, EventType, ValidationError};
+use super::{Category, Envelope, EventMetadata, EventType, TicketId, ValidationError};
 use std::str::FromStr;
 
 /// A user's id (customers, agents and admins share one id space).
@@ -198,6 +198,18 @@ named_enum!(
     }
 );
 
+/// A slot an agent holds for one ticket.
+///
+/// Slots are held per ticket, not just counted, so giving one back is idempotent: releasing the
+/// slot for ticket T a second time (a redelivered `ticket.resolved`) finds nothing to release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotHold {
+    /// The ticket the slot is held for.
+    pub ticket: TicketId,
+    /// When the slot was taken.
+    pub since: DateTime<Utc>,
+}
+
 /// The routing side of an agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentProfile {
@@ -209,8 +221,10 @@ pub struct AgentProfile {
     pub capacity: u32,
     /// Online or offline.
     pub presence: Presence,
-    /// `capacity` minus the tickets held; changed only by atomic claims and releases.
+    /// `capacity` minus the slots held; changed only by atomic claims and releases.
     pub free_slots: u32,
+    /// The slots held, one per ticket; changed with `free_slots` in the same atomic update.
+    pub holds: Vec<SlotHold>,
     /// When the agent last got a ticket, for longest-idle-first routing.
     pub last_assigned_at: Option<DateTime<Utc>>,
 }
@@ -242,6 +256,7 @@ impl AgentProfile {
             capacity,
             presence: Presence::Offline,
             free_slots: capacity,
+            holds: Vec::new(),
             last_assigned_at: None,
         })
     }
@@ -258,6 +273,11 @@ impl AgentProfile {
     /// Tickets the agent holds now.
     pub fn active_tickets(&self) -> u32 {
         self.capacity.saturating_sub(self.free_slots)
+    }
+
+    /// Whether the agent takes tickets of `category`.
+    pub fn has_skill(&self, category: &Category) -> bool {
+        self.skills.contains(category)
     }
 }
 

@@ -3,6 +3,7 @@
 //! One lock for all collections keeps every operation trivially atomic; the critical sections
 //! are map lookups, so contention stays far below the cost of an HTTP request.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -12,7 +13,8 @@ use uuid::Uuid;
 
 use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
 use crate::domain::{
-    ComplaintId, Envelope, Presence, Role, Ticket, TicketId, TicketRef, User, UserId,
+    Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
+    Ticket, TicketId, TicketRef, User, UserId,
 };
 
 /// A document and its outbox.
@@ -31,6 +33,11 @@ struct Inner {
     by_email: HashMap<String, UserId>,
     /// Documents whose outbox is not empty, oldest first.
     outbox: BTreeSet<OutboxOwner>,
+    /// `Open` tickets, highest priority first, then oldest.
+    backlog: BTreeSet<(Reverse<Priority>, TicketId)>,
+    /// Notifications by id, and each recipient's ids oldest first.
+    notifications: HashMap<String, Notification>,
+    inboxes: HashMap<UserId, Vec<String>>,
 }
 
 /// In-memory [`Store`] for `quickfix dev` and tests.
@@ -56,6 +63,40 @@ impl Inner {
             self.outbox.insert(owner);
         }
     }
+
+    /// Keeps the backlog index in step with a ticket's status and priority.
+    fn index_backlog(&mut self, before: Option<(Status, Priority)>, after: &Ticket) {
+        if let Some((Status::Open, priority)) = before {
+            self.backlog.remove(&(Reverse(priority), after.id));
+        }
+        if after.status == Status::Open {
+            self.backlog.insert((Reverse(after.priority), after.id));
+        }
+    }
+
+    fn agent_mut(&mut self, id: UserId) -> Option<&mut User> {
+        self.users
+            .get_mut(&id)
+            .map(|r| &mut r.doc)
+            .filter(|u| u.role == Role::Agent && u.agent.is_some())
+    }
+}
+
+/// Takes a slot of `user` for `ticket` if it can take one.
+fn hold(user: &mut User, ticket: TicketId, now: DateTime<Utc>) -> bool {
+    let Some(profile) = user.agent.as_mut() else {
+        return false;
+    };
+    let can = profile.presence == Presence::Online
+        && profile.free_slots > 0
+        && !profile.holds.iter().any(|h| h.ticket == ticket);
+    if can {
+        profile.free_slots -= 1;
+        profile.holds.push(SlotHold { ticket, since: now });
+        profile.last_assigned_at = Some(now);
+        user.revision += 1;
+    }
+    can
 }
 
 #[async_trait]
@@ -81,6 +122,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Duplicate { field: "id" });
         }
         inner.by_complaint.insert(ticket.complaint_id, ticket.id);
+        inner.index_backlog(None, ticket);
         inner.tickets.insert(
             ticket.id,
             Record {
@@ -126,10 +168,12 @@ impl Store for MemoryStore {
         if record.doc.revision != ticket.revision {
             return Ok(false);
         }
+        let before = (record.doc.status, record.doc.priority);
         record.doc = ticket.clone();
         record.doc.revision += 1;
         record.outbox.extend_from_slice(events);
         inner.add_events(OutboxOwner::Ticket(ticket.id), events);
+        inner.index_backlog(Some(before), ticket);
         Ok(true)
     }
 
@@ -165,12 +209,12 @@ impl Store for MemoryStore {
             .map(|r| r.doc.clone()))
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
         Ok(self
             .lock()
             .users
             .values()
-            .filter(|r| r.doc.role == Role::Agent)
+            .filter(|r| r.doc.role == role)
             .map(|r| r.doc.clone())
             .collect())
     }
@@ -188,11 +232,12 @@ impl Store for MemoryStore {
             .doc
             .agent
             .as_ref()
-            .map(|a| (a.free_slots, a.last_assigned_at));
+            .map(|a| (a.free_slots, a.holds.clone(), a.last_assigned_at));
         record.doc = user.clone();
         record.doc.revision += 1;
-        if let (Some(agent), Some((free, last))) = (record.doc.agent.as_mut(), slots) {
+        if let (Some(agent), Some((free, holds, last))) = (record.doc.agent.as_mut(), slots) {
             agent.free_slots = free;
+            agent.holds = holds;
             agent.last_assigned_at = last;
         }
         record.outbox.extend_from_slice(events);
@@ -200,33 +245,121 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn take_slot(&self, agent: UserId, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+    async fn take_slot(
+        &self,
+        agent: UserId,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
         let mut inner = self.lock();
-        let Some(record) = inner.users.get_mut(&agent) else {
-            return Ok(None);
-        };
-        let user = &mut record.doc;
-        match user.agent.as_mut() {
-            Some(profile) if profile.presence == Presence::Online && profile.free_slots > 0 => {
-                profile.free_slots -= 1;
-                profile.last_assigned_at = Some(now);
-                user.revision += 1;
-                Ok(Some(user.clone()))
-            }
-            _ => Ok(None),
-        }
+        Ok(inner
+            .agent_mut(agent)
+            .and_then(|user| hold(user, ticket, now).then(|| user.clone())))
     }
 
-    async fn release_slot(&self, agent: UserId) -> StoreResult<bool> {
+    async fn claim_agent(
+        &self,
+        category: &Category,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
         let mut inner = self.lock();
-        let Some(record) = inner.users.get_mut(&agent) else {
+        let best = inner
+            .users
+            .values()
+            .map(|r| &r.doc)
+            .filter(|u| u.role == Role::Agent)
+            .filter_map(|u| u.agent.as_ref().map(|a| (u, a)))
+            .filter(|(_, a)| {
+                a.presence == Presence::Online
+                    && a.free_slots > 0
+                    && a.has_skill(category)
+                    && !a.holds.iter().any(|h| h.ticket == ticket)
+            })
+            // Least loaded, then longest idle (never assigned first), then oldest account.
+            .min_by_key(|(u, a)| (a.holds.len(), a.last_assigned_at, u.id))
+            .map(|(u, _)| u.id);
+        Ok(best.and_then(|id| {
+            let user = inner.agent_mut(id)?;
+            hold(user, ticket, now).then(|| user.clone())
+        }))
+    }
+
+    async fn release_slot(&self, agent: UserId, ticket: TicketId) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let Some(user) = inner.agent_mut(agent) else {
             return Ok(false);
         };
-        let user = &mut record.doc;
-        match user.agent.as_mut() {
-            Some(profile) if profile.free_slots < profile.capacity => {
-                profile.free_slots += 1;
-                user.revision += 1;
+        let profile = user.agent.as_mut().expect("BUG: agent_mut returns agents");
+        let before = profile.holds.len();
+        profile.holds.retain(|h| h.ticket != ticket);
+        if profile.holds.len() == before {
+            return Ok(false);
+        }
+        profile.free_slots += 1;
+        user.revision += 1;
+        Ok(true)
+    }
+
+    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
+        let inner = self.lock();
+        Ok(inner
+            .backlog
+            .iter()
+            .filter_map(|(_, id)| inner.tickets.get(id))
+            .map(|r| &r.doc)
+            .find(|t| skills.contains(&t.category))
+            .cloned())
+    }
+
+    async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()> {
+        let mut inner = self.lock();
+        for n in notifications {
+            if !inner.notifications.contains_key(&n.id) {
+                inner
+                    .inboxes
+                    .entry(n.recipient)
+                    .or_default()
+                    .push(n.id.clone());
+                inner.notifications.insert(n.id.clone(), n.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let inner = self.lock();
+        let ids = inner
+            .inboxes
+            .get(&user)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut found: Vec<Notification> = ids
+            .iter()
+            .filter_map(|id| inner.notifications.get(id))
+            .filter(|n| since.is_none_or(|s| n.created_at > s))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn mark_notification_read(
+        &self,
+        user: UserId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        match inner.notifications.get_mut(id) {
+            Some(n) if n.recipient == user => {
+                n.read_at.get_or_insert(now);
                 Ok(true)
             }
             _ => Ok(false),

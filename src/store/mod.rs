@@ -10,8 +10,11 @@ mod mongo;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
-    Category, Envelope, Priority, Status, Ticket, TicketId, TicketRef, User, UserId,
+    Category, Envelope, Notification, Priority, Role, Status, Ticket, TicketId, TicketRef, User,
+    UserId,
 };
 
 pub use memory::MemoryStore;
@@ -131,24 +134,61 @@ pub trait Store: Send + Sync + 'static {
     /// Finds a user by (normalised) email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
 
-    /// Every agent, oldest account first.
-    async fn list_agents(&self) -> StoreResult<Vec<User>>;
-
     /// Like [`Store::update_ticket`], for a user. Slot counters are not written: they change only
     /// through [`Store::take_slot`] and [`Store::release_slot`].
     async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool>;
 
-    /// Atomically takes one free slot of `agent` if it is online with a slot free, stamping
-    /// `last_assigned_at`. Returns the agent after the claim, or `None` if no slot was taken.
+    /// Atomically takes a slot of `agent` for `ticket` if the agent is online, has a free slot
+    /// and does not hold one for `ticket` already; stamps `last_assigned_at`. Returns the agent
+    /// after the claim, or `None` if nothing was taken.
     async fn take_slot(
         &self,
         agent: UserId,
-        now: chrono::DateTime<chrono::Utc>,
+        ticket: TicketId,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<User>>;
 
-    /// Gives one slot back to `agent`, never above its capacity. Returns whether a slot was
-    /// given back.
-    async fn release_slot(&self, agent: UserId) -> StoreResult<bool>;
+    /// Atomically claims a slot for `ticket` from the best agent for `category`: online, a free
+    /// slot, the skill, not holding `ticket` already; least loaded first, then longest idle
+    /// (never assigned counts as idle longest). One conditional update, so any number of
+    /// workers can claim at once without overbooking anyone.
+    async fn claim_agent(
+        &self,
+        category: &Category,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+
+    /// Gives back the slot `agent` holds for `ticket`. Returns whether there was one: releasing
+    /// twice releases once.
+    async fn release_slot(&self, agent: UserId, ticket: TicketId) -> StoreResult<bool>;
+
+    /// The backlog ticket an agent with `skills` should take next: `Open`, a matching category,
+    /// highest priority first, then oldest.
+    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>>;
+
+    /// Users with `role`, oldest account first.
+    async fn list_users(&self, role: Role) -> StoreResult<Vec<User>>;
+
+    /// Stores notifications; one already stored (same id) is skipped, so redelivered events
+    /// notify once.
+    async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()>;
+
+    /// `user`'s notifications, oldest first, made after `since` if given, at most `limit`.
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>>;
+
+    /// Marks one of `user`'s notifications read; `false` if `user` has no such notification.
+    async fn mark_notification_read(
+        &self,
+        user: UserId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Documents with unpublished events, oldest document first, at most `limit`.
     async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>>;

@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
 use crate::domain::{
-    AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, PasswordHash,
-    PersonName, Presence, Priority, Role, Status, Ticket, TicketId, TicketRef, Tier, Title, User,
-    UserId,
+    AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
+    NotificationKind, PasswordHash, PersonName, Presence, Priority, Role, SlotHold, Status, Ticket,
+    TicketId, TicketRef, Tier, Title, User, UserId,
 };
 
 /// `_id` of the complaint number counter in `counters`.
@@ -45,6 +45,7 @@ pub struct MongoStore {
     tickets: Collection<TicketDoc>,
     users: Collection<UserDoc>,
     counters: Collection<Document>,
+    notifications: Collection<NotificationDoc>,
 }
 
 impl MongoStore {
@@ -67,6 +68,7 @@ impl MongoStore {
             tickets: db.collection("tickets"),
             users: db.collection("users"),
             counters: db.collection("counters"),
+            notifications: db.collection("notifications"),
             db,
         };
         store.create_indexes().await?;
@@ -92,6 +94,7 @@ impl MongoStore {
             tickets: db.collection("tickets"),
             users: db.collection("users"),
             counters: db.collection("counters"),
+            notifications: db.collection("notifications"),
             db,
         })
     }
@@ -121,13 +124,28 @@ impl MongoStore {
                 plain(doc! {"assignee": 1, "_id": -1}, "assignee_newest"),
                 plain(doc! {"status": 1, "_id": -1}, "status_newest"),
                 plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
+                plain(
+                    doc! {"status": 1, "category": 1, "priorityRank": -1, "_id": 1},
+                    "backlog",
+                ),
             ])
+            .await
+            .map_err(map_err)?;
+        self.notifications
+            .create_indexes([plain(
+                doc! {"recipient": 1, "createdAt": 1, "_id": 1},
+                "inbox",
+            )])
             .await
             .map_err(map_err)?;
         self.users
             .create_indexes([
                 unique(doc! {"email": 1}, "email_unique"),
                 plain(doc! {"role": 1, "_id": 1}, "role"),
+                plain(
+                    doc! {"role": 1, "agent.presence": 1, "agent.skills": 1, "agent.load": 1, "agent.lastAssignedAt": 1},
+                    "routing",
+                ),
                 plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
             ])
             .await
@@ -333,8 +351,8 @@ impl Store for MongoStore {
     }
 
     #[instrument(skip_all)]
-    async fn list_agents(&self) -> StoreResult<Vec<User>> {
-        let filter = doc! {"role": Role::Agent.as_str()};
+    async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
+        let filter = doc! {"role": role.as_str()};
         find_many(&self.users, filter, doc! {"_id": 1}, None)
             .await?
             .into_iter()
@@ -367,21 +385,18 @@ impl Store for MongoStore {
         Ok(result.matched_count == 1)
     }
 
-    #[instrument(skip_all, fields(agent_id = %agent))]
-    async fn take_slot(&self, agent: UserId, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+    #[instrument(skip_all, fields(agent_id = %agent, ticket_id = %ticket))]
+    async fn take_slot(
+        &self,
+        agent: UserId,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut filter = claimable();
+        filter.insert("_id", agent.to_string());
+        filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
         self.users
-            .find_one_and_update(
-                doc! {
-                    "_id": agent.to_string(),
-                    "role": Role::Agent.as_str(),
-                    "agent.presence": Presence::Online.as_str(),
-                    "agent.freeSlots": {"$gt": 0_i64},
-                },
-                doc! {
-                    "$inc": {"agent.freeSlots": -1_i64, "revision": 1_i64},
-                    "$set": {"agent.lastAssignedAt": bson_time(now)},
-                },
-            )
+            .find_one_and_update(filter, hold_update(ticket, now))
             .projection(doc! {"pendingEvents": 0})
             .return_document(ReturnDocument::After)
             .await
@@ -390,28 +405,121 @@ impl Store for MongoStore {
             .transpose()
     }
 
-    #[instrument(skip_all, fields(agent_id = %agent))]
-    async fn release_slot(&self, agent: UserId) -> StoreResult<bool> {
-        let Some(user) = self.find_user(agent).await? else {
-            return Ok(false);
-        };
-        let Some(profile) = user.agent else {
-            return Ok(false);
-        };
-        let capacity = i64::from(profile.capacity);
+    #[instrument(skip_all, fields(category = category.as_str(), ticket_id = %ticket))]
+    async fn claim_agent(
+        &self,
+        category: &Category,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut filter = claimable();
+        filter.insert("agent.skills", category.as_str());
+        filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
+        self.users
+            .find_one_and_update(filter, hold_update(ticket, now))
+            .sort(doc! {"agent.load": 1, "agent.lastAssignedAt": 1, "_id": 1})
+            .projection(doc! {"pendingEvents": 0})
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_err)?
+            .map(UserDoc::into_domain)
+            .transpose()
+    }
+
+    #[instrument(skip_all, fields(agent_id = %agent, ticket_id = %ticket))]
+    async fn release_slot(&self, agent: UserId, ticket: TicketId) -> StoreResult<bool> {
+        let ticket = ticket.to_string();
         let result = self
             .users
             .update_one(
+                doc! {"_id": agent.to_string(), "agent.holds.ticket": &ticket},
                 doc! {
-                    "_id": agent.to_string(),
-                    "agent.capacity": capacity,
-                    "agent.freeSlots": {"$lt": capacity},
+                    "$pull": {"agent.holds": {"ticket": &ticket}},
+                    "$inc": {"agent.freeSlots": 1_i64, "agent.load": -1_i64, "revision": 1_i64},
                 },
-                doc! {"$inc": {"agent.freeSlots": 1_i64, "revision": 1_i64}},
             )
             .await
             .map_err(map_err)?;
         Ok(result.modified_count == 1)
+    }
+
+    #[instrument(skip_all)]
+    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
+        let skills: Vec<&str> = skills.iter().map(Category::as_str).collect();
+        self.tickets
+            .find_one(doc! {"status": Status::Open.as_str(), "category": {"$in": skills}})
+            .sort(doc! {"priorityRank": -1, "_id": 1})
+            .projection(doc! {"pendingEvents": 0})
+            .await
+            .map_err(map_err)?
+            .map(TicketDoc::into_domain)
+            .transpose()
+    }
+
+    #[instrument(skip_all, fields(count = notifications.len()))]
+    async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()> {
+        for n in notifications {
+            match self
+                .notifications
+                .insert_one(NotificationDoc::from_domain(n))
+                .await
+                .map_err(map_err)
+            {
+                Ok(_) | Err(StoreError::Duplicate { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let mut filter = doc! {"recipient": user.to_string()};
+        if let Some(since) = since {
+            filter.insert("createdAt", doc! {"$gt": bson_time(since)});
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        find_many(
+            &self.notifications,
+            filter,
+            doc! {"createdAt": 1, "_id": 1},
+            Some(limit),
+        )
+        .await?
+        .into_iter()
+        .map(NotificationDoc::into_domain)
+        .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn mark_notification_read(
+        &self,
+        user: UserId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mine = doc! {"_id": id, "recipient": user.to_string()};
+        let mut unread = mine.clone();
+        unread.insert("readAt", Bson::Null);
+        let result = self
+            .notifications
+            .update_one(unread, doc! {"$set": {"readAt": bson_time(now)}})
+            .await
+            .map_err(map_err)?;
+        if result.matched_count == 1 {
+            return Ok(true);
+        }
+        Ok(self
+            .notifications
+            .count_documents(mine)
+            .await
+            .map_err(map_err)?
+            == 1)
     }
 
     #[instrument(skip_all)]
@@ -452,6 +560,24 @@ impl MongoStore {
             .map_err(map_err)?
             .map(UserDoc::into_domain)
             .transpose()
+    }
+}
+
+/// Agents that can take a slot now.
+fn claimable() -> Document {
+    doc! {
+        "role": Role::Agent.as_str(),
+        "agent.presence": Presence::Online.as_str(),
+        "agent.freeSlots": {"$gt": 0_i64},
+    }
+}
+
+/// Takes one slot for `ticket`: the hold, the counter and the load move together.
+fn hold_update(ticket: TicketId, now: DateTime<Utc>) -> Document {
+    doc! {
+        "$inc": {"agent.freeSlots": -1_i64, "agent.load": 1_i64, "revision": 1_i64},
+        "$set": {"agent.lastAssignedAt": bson_time(now)},
+        "$push": {"agent.holds": {"ticket": ticket.to_string(), "since": bson_time(now)}},
     }
 }
 
@@ -508,6 +634,15 @@ fn bson_time(t: DateTime<Utc>) -> bson::DateTime {
 
 fn chrono_time(t: bson::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or_default()
+}
+
+fn priority_rank(p: Priority) -> i32 {
+    match p {
+        Priority::Low => 0,
+        Priority::Medium => 1,
+        Priority::High => 2,
+        Priority::Critical => 3,
+    }
 }
 
 fn skills_bson(skills: &[Category]) -> Vec<String> {
@@ -598,6 +733,8 @@ struct TicketDoc {
     description: String,
     category: String,
     priority: Priority,
+    /// `priority` as a number, for sorting the backlog.
+    priority_rank: i32,
     status: Status,
     requester: String,
     assignee: Option<String>,
@@ -622,6 +759,7 @@ impl TicketDoc {
             description: t.description.as_str().to_owned(),
             category: t.category.as_str().to_owned(),
             priority: t.priority,
+            priority_rank: priority_rank(t.priority),
             status: t.status,
             requester: t.requester.to_string(),
             assignee: t.assignee.map(|a| a.to_string()),
@@ -694,7 +832,19 @@ struct AgentDoc {
     capacity: i64,
     presence: Presence,
     free_slots: i64,
+    /// Slots held: one per ticket.
+    #[serde(default)]
+    holds: Vec<HoldDoc>,
+    /// `holds.len()`, for sorting least-loaded first.
+    #[serde(default)]
+    load: i64,
     last_assigned_at: Option<bson::DateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HoldDoc {
+    ticket: String,
+    since: bson::DateTime,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -729,6 +879,15 @@ impl UserDoc {
                 capacity: i64::from(a.capacity),
                 presence: a.presence,
                 free_slots: i64::from(a.free_slots),
+                holds: a
+                    .holds
+                    .iter()
+                    .map(|h| HoldDoc {
+                        ticket: h.ticket.to_string(),
+                        since: bson_time(h.since),
+                    })
+                    .collect(),
+                load: i64::try_from(a.holds.len()).unwrap_or(i64::MAX),
                 last_assigned_at: a.last_assigned_at.map(bson_time),
             }),
             created_at: bson_time(u.created_at),
@@ -750,6 +909,16 @@ impl UserDoc {
                 capacity: count(a.capacity)?,
                 presence: a.presence,
                 free_slots: count(a.free_slots)?,
+                holds: a
+                    .holds
+                    .into_iter()
+                    .map(|h| {
+                        Ok(SlotHold {
+                            ticket: TicketId::parse(&h.ticket).map_err(bad)?,
+                            since: chrono_time(h.since),
+                        })
+                    })
+                    .collect::<StoreResult<_>>()?,
                 last_assigned_at: a.last_assigned_at.map(chrono_time),
             }),
         };
@@ -763,6 +932,51 @@ impl UserDoc {
             created_at: chrono_time(self.created_at),
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("user", "negative revision".into()))?,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    recipient: String,
+    kind: NotificationKind,
+    message: String,
+    /// The summary as JSON text, so it round-trips exactly.
+    data: String,
+    event_id: String,
+    created_at: bson::DateTime,
+    read_at: Option<bson::DateTime>,
+}
+
+impl NotificationDoc {
+    fn from_domain(n: &Notification) -> Self {
+        Self {
+            id: n.id.clone(),
+            recipient: n.recipient.to_string(),
+            kind: n.kind,
+            message: n.message.clone(),
+            data: n.data.to_string(),
+            event_id: n.event_id.to_string(),
+            created_at: bson_time(n.created_at),
+            read_at: n.read_at.map(bson_time),
+        }
+    }
+
+    fn into_domain(self) -> StoreResult<Notification> {
+        let bad = |reason: String| corrupt("notification", reason);
+        Ok(Notification {
+            recipient: UserId::parse("recipient", &self.recipient)
+                .map_err(|e| bad(e.to_string()))?,
+            kind: self.kind,
+            message: self.message,
+            data: serde_json::from_str(&self.data).map_err(|e| bad(e.to_string()))?,
+            event_id: Uuid::parse_str(&self.event_id).map_err(|e| bad(e.to_string()))?,
+            created_at: chrono_time(self.created_at),
+            read_at: self.read_at.map(chrono_time),
+            id: self.id,
         })
     }
 }
