@@ -10,6 +10,7 @@
 //! - `api`: the axum REST API, one router per resource.
 //! - `config`: typed settings from flags and the environment.
 //! - `app`: wires adapters, API and relay together and runs them until shutdown.
+//! - [`worker`]: the SQS consumer, its handlers, the sweep and dead-letter operations.
 //! - `demo`: the demo accounts `quickfix dev` starts with.
 //! - `telemetry`: logs and metrics.
 
@@ -22,12 +23,13 @@ pub mod demo;
 pub mod domain;
 mod outbox;
 mod store;
+pub mod worker;
 pub mod telemetry;
 
 pub use api::{ApiDoc, ApiError, ApiLimits, AppState, ErrorBody, router};
 pub use auth::{TokenError, TokenKeys, hash_password, verify_password};
 pub use bus::{
-    AwsOptions, BusError, Delivery, MemoryQueue, MemoryTopic, MemoryTopology, PublishReport,
+    AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology, PublishReport,
     Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec, aws_config,
     provision,
 };

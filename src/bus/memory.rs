@@ -26,7 +26,7 @@ pub struct QueueSettings {
 struct Message {
     id: String,
     body: String,
-    event_type: Option<String>,
+    attributes: Vec<(String, String)>,
     receive_count: u32,
     visible_at: Instant,
     receipt: Option<String>,
@@ -67,11 +67,11 @@ impl MemoryQueue {
     }
 
     /// Adds a message (as a subscription delivery or a direct send).
-    pub fn send(&self, body: String, event_type: Option<String>) {
+    pub fn push(&self, body: String, attributes: Vec<(String, String)>) {
         self.lock().push(Message {
             id: Uuid::new_v4().to_string(),
             body,
-            event_type,
+            attributes,
             receive_count: 0,
             visible_at: Instant::now(),
             receipt: None,
@@ -116,7 +116,12 @@ impl MemoryQueue {
                 message_id: m.id.clone(),
                 receipt,
                 body: m.body.clone(),
-                event_type: m.event_type.clone(),
+                event_type: m
+                    .attributes
+                    .iter()
+                    .find(|(k, _)| k == "eventType")
+                    .map(|(_, v)| v.clone()),
+                attributes: m.attributes.clone(),
                 receive_count: m.receive_count,
             });
             i += 1;
@@ -124,7 +129,7 @@ impl MemoryQueue {
         drop(messages);
         if let Some((dlq, _)) = &self.settings.dead_letter {
             for m in dead {
-                dlq.send(m.body, m.event_type);
+                dlq.push(m.body, m.attributes);
             }
         }
         (out, next_visible)
@@ -174,6 +179,22 @@ impl Queue for MemoryQueue {
     async fn ping(&self) -> Result<(), BusError> {
         Ok(())
     }
+
+    async fn send(&self, body: &str, attributes: &[(String, String)]) -> Result<(), BusError> {
+        self.push(body.to_owned(), attributes.to_vec());
+        Ok(())
+    }
+
+    async fn dead_letter_queue(&self) -> Result<Option<super::DeadLetterQueue>, BusError> {
+        Ok(self
+            .settings
+            .dead_letter
+            .as_ref()
+            .map(|(queue, max)| super::DeadLetterQueue {
+                queue: queue.clone(),
+                max_receive_count: *max,
+            }))
+    }
 }
 
 struct Subscription {
@@ -222,7 +243,8 @@ impl Publisher for MemoryTopic {
                     .is_none_or(|types| types.contains(event_type))
                 {
                     let body = body.get_or_insert_with(|| event.to_json());
-                    sub.queue.send(body.clone(), Some(event_type.to_owned()));
+                    let attributes = vec![("eventType".to_owned(), event_type.to_owned())];
+                    sub.queue.push(body.clone(), attributes);
                 }
             }
         }

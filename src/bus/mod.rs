@@ -66,6 +66,8 @@ pub struct Delivery {
     pub body: String,
     /// The `eventType` message attribute.
     pub event_type: Option<String>,
+    /// Every string message attribute, `eventType` included (e.g. a dead-letter `reason`).
+    pub attributes: Vec<(String, String)>,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
 }
@@ -94,4 +96,36 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Checks the queue is reachable.
     async fn ping(&self) -> Result<(), BusError>;
+
+    /// Sends a message with string attributes (used to dead-letter and to redrive).
+    ///
+    /// # Errors
+    /// [`BusError`] when the queue cannot be reached.
+    async fn send(&self, body: &str, attributes: &[(String, String)]) -> Result<(), BusError>;
+
+    /// The dead-letter queue of this queue's redrive policy, with its `maxReceiveCount`;
+    /// `None` when the queue has no redrive policy.
+    ///
+    /// # Errors
+    /// [`BusError`] when the queue cannot be reached or its dead-letter queue cannot be found.
+    async fn dead_letter_queue(&self) -> Result<Option<DeadLetterQueue>, BusError>;
+}
+
+/// A queue's dead-letter queue, from its redrive policy.
+#[derive(Clone)]
+pub struct DeadLetterQueue {
+    /// The dead-letter queue itself.
+    pub queue: std::sync::Arc<dyn Queue>,
+    /// Receives before a message is moved there.
+    pub max_receive_count: u32,
+}
+
+impl Delivery {
+    /// The string attribute `name`.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }

@@ -1,17 +1,18 @@
 //! The SQS queue adapter: long polling, batch delete, visibility changes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
 };
 use tracing::instrument;
 
 use super::aws::bus_error;
-use super::{BusError, Delivery, Queue};
+use super::{BusError, DeadLetterQueue, Delivery, Queue};
 
 /// [`Queue`] on an SQS queue.
 #[derive(Clone)]
@@ -67,6 +68,14 @@ impl Queue for SqsQueue {
                     .and_then(|a| a.get("eventType"))
                     .and_then(|v| v.string_value())
                     .map(str::to_owned),
+                attributes: m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|(k, v)| v.string_value().map(|v| (k.clone(), v.to_owned())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 receive_count: m
                     .attributes()
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
@@ -119,6 +128,64 @@ impl Queue for SqsQueue {
             .await
             .map(|_| ())
             .map_err(bus_error)
+    }
+
+    async fn send(&self, body: &str, attributes: &[(String, String)]) -> Result<(), BusError> {
+        let mut call = self.client.send_message().queue_url(&self.queue_url).message_body(body);
+        for (name, value) in attributes {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .expect("BUG: message attribute without required fields");
+            call = call.message_attributes(name, value);
+        }
+        call.send().await.map(|_| ()).map_err(bus_error)
+    }
+
+    async fn dead_letter_queue(&self) -> Result<Option<DeadLetterQueue>, BusError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(bus_error)?;
+        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)) else {
+            return Ok(None);
+        };
+        let policy: serde_json::Value = serde_json::from_str(policy)
+            .map_err(|e| BusError::Rejected(format!("redrive policy is not JSON: {e}")))?;
+        let arn = policy["deadLetterTargetArn"].as_str().unwrap_or_default();
+        // maxReceiveCount comes as a number or a string depending on who wrote the policy.
+        let max_receive_count = match &policy["maxReceiveCount"] {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| BusError::Rejected(format!("redrive policy without maxReceiveCount: {policy}")))?;
+        let name = arn.rsplit(':').next().filter(|n| !n.is_empty()).ok_or_else(|| {
+            BusError::Rejected(format!("redrive policy without a dead-letter queue ARN: {policy}"))
+        })?;
+        let url = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(bus_error)?
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Some(DeadLetterQueue {
+            queue: Arc::new(SqsQueue {
+                client: self.client.clone(),
+                queue_url: url,
+            }),
+            max_receive_count,
+        }))
     }
 
     async fn ping(&self) -> Result<(), BusError> {

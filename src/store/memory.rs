@@ -312,6 +312,10 @@ impl Store for MemoryStore {
             .cloned())
     }
 
+    async fn count_open_tickets(&self) -> StoreResult<u64> {
+        Ok(self.lock().backlog.len() as u64)
+    }
+
     async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()> {
         let mut inner = self.lock();
         for n in notifications {

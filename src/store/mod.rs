@@ -167,6 +167,9 @@ pub trait Store: Send + Sync + 'static {
     /// highest priority first, then oldest.
     async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>>;
 
+    /// How many tickets wait in the backlog (`Open`).
+    async fn count_open_tickets(&self) -> StoreResult<u64>;
+
     /// Users with `role`, oldest account first.
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>>;
 

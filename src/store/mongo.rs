@@ -456,6 +456,14 @@ impl Store for MongoStore {
             .transpose()
     }
 
+    #[instrument(skip_all)]
+    async fn count_open_tickets(&self) -> StoreResult<u64> {
+        self.tickets
+            .count_documents(doc! {"status": Status::Open.as_str()})
+            .await
+            .map_err(map_err)
+    }
+
     #[instrument(skip_all, fields(count = notifications.len()))]
     async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()> {
         for n in notifications {

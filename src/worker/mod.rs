@@ -1,0 +1,41 @@
+//! The worker: consumes the worker queue and turns events into routing decisions.
+//!
+//! - `consumer`: receive, handle with bounded concurrency and a visibility heartbeat, delete;
+//!   retries with backoff; poison to the dead-letter queue.
+//! - `handlers`: one per event type (`ticket.created`, `ticket.resolved`,
+//!   `agent.availability_changed`, and the notifications).
+//! - `routing`: claim-then-assign, backlog draining, requeueing.
+//! - `sweep`: periodic repair of slots and backlog.
+//! - `dead_letters`: list and redrive the dead-letter queue.
+
+mod consumer;
+pub mod dead_letters;
+mod handlers;
+mod routing;
+mod sweep;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::domain::{Clock, PriorityRules};
+use crate::store::Store;
+
+pub use consumer::{ConsumerSettings, StepReport, Worker};
+pub use handlers::{HandlerError, dispatch};
+pub use sweep::{SweepReport, run_sweeps, sweep};
+
+/// What every handler works with.
+#[derive(Clone)]
+pub struct Context {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Prioritisation rules applied to new tickets.
+    pub rules: PriorityRules,
+    /// Wakes this process's outbox relay after a write with events.
+    pub outbox: Arc<Notify>,
+    /// Whether an agent going offline has their not-yet-started tickets requeued.
+    pub requeue_on_offline: bool,
+}

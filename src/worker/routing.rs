@@ -1,0 +1,141 @@
+//! Routing operations shared by the handlers and the sweep: assign a ticket to the best agent,
+//! drain the backlog to an agent, requeue an offline agent's tickets.
+//!
+//! Every operation is "claim a slot, then conditionally update the ticket, else give the slot
+//! back", so concurrent workers and redelivered messages never assign a ticket twice or put an
+//! agent over capacity.
+
+use tracing::{debug, info};
+
+use super::Context;
+use crate::domain::{Envelope, EventMetadata, Status, Ticket, TicketId, TicketRef, UserId};
+use crate::store::{StoreError, TicketQuery};
+
+/// Attempts before giving up on a ticket that keeps changing under us.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Metadata for an event the worker emits because of `cause`.
+pub(crate) fn caused_by(cause: &Envelope) -> EventMetadata {
+    EventMetadata {
+        correlation_id: cause.metadata.correlation_id.clone(),
+        causation_id: Some(cause.event_id.to_string()),
+        actor: "system".into(),
+    }
+}
+
+/// Gives `ticket` to the best agent for its category, if it is still in the backlog and an
+/// agent is free. Returns the agent it went to.
+///
+/// # Errors
+/// When the store fails; the caller retries the message.
+pub async fn route(ctx: &Context, ticket: TicketId, cause: &EventMetadata) -> Result<Option<UserId>, StoreError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Some(current) = ctx.store.find_ticket(TicketRef::Id(ticket)).await? else {
+            return Ok(None);
+        };
+        if current.status != Status::Open || current.assignee.is_some() {
+            return Ok(None);
+        }
+        let Some(agent) = ctx.store.claim_agent(&current.category, ticket, ctx.clock.now()).await? else {
+            debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
+            return Ok(None);
+        };
+        if assign_claimed(ctx, current, agent.id, cause).await? {
+            return Ok(Some(agent.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Assigns `ticket` to `agent`, whose slot for it is already taken; gives the slot back if the
+/// ticket changed meanwhile. Returns whether the assignment was stored.
+async fn assign_claimed(ctx: &Context, mut ticket: Ticket, agent: UserId, cause: &EventMetadata) -> Result<bool, StoreError> {
+    let now = ctx.clock.now();
+    let Ok(event) = ticket.assign(agent, "system", None, now, cause.clone()) else {
+        ctx.store.release_slot(agent, ticket.id).await?;
+        return Ok(false);
+    };
+    match ctx.store.update_ticket(&ticket, &[event]).await {
+        Ok(true) => {
+            ctx.outbox.notify_one();
+            let waited = (now - ticket.created_at).to_std().unwrap_or_default();
+            metrics::histogram!("quickfix_assignment_latency_seconds").record(waited.as_secs_f64());
+            metrics::counter!("quickfix_tickets_assigned_total").increment(1);
+            info!(ticket_id = %ticket.id, complaint_id = %ticket.complaint_id, agent_id = %agent, "ticket assigned");
+            Ok(true)
+        }
+        Ok(false) => {
+            ctx.store.release_slot(agent, ticket.id).await?;
+            Ok(false)
+        }
+        Err(err) => {
+            // Best effort: if this fails too, the sweep frees the slot later.
+            let _ = ctx.store.release_slot(agent, ticket.id).await;
+            Err(err)
+        }
+    }
+}
+
+/// Gives `agent` backlog tickets it can take until its slots are full or nothing fits: the
+/// highest priority first, then the oldest. Returns how many it got.
+///
+/// # Errors
+/// When the store fails.
+pub async fn drain_to(ctx: &Context, agent: UserId, cause: &EventMetadata) -> Result<usize, StoreError> {
+    let mut assigned = 0;
+    let mut misses = 0;
+    while misses < MAX_ATTEMPTS {
+        let Some(user) = ctx.store.find_user(agent).await? else { break };
+        let Some(profile) = user.agent.filter(|p| p.free_slots > 0 && p.presence == crate::domain::Presence::Online) else {
+            break;
+        };
+        let Some(ticket) = ctx.store.next_backlog_ticket(&profile.skills).await? else { break };
+        if ctx.store.take_slot(agent, ticket.id, ctx.clock.now()).await?.is_none() {
+            misses += 1;
+            continue;
+        }
+        if assign_claimed(ctx, ticket, agent, cause).await? {
+            assigned += 1;
+        } else {
+            misses += 1;
+        }
+    }
+    Ok(assigned)
+}
+
+/// Sends `agent`'s assigned-but-not-started tickets back to the backlog and routes each to
+/// another agent. Does nothing if the agent is online again.
+///
+/// # Errors
+/// When the store fails.
+pub async fn requeue_from(ctx: &Context, agent: UserId, cause: &EventMetadata) -> Result<usize, StoreError> {
+    let query = TicketQuery {
+        assignee: Some(agent),
+        status: Some(Status::Assigned),
+        limit: 1000,
+        ..TicketQuery::default()
+    };
+    let mut requeued = 0;
+    for mut ticket in ctx.store.list_tickets(&query).await? {
+        let still_offline = ctx
+            .store
+            .find_user(agent)
+            .await?
+            .and_then(|u| u.agent)
+            .is_some_and(|a| a.presence == crate::domain::Presence::Offline);
+        if !still_offline {
+            break;
+        }
+        let id = ticket.id;
+        let Some(event) = ticket.requeue(agent, "the agent went offline", ctx.clock.now(), cause.clone()) else {
+            continue;
+        };
+        if ctx.store.update_ticket(&ticket, &[event]).await? {
+            ctx.outbox.notify_one();
+            ctx.store.release_slot(agent, id).await?;
+            requeued += 1;
+            route(ctx, id, cause).await?;
+        }
+    }
+    Ok(requeued)
+}
