@@ -1,5 +1,5 @@
-//! Wiring: picks the adapters the configuration asks for, starts the API and the outbox relay,
-//! and stops them cleanly on SIGINT/SIGTERM.
+//! Wiring: picks the adapters the configuration asks for, starts the API, the worker and the
+//! outbox relay, and stops them cleanly on SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,12 +15,14 @@ use tracing::{info, warn};
 use crate::api::{ApiLimits, AppState, router};
 use crate::auth::TokenKeys;
 use crate::bus::{
-    AwsOptions, MemoryTopic, Publisher, SnsPublisher, TopologySpec, aws_config, provision,
+    AwsOptions, MemoryTopic, MemoryTopology, Publisher, Queue, SnsPublisher, SqsQueue,
+    TopologySpec, aws_config, provision,
 };
-use crate::config::{ProvisionArgs, Settings};
-use crate::domain::{Categories, Clock, SystemClock};
+use crate::config::{DlqCommand, ProvisionArgs, Settings, WorkerArgs};
+use crate::domain::{Categories, Clock, PriorityRules, SystemClock};
 use crate::outbox::{OutboxRelay, RelaySettings};
 use crate::store::{MemoryStore, MongoStore, MongoStoreOptions, Store};
+use crate::worker::{self, Worker};
 use crate::{demo, telemetry};
 
 /// Everything needed to start a server.
@@ -247,10 +249,16 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
     )
     .await
     .context("Failed to create the demo accounts")?;
+    let topology = MemoryTopology::provision(&TopologySpec {
+        visibility_timeout: std::time::Duration::from_secs(
+            settings.worker.visibility_timeout_seconds.max(1),
+        ),
+        ..TopologySpec::default()
+    });
     let config = AppConfig {
-        store,
-        publisher: MemoryTopic::new(),
-        clock,
+        store: store.clone(),
+        publisher: topology.topic.clone(),
+        clock: clock.clone(),
         tokens: TokenKeys::new(&secret, settings.jwt_ttl()),
         categories,
         relay: relay_settings(&settings),
@@ -259,12 +267,28 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         },
     };
     let server = Server::start(config, settings.addr).await?;
+    // The worker shares the API's store and outbox: its follow-up events go out through the
+    // same relay, to the same in-process topic.
+    let ctx = worker_context(
+        &settings.worker,
+        store,
+        clock,
+        server.state().outbox.clone(),
+    )?;
+    let workers = spawn_worker(
+        ctx,
+        topology.queue,
+        Some(topology.dead_letter_queue),
+        &settings.worker,
+        server.shutdown_token(),
+    );
     println!(
         "{}",
         demo::banner(server.addr(), &accounts, &settings.demo_password)
     );
     cancel_on_signal(server.shutdown_token());
     server.wait().await;
+    workers.wait().await;
     Ok(())
 }
 
@@ -294,6 +318,177 @@ pub async fn run_provision(settings: Settings, args: ProvisionArgs) -> anyhow::R
     );
     if let Some(endpoint) = &settings.aws_endpoint_url {
         println!("AWS_ENDPOINT_URL={endpoint}");
+    }
+    Ok(())
+}
+
+/// The handlers' context from the worker settings.
+///
+/// # Errors
+/// When the prioritisation rules do not parse.
+pub fn worker_context(
+    args: &WorkerArgs,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    outbox: Arc<Notify>,
+) -> anyhow::Result<worker::Context> {
+    Ok(worker::Context {
+        store,
+        clock,
+        rules: PriorityRules::parse(&args.priority_rules)
+            .context("QUICKFIX_PRIORITY_RULES is invalid")?,
+        outbox,
+        requeue_on_offline: args.requeue_on_offline,
+    })
+}
+
+/// Starts the consumer and the sweep; both stop at `shutdown` (the consumer after finishing the
+/// messages in hand).
+pub fn spawn_worker(
+    ctx: worker::Context,
+    queue: Arc<dyn Queue>,
+    dead_letters: Option<Arc<dyn Queue>>,
+    args: &WorkerArgs,
+    shutdown: CancellationToken,
+) -> TaskTracker {
+    let tasks = TaskTracker::new();
+    let interval = std::time::Duration::from_secs(args.sweep_interval_seconds.max(1));
+    let grace = std::time::Duration::from_secs(args.hold_grace_seconds);
+    tasks.spawn(worker::run_sweeps(
+        ctx.clone(),
+        interval,
+        grace,
+        shutdown.clone(),
+    ));
+    tasks.spawn(Worker::new(queue, dead_letters, ctx, args.consumer()).run(shutdown));
+    tasks.close();
+    tasks
+}
+
+/// `quickfix worker`: the consumer on MongoDB and SQS, with its own outbox relay for the
+/// follow-up events it writes.
+///
+/// # Errors
+/// When a required setting is missing or a backend cannot be reached at start.
+pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let uri = settings
+        .mongodb_uri
+        .clone()
+        .context("MONGODB_URI is required for `quickfix worker`")?;
+    let queue_url = settings
+        .sqs_queue_url
+        .clone()
+        .context("SQS_QUEUE_URL is required for `quickfix worker`")?;
+    let topic_arn = settings.sns_topic_arn.clone().context(
+        "SNS_TOPIC_ARN is required for `quickfix worker` (it publishes follow-up events)",
+    )?;
+    let options = MongoStoreOptions {
+        server_selection_timeout: settings.mongodb_timeout(),
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        MongoStore::connect(uri.expose_secret(), &settings.mongodb_database, options)
+            .await
+            .context("Failed to connect to MongoDB (MONGODB_URI)")?,
+    );
+    let aws = aws_config(&aws_options(&settings)).await;
+    let queue = Arc::new(SqsQueue::new(&aws, &queue_url));
+    let dead_letters = dead_letter_queue(&settings, queue.as_ref(), &aws).await?;
+    let publisher: Arc<dyn Publisher> = Arc::new(SnsPublisher::new(&aws, &topic_arn));
+
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    let wake = Arc::new(Notify::new());
+    let relay_shutdown = CancellationToken::new();
+    let relay = OutboxRelay::new(
+        store.clone(),
+        publisher,
+        wake.clone(),
+        relay_settings(&settings),
+    );
+    let relay_task = tokio::spawn(relay.run(relay_shutdown.clone()));
+
+    let ctx = worker_context(&settings.worker, store, Arc::new(SystemClock), wake)?;
+    let tasks = spawn_worker(ctx, queue, dead_letters, &settings.worker, shutdown.clone());
+    info!(queue = %queue_url, "QuickFix worker started");
+    shutdown.cancelled().await;
+    let grace = std::time::Duration::from_secs(settings.worker.shutdown_grace_seconds);
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        warn!(
+            ?grace,
+            "in-flight messages did not finish in time; they return to the queue after their visibility timeout"
+        );
+    }
+    // Publish what the last handlers wrote, then stop.
+    relay_shutdown.cancel();
+    let _ = relay_task.await;
+    info!("QuickFix worker stopped");
+    Ok(())
+}
+
+/// The dead-letter queue: `SQS_DEAD_LETTER_QUEUE_URL`, else the worker queue's redrive policy.
+/// Says loudly when the worker queue has no redrive policy.
+async fn dead_letter_queue(
+    settings: &Settings,
+    queue: &SqsQueue,
+    aws: &aws_config::SdkConfig,
+) -> anyhow::Result<Option<Arc<dyn Queue>>> {
+    let redrive = queue
+        .dead_letter_queue()
+        .await
+        .context("Failed to read the worker queue's redrive policy (SQS_QUEUE_URL)")?;
+    match &redrive {
+        Some(dlq) => info!(
+            max_receive_count = dlq.max_receive_count,
+            "worker queue redrives to its dead-letter queue"
+        ),
+        None => warn!(
+            "THE WORKER QUEUE HAS NO REDRIVE POLICY: a message that keeps failing is retried forever; \
+             give it a dead-letter queue (quickfix provision and infra/ do)"
+        ),
+    }
+    Ok(match &settings.sqs_dead_letter_queue_url {
+        Some(url) => Some(Arc::new(SqsQueue::new(aws, url))),
+        None => redrive.map(|d| d.queue),
+    })
+}
+
+/// `quickfix dlq list|redrive`.
+///
+/// # Errors
+/// When a queue cannot be reached or has no dead-letter queue.
+pub async fn run_dlq(settings: Settings, command: DlqCommand) -> anyhow::Result<()> {
+    let queue_url = settings
+        .sqs_queue_url
+        .clone()
+        .context("SQS_QUEUE_URL is required for `quickfix dlq`")?;
+    let aws = aws_config(&aws_options(&settings)).await;
+    let queue = SqsQueue::new(&aws, &queue_url);
+    let dlq = dead_letter_queue(&settings, &queue, &aws)
+        .await?
+        .context("the worker queue has no dead-letter queue (set SQS_DEAD_LETTER_QUEUE_URL)")?;
+    match command {
+        DlqCommand::List { max } => {
+            let letters = worker::dead_letters::list(dlq.as_ref(), max).await?;
+            println!(
+                "{:<38} {:<28} {:<38} {:>8}  reason",
+                "message", "event type", "ticket", "receives"
+            );
+            for l in &letters {
+                println!(
+                    "{:<38} {:<28} {:<38} {:>8}  {}",
+                    l.message_id,
+                    l.event_type.as_deref().unwrap_or("-"),
+                    l.ticket_id.as_deref().unwrap_or("-"),
+                    l.receive_count,
+                    l.reason.as_deref().unwrap_or("exceeded maxReceiveCount"),
+                );
+            }
+            println!("{} message(s) in the dead-letter queue", letters.len());
+        }
+        DlqCommand::Redrive => {
+            let moved = worker::dead_letters::redrive(dlq.as_ref(), &queue).await?;
+            println!("moved {moved} message(s) back to the worker queue");
+        }
     }
     Ok(())
 }

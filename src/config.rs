@@ -26,9 +26,89 @@ pub enum Command {
     Dev,
     /// The API server, on MongoDB (`MONGODB_URI`) and SNS (`SNS_TOPIC_ARN`) when configured.
     Api,
+    /// The worker: consumes `SQS_QUEUE_URL`, routes tickets, writes notifications.
+    Worker,
     /// Create the SNS/SQS topology on `AWS_ENDPOINT_URL` (LocalStack, moto) and print the
     /// settings to put in `.env`.
     Provision(ProvisionArgs),
+    /// Inspect or empty the worker queue's dead-letter queue.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+/// Dead-letter queue operations.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Show what is in the dead-letter queue: event type, ticket, reason, receive count.
+    List {
+        /// Show at most this many messages.
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move every dead-lettered message back to the worker queue and print how many.
+    Redrive,
+}
+
+/// Worker settings (also used by `dev`, which runs a worker in-process).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Messages handled at once.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 10, global = true)]
+    pub concurrency: usize,
+    /// Seconds a receive long-polls (0 to 20).
+    #[arg(long, env = "WORKER_WAIT_SECONDS", default_value_t = 20, global = true)]
+    pub wait_seconds: u64,
+    /// The queue's visibility timeout in seconds; running handlers renew it.
+    #[arg(
+        long,
+        env = "WORKER_VISIBILITY_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub visibility_timeout_seconds: u64,
+    /// Seconds before the first retry of a failed message; doubles with each receive.
+    #[arg(
+        long,
+        env = "WORKER_BACKOFF_SECONDS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub backoff_seconds: u64,
+    /// Seconds between sweeps (stale slots, backlog).
+    #[arg(
+        long,
+        env = "WORKER_SWEEP_INTERVAL_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub sweep_interval_seconds: u64,
+    /// Seconds a slot may be held for a ticket the agent does not have before a sweep frees it.
+    #[arg(
+        long,
+        env = "WORKER_HOLD_GRACE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub hold_grace_seconds: u64,
+    /// Seconds to finish in-flight messages after SIGTERM before exiting anyway.
+    #[arg(
+        long,
+        env = "WORKER_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_grace_seconds: u64,
+    /// Prioritisation rules: `keyword:Priority` pairs, comma-separated.
+    #[arg(
+        long,
+        env = "QUICKFIX_PRIORITY_RULES",
+        default_value = "outage:Critical,down:Critical,urgent:High",
+        global = true
+    )]
+    pub priority_rules: String,
+    /// Requeue an agent's not-yet-started tickets when the agent goes offline.
+    #[arg(long, env = "QUICKFIX_REQUEUE_ON_OFFLINE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub requeue_on_offline: bool,
 }
 
 /// Names and numbers of the topology `provision` creates.
@@ -99,6 +179,12 @@ pub struct Settings {
     /// SNS topic ARN; selects the SNS publisher (in-process topic otherwise).
     #[arg(long, env = "SNS_TOPIC_ARN", global = true)]
     pub sns_topic_arn: Option<String>,
+    /// The worker queue's URL (worker and `dlq`).
+    #[arg(long, env = "SQS_QUEUE_URL", global = true)]
+    pub sqs_queue_url: Option<String>,
+    /// The dead-letter queue's URL; found from the worker queue's redrive policy when unset.
+    #[arg(long, env = "SQS_DEAD_LETTER_QUEUE_URL", global = true)]
+    pub sqs_dead_letter_queue_url: Option<String>,
     /// AWS endpoint override, e.g. http://localhost:4566 for LocalStack or moto.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
     pub aws_endpoint_url: Option<String>,
@@ -151,6 +237,23 @@ pub struct Settings {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
     pub log_format: LogFormat,
+    /// Worker settings.
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+impl WorkerArgs {
+    /// The consumer's settings.
+    pub fn consumer(&self) -> crate::worker::ConsumerSettings {
+        crate::worker::ConsumerSettings {
+            batch_size: 10,
+            wait: Duration::from_secs(self.wait_seconds.min(20)),
+            concurrency: self.concurrency.max(1),
+            visibility_timeout: Duration::from_secs(self.visibility_timeout_seconds.max(1)),
+            backoff_base: Duration::from_secs(self.backoff_seconds),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Settings {

@@ -23,15 +23,15 @@ pub mod demo;
 pub mod domain;
 mod outbox;
 mod store;
-pub mod worker;
 pub mod telemetry;
+pub mod worker;
 
 pub use api::{ApiDoc, ApiError, ApiLimits, AppState, ErrorBody, router};
 pub use auth::{TokenError, TokenKeys, hash_password, verify_password};
 pub use bus::{
-    AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology, PublishReport,
-    Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec, aws_config,
-    provision,
+    AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology,
+    PublishReport, Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec,
+    aws_config, provision,
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{

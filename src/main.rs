@@ -1,4 +1,4 @@
-//! The `quickfix` binary: `dev` (default), `api`, `provision`.
+//! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`.
 
 use clap::Parser;
 use quickfix::config::{Cli, Command};
@@ -11,6 +11,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Dev) {
         Command::Dev => app::run_dev(cli.settings).await,
         Command::Api => app::run_api(cli.settings).await,
+        Command::Worker => app::run_worker(cli.settings).await,
         Command::Provision(args) => app::run_provision(cli.settings, args).await,
+        Command::Dlq(command) => app::run_dlq(cli.settings, command).await,
     }
 }

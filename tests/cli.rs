@@ -218,7 +218,7 @@ async fn provision_creates_the_documented_topology() {
     let filter: Value = serde_json::from_str(&sub_attributes["FilterPolicy"]).unwrap();
     assert_eq!(
         filter,
-        json!({"eventType": ["ticket.created", "ticket.resolved", "agent.availability_changed"]})
+        json!({"eventType": quickfix::domain::WORKER_EVENT_TYPES.iter().map(|t| t.as_str()).collect::<Vec<_>>()})
     );
 
     // Running it again changes nothing and succeeds.

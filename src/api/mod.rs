@@ -6,6 +6,7 @@ mod complaints;
 mod error;
 mod extract;
 mod input;
+mod notifications;
 mod openapi;
 mod ops;
 mod views;
@@ -64,6 +65,7 @@ pub fn router(state: AppState, limits: ApiLimits) -> Router {
         .merge(accounts::router())
         .merge(complaints::router())
         .merge(agents::router())
+        .merge(notifications::router())
         .merge(ops::router())
         .route_layer(middleware::from_fn(record_request))
         .fallback(|| async { ApiError::NotFound("route") })

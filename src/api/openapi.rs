@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, agents, complaints, error, ops, views};
+use super::{accounts, agents, complaints, error, notifications, ops, views};
 
 /// QuickFix's REST API.
 #[derive(OpenApi)]
@@ -14,11 +14,13 @@ use super::{accounts, agents, complaints, error, ops, views};
         complaints::create, complaints::list, complaints::show, complaints::history,
         complaints::change_status, complaints::assign,
         agents::create, agents::list, agents::set_presence,
+        notifications::list, notifications::mark_read,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,
         views::HistoryView, views::UserView, views::AgentProfileView, views::SessionView,
+        notifications::NotificationView,
     )),
     modifiers(&BearerAuth),
 )]

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName,
 };
 use tracing::instrument;
 
@@ -72,7 +73,9 @@ impl Queue for SqsQueue {
                     .message_attributes()
                     .map(|a| {
                         a.iter()
-                            .filter_map(|(k, v)| v.string_value().map(|v| (k.clone(), v.to_owned())))
+                            .filter_map(|(k, v)| {
+                                v.string_value().map(|v| (k.clone(), v.to_owned()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -131,7 +134,11 @@ impl Queue for SqsQueue {
     }
 
     async fn send(&self, body: &str, attributes: &[(String, String)]) -> Result<(), BusError> {
-        let mut call = self.client.send_message().queue_url(&self.queue_url).message_body(body);
+        let mut call = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body);
         for (name, value) in attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
@@ -152,7 +159,10 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(bus_error)?;
-        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)) else {
+        let Some(policy) = out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+        else {
             return Ok(None);
         };
         let policy: serde_json::Value = serde_json::from_str(policy)
@@ -165,10 +175,18 @@ impl Queue for SqsQueue {
             _ => None,
         }
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| BusError::Rejected(format!("redrive policy without maxReceiveCount: {policy}")))?;
-        let name = arn.rsplit(':').next().filter(|n| !n.is_empty()).ok_or_else(|| {
-            BusError::Rejected(format!("redrive policy without a dead-letter queue ARN: {policy}"))
+        .ok_or_else(|| {
+            BusError::Rejected(format!("redrive policy without maxReceiveCount: {policy}"))
         })?;
+        let name = arn
+            .rsplit(':')
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                BusError::Rejected(format!(
+                    "redrive policy without a dead-letter queue ARN: {policy}"
+                ))
+            })?;
         let url = self
             .client
             .get_queue_url()

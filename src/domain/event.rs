@@ -40,11 +40,15 @@ pub enum EventType {
     SlaBreach,
 }
 
-/// The event types the worker queue subscribes to (its SNS filter policy).
-pub const WORKER_EVENT_TYPES: [EventType; 3] = [
+/// The event types the worker queue subscribes to (its SNS filter policy): those it routes on,
+/// and those that notify someone.
+pub const WORKER_EVENT_TYPES: [EventType; 6] = [
     EventType::TicketCreated,
     EventType::TicketResolved,
     EventType::AgentAvailabilityChanged,
+    EventType::TicketAssigned,
+    EventType::TicketStatusChanged,
+    EventType::TicketRequeued,
 ];
 
 impl EventType {

@@ -73,7 +73,12 @@ pub struct Worker {
 impl Worker {
     /// A worker on `queue`; poison messages go to `dead_letters` (normally the queue's own
     /// dead-letter queue).
-    pub fn new(queue: Arc<dyn Queue>, dead_letters: Option<Arc<dyn Queue>>, ctx: Context, settings: ConsumerSettings) -> Self {
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        dead_letters: Option<Arc<dyn Queue>>,
+        ctx: Context,
+        settings: ConsumerSettings,
+    ) -> Self {
         Self {
             queue,
             dead_letters,

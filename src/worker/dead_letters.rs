@@ -62,8 +62,12 @@ pub async fn redrive(dlq: &dyn Queue, to: &dyn Queue) -> Result<usize, BusError>
             return Ok(moved);
         }
         for d in batch {
-            let attributes: Vec<(String, String)> =
-                d.attributes.iter().filter(|(k, _)| k != "reason").cloned().collect();
+            let attributes: Vec<(String, String)> = d
+                .attributes
+                .iter()
+                .filter(|(k, _)| k != "reason")
+                .cloned()
+                .collect();
             to.send(&d.body, &attributes).await?;
             dlq.delete(std::slice::from_ref(&d.receipt)).await?;
             moved += 1;

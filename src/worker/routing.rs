@@ -28,7 +28,11 @@ pub(crate) fn caused_by(cause: &Envelope) -> EventMetadata {
 ///
 /// # Errors
 /// When the store fails; the caller retries the message.
-pub async fn route(ctx: &Context, ticket: TicketId, cause: &EventMetadata) -> Result<Option<UserId>, StoreError> {
+pub async fn route(
+    ctx: &Context,
+    ticket: TicketId,
+    cause: &EventMetadata,
+) -> Result<Option<UserId>, StoreError> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(current) = ctx.store.find_ticket(TicketRef::Id(ticket)).await? else {
             return Ok(None);
@@ -36,7 +40,11 @@ pub async fn route(ctx: &Context, ticket: TicketId, cause: &EventMetadata) -> Re
         if current.status != Status::Open || current.assignee.is_some() {
             return Ok(None);
         }
-        let Some(agent) = ctx.store.claim_agent(&current.category, ticket, ctx.clock.now()).await? else {
+        let Some(agent) = ctx
+            .store
+            .claim_agent(&current.category, ticket, ctx.clock.now())
+            .await?
+        else {
             debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
             return Ok(None);
         };
@@ -49,7 +57,12 @@ pub async fn route(ctx: &Context, ticket: TicketId, cause: &EventMetadata) -> Re
 
 /// Assigns `ticket` to `agent`, whose slot for it is already taken; gives the slot back if the
 /// ticket changed meanwhile. Returns whether the assignment was stored.
-async fn assign_claimed(ctx: &Context, mut ticket: Ticket, agent: UserId, cause: &EventMetadata) -> Result<bool, StoreError> {
+async fn assign_claimed(
+    ctx: &Context,
+    mut ticket: Ticket,
+    agent: UserId,
+    cause: &EventMetadata,
+) -> Result<bool, StoreError> {
     let now = ctx.clock.now();
     let Ok(event) = ticket.assign(agent, "system", None, now, cause.clone()) else {
         ctx.store.release_slot(agent, ticket.id).await?;
@@ -81,16 +94,32 @@ async fn assign_claimed(ctx: &Context, mut ticket: Ticket, agent: UserId, cause:
 ///
 /// # Errors
 /// When the store fails.
-pub async fn drain_to(ctx: &Context, agent: UserId, cause: &EventMetadata) -> Result<usize, StoreError> {
+pub async fn drain_to(
+    ctx: &Context,
+    agent: UserId,
+    cause: &EventMetadata,
+) -> Result<usize, StoreError> {
     let mut assigned = 0;
     let mut misses = 0;
     while misses < MAX_ATTEMPTS {
-        let Some(user) = ctx.store.find_user(agent).await? else { break };
-        let Some(profile) = user.agent.filter(|p| p.free_slots > 0 && p.presence == crate::domain::Presence::Online) else {
+        let Some(user) = ctx.store.find_user(agent).await? else {
             break;
         };
-        let Some(ticket) = ctx.store.next_backlog_ticket(&profile.skills).await? else { break };
-        if ctx.store.take_slot(agent, ticket.id, ctx.clock.now()).await?.is_none() {
+        let Some(profile) = user
+            .agent
+            .filter(|p| p.free_slots > 0 && p.presence == crate::domain::Presence::Online)
+        else {
+            break;
+        };
+        let Some(ticket) = ctx.store.next_backlog_ticket(&profile.skills).await? else {
+            break;
+        };
+        if ctx
+            .store
+            .take_slot(agent, ticket.id, ctx.clock.now())
+            .await?
+            .is_none()
+        {
             misses += 1;
             continue;
         }
@@ -108,7 +137,11 @@ pub async fn drain_to(ctx: &Context, agent: UserId, cause: &EventMetadata) -> Re
 ///
 /// # Errors
 /// When the store fails.
-pub async fn requeue_from(ctx: &Context, agent: UserId, cause: &EventMetadata) -> Result<usize, StoreError> {
+pub async fn requeue_from(
+    ctx: &Context,
+    agent: UserId,
+    cause: &EventMetadata,
+) -> Result<usize, StoreError> {
     let query = TicketQuery {
         assignee: Some(agent),
         status: Some(Status::Assigned),
@@ -127,7 +160,12 @@ pub async fn requeue_from(ctx: &Context, agent: UserId, cause: &EventMetadata) -
             break;
         }
         let id = ticket.id;
-        let Some(event) = ticket.requeue(agent, "the agent went offline", ctx.clock.now(), cause.clone()) else {
+        let Some(event) = ticket.requeue(
+            agent,
+            "the agent went offline",
+            ctx.clock.now(),
+            cause.clone(),
+        ) else {
             continue;
         };
         if ctx.store.update_ticket(&ticket, &[event]).await? {

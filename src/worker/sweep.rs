@@ -38,22 +38,30 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
     let agents = ctx.store.list_users(Role::Agent).await?;
     let mut by_availability = [0u32; 3];
     for agent in &agents {
-        let Some(profile) = &agent.agent else { continue };
+        let Some(profile) = &agent.agent else {
+            continue;
+        };
         by_availability[profile.availability() as usize] += 1;
         for hold in profile.holds.iter().filter(|h| now - h.since >= grace) {
             let ticket = ctx.store.find_ticket(TicketRef::Id(hold.ticket)).await?;
-            let still_held = ticket.is_some_and(|t| t.assignee == Some(agent.id) && t.status.is_active());
+            let still_held =
+                ticket.is_some_and(|t| t.assignee == Some(agent.id) && t.status.is_active());
             if !still_held && ctx.store.release_slot(agent.id, hold.ticket).await? {
                 warn!(agent_id = %agent.id, ticket_id = %hold.ticket, "released a slot held for a ticket the agent no longer has");
                 report.released += 1;
             }
         }
     }
-    for (availability, count) in [Availability::Available, Availability::Busy, Availability::Offline]
-        .into_iter()
-        .zip(by_availability)
+    for (availability, count) in [
+        Availability::Available,
+        Availability::Busy,
+        Availability::Offline,
+    ]
+    .into_iter()
+    .zip(by_availability)
     {
-        metrics::gauge!("quickfix_agents", "availability" => availability.as_str()).set(f64::from(count));
+        metrics::gauge!("quickfix_agents", "availability" => availability.as_str())
+            .set(f64::from(count));
     }
     let meta = EventMetadata {
         correlation_id: format!("sweep-{}", uuid::Uuid::new_v4()),
@@ -61,7 +69,11 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
         actor: "system".into(),
     };
     for agent in &agents {
-        if agent.agent.as_ref().is_some_and(|p| p.presence == Presence::Online) {
+        if agent
+            .agent
+            .as_ref()
+            .is_some_and(|p| p.presence == Presence::Online)
+        {
             report.assigned += drain_to(ctx, agent.id, &meta).await?;
         }
     }
@@ -71,7 +83,12 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
 }
 
 /// Sweeps every `interval` until `shutdown`.
-pub async fn run_sweeps(ctx: Context, interval: Duration, grace: Duration, shutdown: CancellationToken) {
+pub async fn run_sweeps(
+    ctx: Context,
+    interval: Duration,
+    grace: Duration,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -79,7 +96,11 @@ pub async fn run_sweeps(ctx: Context, interval: Duration, grace: Duration, shutd
         }
         match sweep(&ctx, grace).await {
             Ok(r) if r.released > 0 || r.assigned > 0 => {
-                info!(released = r.released, assigned = r.assigned, "sweep repaired state");
+                info!(
+                    released = r.released,
+                    assigned = r.assigned,
+                    "sweep repaired state"
+                );
             }
             Ok(_) => {}
             Err(err) => warn!(error = %err, "sweep failed; next one in {interval:?}"),

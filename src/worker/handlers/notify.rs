@@ -17,10 +17,21 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
             let message = format!("{name} is now {availability}");
             let data = json!({"agentId": agent.to_string(), "name": name, "availability": availability,
                               "presence": event.data["presence"], "freeSlots": event.data["freeSlots"]});
-            out.push(Notification::of(event, admin.id, NotificationKind::AgentAvailabilityChanged, message, data, now));
+            out.push(Notification::of(
+                event,
+                admin.id,
+                NotificationKind::AgentAvailabilityChanged,
+                message,
+                data,
+                now,
+            ));
         }
     } else {
-        let Some(ticket) = ctx.store.find_ticket(TicketRef::Id(ticket_id(event)?)).await? else {
+        let Some(ticket) = ctx
+            .store
+            .find_ticket(TicketRef::Id(ticket_id(event)?))
+            .await?
+        else {
             return Ok(());
         };
         let summary = ticket.summary();
@@ -41,10 +52,19 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
             EventType::TicketStatusChanged => {
                 format!("Your ticket {number} is now {}", field(event, "to")?)
             }
-            EventType::TicketRequeued => format!("Your ticket {number} is waiting for the next free agent"),
+            EventType::TicketRequeued => {
+                format!("Your ticket {number} is waiting for the next free agent")
+            }
             _ => return Ok(()),
         };
-        out.push(Notification::of(event, ticket.requester, NotificationKind::ComplaintUpdated, requester_message, summary, now));
+        out.push(Notification::of(
+            event,
+            ticket.requester,
+            NotificationKind::ComplaintUpdated,
+            requester_message,
+            summary,
+            now,
+        ));
     }
     ctx.store.insert_notifications(&out).await?;
     Ok(())

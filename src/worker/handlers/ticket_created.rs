@@ -17,10 +17,18 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
         if ticket.status != Status::Open {
             return Ok(());
         }
-        let Some(rule) = ctx.rules.best_match(ticket.title.as_str(), ticket.description.as_str()) else {
+        let Some(rule) = ctx
+            .rules
+            .best_match(ticket.title.as_str(), ticket.description.as_str())
+        else {
             break;
         };
-        let Some(applied) = ticket.raise_priority(rule.priority, &rule.keyword, ctx.clock.now(), caused_by(event)) else {
+        let Some(applied) = ticket.raise_priority(
+            rule.priority,
+            &rule.keyword,
+            ctx.clock.now(),
+            caused_by(event),
+        ) else {
             break;
         };
         if ctx.store.update_ticket(&ticket, &[applied]).await? {
