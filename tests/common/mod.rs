@@ -491,3 +491,21 @@ impl Publisher for SwitchablePublisher {
         self.inner.ping().await
     }
 }
+
+/// Receives (and deletes) message bodies until `want` have arrived or `deadline` passes.
+pub async fn collect_bodies(queue: &dyn Queue, want: usize, deadline: Duration) -> Vec<String> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut bodies = Vec::new();
+    while bodies.len() < want && tokio::time::Instant::now() < until {
+        let batch = queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        let receipts: Vec<String> = batch.iter().map(|d| d.receipt.clone()).collect();
+        bodies.extend(batch.into_iter().map(|d| d.body));
+        if !receipts.is_empty() {
+            queue.delete(&receipts).await.expect("delete");
+        }
+    }
+    bodies
+}

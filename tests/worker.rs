@@ -1,0 +1,667 @@
+//! The worker end to end: the original QuickFix "Expected Behavior" flows, idempotence,
+//! poison messages, concurrency and crashes. Each runs on the embedded backends and on
+//! MongoDB + SNS/SQS.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Backend, Session, TestApp, eventually};
+use quickfix::domain::{EventType, Status, SystemClock, TicketId, TicketRef, WORKER_EVENT_TYPES};
+use quickfix::worker::{ConsumerSettings, Context, Worker};
+use quickfix::{MemoryTopology, Queue, SnsPublisher, SqsQueue, Store, aws_config};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The API and one or more workers on the worker queue, with its dead-letter queue.
+struct System {
+    app: TestApp,
+    queue: Arc<dyn Queue>,
+    dead_letters: Arc<dyn Queue>,
+    shutdown: CancellationToken,
+}
+
+fn settings() -> ConsumerSettings {
+    ConsumerSettings {
+        wait: Duration::from_secs(1),
+        visibility_timeout: Duration::from_secs(2),
+        backoff_base: Duration::from_secs(1),
+        ..ConsumerSettings::default()
+    }
+}
+
+impl System {
+    async fn start(backend: Backend) -> Option<Self> {
+        let spec = quickfix::TopologySpec {
+            visibility_timeout: Duration::from_secs(2),
+            max_receive_count: 3,
+            ..common::unique_spec(WORKER_EVENT_TYPES.to_vec())
+        };
+        let (store, publisher, queue, dead_letters): (
+            Arc<dyn Store>,
+            Arc<dyn quickfix::Publisher>,
+            Arc<dyn Queue>,
+            Arc<dyn Queue>,
+        ) = match backend {
+            Backend::Embedded => {
+                let t = MemoryTopology::provision(&spec);
+                (
+                    Arc::new(quickfix::MemoryStore::new()),
+                    t.topic,
+                    t.queue,
+                    t.dead_letter_queue,
+                )
+            }
+            Backend::Real => {
+                let store = common::mongo_store().await?;
+                let endpoint = common::aws_endpoint()?;
+                let topology = common::aws_topology(&endpoint, &spec).await;
+                let config = aws_config(&common::aws_options(&endpoint)).await;
+                (
+                    Arc::new(store),
+                    Arc::new(SnsPublisher::new(&config, &topology.topic_arn)),
+                    Arc::new(SqsQueue::new(&config, &topology.queue_url)),
+                    Arc::new(SqsQueue::new(&config, &topology.dead_letter_queue_url)),
+                )
+            }
+        };
+        // The test app observes nothing itself: the worker consumes the queue.
+        let observer = MemoryTopology::provision(&common::unique_spec(vec![])).queue;
+        let app = common::start(store, publisher, observer, 16 * 1024).await;
+        let system = Self {
+            app,
+            queue,
+            dead_letters,
+            shutdown: CancellationToken::new(),
+        };
+        Some(system)
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            store: self.app.store.clone(),
+            clock: Arc::new(SystemClock),
+            rules: quickfix::domain::PriorityRules::default(),
+            outbox: self.app.server.state().outbox.clone(),
+            requeue_on_offline: true,
+        }
+    }
+
+    /// Starts a worker consuming until the system stops.
+    fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        self.spawn_worker_with(self.context())
+    }
+
+    fn spawn_worker_with(&self, ctx: Context) -> tokio::task::JoinHandle<()> {
+        let worker = Worker::new(
+            self.queue.clone(),
+            Some(self.dead_letters.clone()),
+            ctx,
+            settings(),
+        );
+        tokio::spawn(worker.run(self.shutdown.clone()))
+    }
+
+    async fn ticket(&self, id: &str) -> quickfix::domain::Ticket {
+        let id = TicketId::parse(id).unwrap();
+        self.app
+            .store
+            .find_ticket(TicketRef::Id(id))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Waits until the ticket satisfies `check`.
+    async fn ticket_where(
+        &self,
+        id: &str,
+        what: &str,
+        check: impl Fn(&quickfix::domain::Ticket) -> bool,
+    ) -> quickfix::domain::Ticket {
+        eventually(WAIT, || async {
+            let t = self.ticket(id).await;
+            check(&t).then_some(t)
+        })
+        .await
+        .unwrap_or_else(|| panic!("ticket {id} never became {what}"))
+    }
+
+    async fn set_presence(&self, admin: &Session, agent_id: &str, presence: &str) {
+        self.app
+            .patch(
+                &format!("/api/agents/{agent_id}/presence"),
+                Some(&admin.token),
+                json!({"presence": presence}),
+            )
+            .await
+            .expect(200);
+    }
+
+    async fn agent_view(&self, admin: &Session, agent_id: &str) -> Value {
+        let agents = self
+            .app
+            .get("/api/agents", Some(&admin.token))
+            .await
+            .expect(200)
+            .body;
+        agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == agent_id)
+            .unwrap()["agent"]
+            .clone()
+    }
+
+    async fn notifications(&self, who: &Session) -> Vec<Value> {
+        self.app
+            .get("/api/notifications", Some(&who.token))
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Handles everything in the queue with a worker stepped by hand: when a step receives
+    /// nothing, every message sent before has been handled (no background worker may run).
+    async fn drain_queue(&self) {
+        let worker = Worker::new(
+            self.queue.clone(),
+            Some(self.dead_letters.clone()),
+            self.context(),
+            settings(),
+        );
+        let token = CancellationToken::new();
+        let until = tokio::time::Instant::now() + WAIT;
+        while worker.step(&token).await.unwrap().received > 0 {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the queue never drained"
+            );
+        }
+    }
+
+    /// Stops the background workers.
+    async fn stop_workers(&self, workers: Vec<tokio::task::JoinHandle<()>>) {
+        self.shutdown.cancel();
+        for w in workers {
+            tokio::time::timeout(WAIT, w)
+                .await
+                .expect("worker stops")
+                .unwrap();
+        }
+    }
+
+    async fn stop(self, workers: Vec<tokio::task::JoinHandle<()>>) {
+        self.shutdown.cancel();
+        for w in workers {
+            tokio::time::timeout(WAIT, w)
+                .await
+                .expect("worker stops")
+                .unwrap();
+        }
+    }
+}
+
+fn assigned_entries(t: &quickfix::domain::Ticket) -> usize {
+    t.history
+        .iter()
+        .filter(|h| h.kind == quickfix::domain::HistoryKind::Assigned)
+        .count()
+}
+
+/// Only agent 1 (Technical, Account; capacity 1) stays online.
+async fn only_agent1_online(s: &System, admin: &Session) -> Session {
+    let agent1 = s.app.agent(1).await;
+    for n in [2, 3] {
+        let other = s.app.agent(n).await;
+        s.set_presence(admin, &other.id, "offline").await;
+    }
+    agent1
+}
+
+async fn creating_a_ticket_assigns_a_free_agent_and_notifies(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+
+    // 1. the ticket is saved; 2. ticket.created is published (the outbox relay)
+    let t = s
+        .app
+        .open_ticket(&customer, "Internet issue", "Technical")
+        .await;
+    let id = t["id"].as_str().unwrap();
+    // 3./4. the worker receives it and assigns the free agent
+    let ticket = s
+        .ticket_where(id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    assert_eq!(ticket.assignee.unwrap().to_string(), agent1.id);
+    assert_eq!(assigned_entries(&ticket), 1);
+    assert_eq!(ticket.history.last().unwrap().actor, "system");
+    // 5. the agent is busy
+    let view = s.agent_view(&admin, &agent1.id).await;
+    assert_eq!(view["availability"], "busy");
+    assert_eq!(view["activeTickets"], 1);
+    // 6. the agent is notified (and so is the customer)
+    let agent_inbox = eventually(WAIT, || async {
+        let n = s.notifications(&agent1).await;
+        (!n.is_empty()).then_some(n)
+    })
+    .await
+    .expect("the agent was notified");
+    assert_eq!(agent_inbox[0]["kind"], "ticketAssigned");
+    assert_eq!(agent_inbox[0]["data"]["id"], id);
+    assert_eq!(agent_inbox[0]["data"]["status"], "Assigned");
+    let customer_inbox = eventually(WAIT, || async {
+        let n = s.notifications(&customer).await;
+        (!n.is_empty()).then_some(n)
+    })
+    .await
+    .expect("the customer was notified");
+    assert_eq!(customer_inbox[0]["kind"], "complaintUpdated");
+    s.stop(vec![worker]).await;
+}
+
+async fn resolving_frees_the_agent_who_takes_the_next_ticket(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    let first = s
+        .app
+        .open_ticket(&customer, "First problem", "Technical")
+        .await;
+    let first_id = first["id"].as_str().unwrap();
+    s.ticket_where(first_id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    // The agent is busy: the next tickets wait in the backlog, the urgent one first.
+    let low = s
+        .app
+        .open_ticket(&customer, "Second problem", "Account")
+        .await;
+    let urgent = s
+        .app
+        .open_ticket(&customer, "Urgent problem", "Technical")
+        .await;
+    let urgent_id = urgent["id"].as_str().unwrap();
+    s.ticket_where(urgent_id, "High", |t| {
+        t.priority == quickfix::domain::Priority::High
+    })
+    .await;
+    assert_eq!(
+        s.ticket(low["id"].as_str().unwrap()).await.status,
+        Status::Open
+    );
+
+    // 1. resolved in the store; 2. the agent's slot is given back; 3. ticket.resolved published
+    s.app
+        .patch(
+            &format!("/api/complaints/{first_id}/status"),
+            Some(&agent1.token),
+            json!({"status": "Resolved", "message": "Issue fixed!"}),
+        )
+        .await
+        .expect(200);
+    // 4.-7. the worker gives the agent the next ticket: the highest priority, then the oldest
+    let next = s
+        .ticket_where(urgent_id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    assert_eq!(next.assignee.unwrap().to_string(), agent1.id);
+    assert_eq!(
+        s.ticket(low["id"].as_str().unwrap()).await.status,
+        Status::Open
+    );
+    assert_eq!(
+        s.agent_view(&admin, &agent1.id).await["availability"],
+        "busy"
+    );
+    // 8. the agent is notified of the new ticket; 9. the customer sees the resolution
+    eventually(WAIT, || async {
+        let n = s.notifications(&agent1).await;
+        n.iter()
+            .any(|n| n["kind"] == "ticketAssigned" && n["data"]["id"] == urgent_id)
+            .then_some(())
+    })
+    .await
+    .expect("the agent was notified of the next ticket");
+    eventually(WAIT, || async {
+        let n = s.notifications(&customer).await;
+        n.iter()
+            .any(|n| n["message"].as_str().unwrap().contains("is now Resolved"))
+            .then_some(())
+    })
+    .await
+    .expect("the customer was told the ticket is resolved");
+    s.stop(vec![worker]).await;
+}
+
+async fn duplicate_deliveries_change_nothing(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    let t = s.app.open_ticket(&customer, "Once only", "Technical").await;
+    let id = t["id"].as_str().unwrap();
+    let ticket = s
+        .ticket_where(id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    let first_inbox = eventually(WAIT, || async {
+        let n = s.notifications(&agent1).await;
+        (!n.is_empty()).then_some(n)
+    })
+    .await
+    .unwrap();
+
+    // The same ticket.created, delivered three more times.
+    let created = quickfix::domain::Envelope::new(
+        EventType::TicketCreated,
+        json!({"ticketId": id, "complaintId": t["complaintId"], "userId": customer.id, "title": "Once only",
+               "category": "Technical", "priority": "Medium", "assignedTo": null}),
+        quickfix::domain::EventMetadata {
+            correlation_id: "dup".into(),
+            causation_id: None,
+            actor: customer.id.clone(),
+        },
+        chrono::Utc::now(),
+    );
+    // And the ticket.assigned that notified the agent, again.
+    let assigned_event = ticket
+        .history
+        .iter()
+        .find(|h| h.kind == quickfix::domain::HistoryKind::Assigned)
+        .unwrap();
+    assert_eq!(assigned_event.actor, "system");
+    s.stop_workers(vec![worker]).await;
+    let attrs = vec![("eventType".to_owned(), "ticket.created".to_owned())];
+    for _ in 0..3 {
+        s.queue.send(&created.to_json(), &attrs).await.unwrap();
+    }
+    s.drain_queue().await;
+    let after = s.ticket(id).await;
+    assert_eq!(after.revision, ticket.revision, "the ticket did not change");
+    assert_eq!(assigned_entries(&after), 1);
+    let view = s.agent_view(&admin, &agent1.id).await;
+    assert_eq!(view["activeTickets"], 1);
+    assert_eq!(
+        s.notifications(&agent1).await.len(),
+        first_inbox.len(),
+        "no second notification"
+    );
+}
+
+async fn a_redelivered_resolution_releases_the_slot_once(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    // An agent with two slots, alone online.
+    let body = json!({"name": "Two Slots", "email": "two@quickfix.dev", "password": "agent-password",
+                      "skills": ["General"], "capacity": 2, "presence": "online"});
+    let two = s
+        .app
+        .post("/api/agents", Some(&admin.token), body)
+        .await
+        .expect(201)
+        .body;
+    let two_id = two["id"].as_str().unwrap().to_owned();
+    for n in [1, 2, 3] {
+        let a = s.app.agent(n).await;
+        s.set_presence(&admin, &a.id, "offline").await;
+    }
+    let a = s.app.open_ticket(&customer, "Alpha", "General").await;
+    let b = s.app.open_ticket(&customer, "Beta", "General").await;
+    for t in [&a, &b] {
+        s.ticket_where(t["id"].as_str().unwrap(), "Assigned", |t| {
+            t.status == Status::Assigned
+        })
+        .await;
+    }
+    assert_eq!(s.agent_view(&admin, &two_id).await["freeSlots"], 0);
+    let token = s
+        .app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "two@quickfix.dev", "password": "agent-password"}),
+        )
+        .await
+        .expect(200)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_id = a["id"].as_str().unwrap();
+    s.app
+        .patch(
+            &format!("/api/complaints/{a_id}/status"),
+            Some(&token),
+            json!({"status": "Resolved"}),
+        )
+        .await
+        .expect(200);
+    eventually(WAIT, || async {
+        (s.agent_view(&admin, &two_id).await["freeSlots"] == 1).then_some(())
+    })
+    .await
+    .expect("the slot came back");
+    // The same ticket.resolved, redelivered twice: still one free slot, not two.
+    let resolved = quickfix::domain::Envelope::new(
+        EventType::TicketResolved,
+        json!({"ticketId": a_id, "agentId": two_id}),
+        quickfix::domain::EventMetadata {
+            correlation_id: "dup".into(),
+            causation_id: None,
+            actor: two_id.clone(),
+        },
+        chrono::Utc::now(),
+    );
+    s.stop_workers(vec![worker]).await;
+    let attrs = vec![("eventType".to_owned(), "ticket.resolved".to_owned())];
+    s.queue.send(&resolved.to_json(), &attrs).await.unwrap();
+    s.queue.send(&resolved.to_json(), &attrs).await.unwrap();
+    s.drain_queue().await;
+    let view = s.agent_view(&admin, &two_id).await;
+    assert_eq!(view["freeSlots"], 1);
+    assert_eq!(view["activeTickets"], 1);
+}
+
+async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let attrs = |t: &str| vec![("eventType".to_owned(), t.to_owned())];
+    s.queue
+        .send("this is not JSON", &attrs("ticket.created"))
+        .await
+        .unwrap();
+    s.queue
+        .send(
+            r#"{"eventType":"ticket.exploded","version":1}"#,
+            &attrs("ticket.exploded"),
+        )
+        .await
+        .unwrap();
+    let future = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 2,
+                        "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}});
+    s.queue
+        .send(&future.to_string(), &attrs("ticket.created"))
+        .await
+        .unwrap();
+    let missing = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 1,
+                         "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}});
+    s.queue
+        .send(&missing.to_string(), &attrs("ticket.created"))
+        .await
+        .unwrap();
+
+    // The worker keeps going.
+    let t = s
+        .app
+        .open_ticket(&customer, "After the poison", "Technical")
+        .await;
+    s.ticket_where(t["id"].as_str().unwrap(), "Assigned", |t| {
+        t.status == Status::Assigned
+    })
+    .await;
+
+    let letters = eventually(WAIT, || async {
+        let l = quickfix::worker::dead_letters::list(s.dead_letters.as_ref(), 10)
+            .await
+            .unwrap();
+        (l.len() >= 4).then_some(l)
+    })
+    .await
+    .expect("four dead letters");
+    let mut reasons: Vec<String> = letters
+        .iter()
+        .map(|l| l.reason.clone().unwrap_or_default())
+        .collect();
+    reasons.sort();
+    assert!(
+        reasons.iter().any(|r| r.contains("not JSON")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("unknown eventType `ticket.exploded`")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("unsupported event version 2")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("without data.ticketId")),
+        "{reasons:?}"
+    );
+    assert!(letters.iter().all(|l| l.receive_count >= 1));
+
+    // Redrive brings them back to the worker queue (where the worker dead-letters them again).
+    s.shutdown.cancel();
+    tokio::time::timeout(WAIT, worker).await.unwrap().unwrap();
+    let moved = quickfix::worker::dead_letters::redrive(s.dead_letters.as_ref(), s.queue.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(moved, 4);
+    let back = common::collect_bodies(s.queue.as_ref(), 4, WAIT).await;
+    assert!(back.iter().any(|b| b == "this is not JSON"));
+    assert!(
+        quickfix::worker::dead_letters::list(s.dead_letters.as_ref(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn an_agent_going_offline_has_untouched_tickets_rerouted(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    let t = s
+        .app
+        .open_ticket(&customer, "Reroute me", "Technical")
+        .await;
+    let id = t["id"].as_str().unwrap();
+    s.ticket_where(id, "Assigned to agent 1", |t| {
+        t.assignee.is_some_and(|a| a.to_string() == agent1.id)
+    })
+    .await;
+    let agent3 = s.app.agent(3).await;
+    s.set_presence(&admin, &agent3.id, "online").await;
+    s.set_presence(&admin, &agent1.id, "offline").await;
+
+    let moved = s
+        .ticket_where(id, "Assigned to agent 3", |t| {
+            t.assignee.is_some_and(|a| a.to_string() == agent3.id)
+        })
+        .await;
+    assert!(
+        moved
+            .history
+            .iter()
+            .any(|h| h.kind == quickfix::domain::HistoryKind::Requeued)
+    );
+    assert_eq!(s.agent_view(&admin, &agent1.id).await["activeTickets"], 0);
+    assert_eq!(
+        s.agent_view(&admin, &agent3.id).await["availability"],
+        "busy"
+    );
+    s.stop(vec![worker]).await;
+}
+
+async fn an_agent_coming_online_takes_the_backlog(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    for n in [1, 2, 3] {
+        let a = s.app.agent(n).await;
+        s.set_presence(&admin, &a.id, "offline").await;
+    }
+    let normal = s.app.open_ticket(&customer, "Normal", "Billing").await;
+    let outage = s
+        .app
+        .open_ticket(&customer, "Payments outage", "Billing")
+        .await;
+    let outage_id = outage["id"].as_str().unwrap();
+    s.ticket_where(outage_id, "Critical", |t| {
+        t.priority == quickfix::domain::Priority::Critical
+    })
+    .await;
+    assert_eq!(s.ticket(outage_id).await.status, Status::Open);
+
+    let agent2 = s.app.agent(2).await;
+    s.set_presence(&admin, &agent2.id, "online").await;
+    let taken = s
+        .ticket_where(outage_id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    assert_eq!(taken.assignee.unwrap().to_string(), agent2.id);
+    assert_eq!(
+        s.ticket(normal["id"].as_str().unwrap()).await.status,
+        Status::Open,
+        "capacity 1: one ticket"
+    );
+    s.stop(vec![worker]).await;
+}
+
+/// One test per backend for each listed function taking a [`System`].
+macro_rules! on_both_backends_system {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let s = super::System::start(super::Backend::Embedded).await.expect("embedded system");
+                    super::$name(s).await;
+                }
+            )+
+        }
+        mod real {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(s) = super::System::start(super::Backend::Real).await else { return };
+                    super::$name(s).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends_system!(
+    creating_a_ticket_assigns_a_free_agent_and_notifies,
+    resolving_frees_the_agent_who_takes_the_next_ticket,
+    duplicate_deliveries_change_nothing,
+    a_redelivered_resolution_releases_the_slot_once,
+    poison_messages_are_dead_lettered_and_the_worker_keeps_going,
+    an_agent_going_offline_has_untouched_tickets_rerouted,
+    an_agent_coming_online_takes_the_backlog,
+);
