@@ -16,6 +16,14 @@ use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Store, publisher, worker queue and dead-letter queue of one backend.
+type Adapters = (
+    Arc<dyn Store>,
+    Arc<dyn quickfix::Publisher>,
+    Arc<dyn Queue>,
+    Arc<dyn Queue>,
+);
+
 /// The API and one or more workers on the worker queue, with its dead-letter queue.
 struct System {
     app: TestApp,
@@ -40,12 +48,7 @@ impl System {
             max_receive_count: 3,
             ..common::unique_spec(WORKER_EVENT_TYPES.to_vec())
         };
-        let (store, publisher, queue, dead_letters): (
-            Arc<dyn Store>,
-            Arc<dyn quickfix::Publisher>,
-            Arc<dyn Queue>,
-            Arc<dyn Queue>,
-        ) = match backend {
+        let (store, publisher, queue, dead_letters): Adapters = match backend {
             Backend::Embedded => {
                 let t = MemoryTopology::provision(&spec);
                 (
@@ -632,6 +635,307 @@ async fn an_agent_coming_online_takes_the_backlog(s: System) {
     s.stop(vec![worker]).await;
 }
 
+async fn four_workers_share_the_load_without_double_assignment(s: System) {
+    let workers: Vec<_> = (0..4).map(|_| s.spawn_worker()).collect();
+    let admin = s.app.admin().await;
+    let customer = s.app.customer(1).await;
+    for n in [1, 2, 3] {
+        let a = s.app.agent(n).await;
+        s.set_presence(&admin, &a.id, "offline").await;
+    }
+    let mut agents = Vec::new();
+    for i in 0..10 {
+        let email = format!("pool{i}@quickfix.dev");
+        let body = json!({"name": format!("Pool {i}"), "email": email, "password": "agent-password",
+                          "skills": ["General"], "capacity": 2, "presence": "online"});
+        let id = s
+            .app
+            .post("/api/agents", Some(&admin.token), body)
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let token = s
+            .app
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"email": email, "password": "agent-password"}),
+            )
+            .await
+            .expect(200)
+            .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        agents.push(Session { token, id });
+    }
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        ids.push(
+            s.app
+                .open_ticket(&customer, &format!("Load ticket {i}"), "General")
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    // Agents resolve whatever they hold until every ticket is resolved; the invariants hold at
+    // every look.
+    let until = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        for agent in s
+            .app
+            .store
+            .list_users(quickfix::domain::Role::Agent)
+            .await
+            .unwrap()
+        {
+            let p = agent.agent.unwrap();
+            assert!(
+                p.holds.len() <= p.capacity as usize,
+                "agent over capacity: {p:?}"
+            );
+            assert_eq!(p.free_slots as usize + p.holds.len(), p.capacity as usize);
+        }
+        let mut resolved_now = 0;
+        for agent in &agents {
+            let mine = s
+                .app
+                .get(
+                    "/api/complaints?status=Assigned&limit=100",
+                    Some(&agent.token),
+                )
+                .await
+                .expect(200)
+                .body;
+            let mine = mine["items"].as_array().unwrap();
+            assert!(mine.len() <= 2, "an agent holds {} tickets", mine.len());
+            for t in mine {
+                let path = format!("/api/complaints/{}/status", t["id"].as_str().unwrap());
+                s.app
+                    .patch(&path, Some(&agent.token), json!({"status": "Resolved"}))
+                    .await
+                    .expect(200);
+                resolved_now += 1;
+            }
+        }
+        let done = s
+            .app
+            .get(
+                "/api/complaints?status=Resolved&limit=100",
+                Some(&admin.token),
+            )
+            .await
+            .expect(200)
+            .body;
+        if done["items"].as_array().unwrap().len() == 100 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "not every ticket was assigned and resolved"
+        );
+        if resolved_now == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for id in &ids {
+        let t = s.ticket(id).await;
+        assert_eq!(
+            assigned_entries(&t),
+            1,
+            "ticket {id} was assigned {} times",
+            assigned_entries(&t)
+        );
+        assert_eq!(t.status, Status::Resolved);
+    }
+    s.stop(workers).await;
+}
+
+async fn a_worker_killed_mid_handler_leaves_the_message_to_another(s: System) {
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent2 = s.app.agent(2).await;
+    s.set_presence(&admin, &agent2.id, "offline").await;
+    // Handle the start-up events first, so the ticket's is the only message worker A sees.
+    common::eventually(WAIT, || async {
+        s.app
+            .store
+            .pending_events(10)
+            .await
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await
+    .expect("start-up events published");
+    s.drain_queue().await;
+
+    // Worker A freezes after claiming an agent, before writing the ticket; then it is killed.
+    let hanging = common::faulty_store::FaultyStore::hanging(s.app.store.clone());
+    let mut ctx = s.context();
+    ctx.store = hanging.clone();
+    let doomed = s.spawn_worker_with(ctx);
+    let t = s
+        .app
+        .open_ticket(&customer, "Crash test", "Technical")
+        .await;
+    let id = t["id"].as_str().unwrap();
+    tokio::time::timeout(WAIT, hanging.hung.notified())
+        .await
+        .expect("worker A reached the write");
+    doomed.abort();
+    let _ = doomed.await;
+    let claimed_by_dead: Vec<_> = s
+        .app
+        .store
+        .list_users(quickfix::domain::Role::Agent)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| {
+            a.agent
+                .as_ref()
+                .unwrap()
+                .holds
+                .iter()
+                .any(|h| h.ticket.to_string() == id)
+        })
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(claimed_by_dead.len(), 1, "worker A had claimed one agent");
+    assert_eq!(s.ticket(id).await.status, Status::Open);
+
+    // The message comes back after its visibility timeout; worker B applies it once.
+    let survivor = s.spawn_worker();
+    let ticket = s
+        .ticket_where(id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    assert_eq!(assigned_entries(&ticket), 1);
+    let holder = ticket.assignee.unwrap();
+    assert_ne!(
+        holder, claimed_by_dead[0],
+        "the dead worker's claim is not reused"
+    );
+
+    // The sweep gives back the slot the dead worker claimed.
+    let report = quickfix::worker::sweep(&s.context(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(report.released, 1);
+    for agent in s
+        .app
+        .store
+        .list_users(quickfix::domain::Role::Agent)
+        .await
+        .unwrap()
+    {
+        let holds: Vec<String> = agent
+            .agent
+            .unwrap()
+            .holds
+            .iter()
+            .map(|h| h.ticket.to_string())
+            .collect();
+        if agent.id == holder {
+            assert_eq!(holds, vec![id.to_owned()]);
+        } else {
+            assert!(holds.is_empty(), "{} still holds {holds:?}", agent.id);
+        }
+    }
+    s.stop(vec![survivor]).await;
+}
+
+async fn a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue(s: System) {
+    let customer = s.app.customer(1).await;
+    common::eventually(WAIT, || async {
+        s.app
+            .store
+            .pending_events(10)
+            .await
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await
+    .expect("start-up events published");
+    s.drain_queue().await;
+    let failing = common::faulty_store::FaultyStore::failing(s.app.store.clone());
+    let mut ctx = s.context();
+    ctx.store = failing;
+    let worker = Worker::new(
+        s.queue.clone(),
+        Some(s.dead_letters.clone()),
+        ctx,
+        settings(),
+    );
+    let t = s
+        .app
+        .open_ticket(&customer, "Never assignable", "Technical")
+        .await;
+    let token = CancellationToken::new();
+
+    // maxReceiveCount is 3: three failed attempts, each retried later than the one before.
+    let mut attempts = Vec::new();
+    let until = tokio::time::Instant::now() + WAIT;
+    while attempts.len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the message did not come back"
+        );
+        let report = worker.step(&token).await.unwrap();
+        if report.received > 0 {
+            assert_eq!(report.retried, 1);
+            attempts.push(tokio::time::Instant::now());
+        }
+    }
+    let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps[0] >= Duration::from_millis(900),
+        "first retry after ~1 s, was {:?}",
+        gaps[0]
+    );
+    assert!(
+        gaps[1] >= Duration::from_millis(1900),
+        "second retry after ~2 s, was {:?}",
+        gaps[1]
+    );
+    // The next receive moves it to the dead-letter queue instead of delivering it.
+    let dead = common::eventually(WAIT, || async {
+        let _ = worker.step(&token).await.unwrap();
+        let l = quickfix::worker::dead_letters::list(s.dead_letters.as_ref(), 10)
+            .await
+            .unwrap();
+        (!l.is_empty()).then_some(l)
+    })
+    .await
+    .expect("dead-lettered after maxReceiveCount");
+    assert_eq!(dead[0].ticket_id.as_deref(), t["id"].as_str());
+    assert_eq!(
+        dead[0].reason, None,
+        "moved by the queue's redrive policy, not as poison"
+    );
+    assert_eq!(
+        s.ticket(t["id"].as_str().unwrap()).await.status,
+        Status::Open
+    );
+    // The failed attempts gave their claimed slots back.
+    for agent in s
+        .app
+        .store
+        .list_users(quickfix::domain::Role::Agent)
+        .await
+        .unwrap()
+    {
+        assert!(agent.agent.unwrap().holds.is_empty());
+    }
+}
+
 /// One test per backend for each listed function taking a [`System`].
 macro_rules! on_both_backends_system {
     ($($name:ident),+ $(,)?) => {
@@ -664,4 +968,7 @@ on_both_backends_system!(
     poison_messages_are_dead_lettered_and_the_worker_keeps_going,
     an_agent_going_offline_has_untouched_tickets_rerouted,
     an_agent_coming_online_takes_the_backlog,
+    four_workers_share_the_load_without_double_assignment,
+    a_worker_killed_mid_handler_leaves_the_message_to_another,
+    a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue,
 );

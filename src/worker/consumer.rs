@@ -221,8 +221,7 @@ impl Worker {
     }
 
     fn backoff(&self, receive_count: u32) -> Duration {
-        let exponent = receive_count.saturating_sub(1).min(16);
-        (self.settings.backoff_base * 2u32.pow(exponent)).min(self.settings.backoff_max)
+        retry_delay(&self.settings, receive_count)
     }
 
     /// Steps until `shutdown`, then returns once the messages in hand are finished.
@@ -247,6 +246,13 @@ impl Worker {
     }
 }
 
+/// How long a message that failed on its `receive_count`-th receive stays hidden: the base
+/// delay, doubled for every receive before, at most the maximum.
+pub fn retry_delay(settings: &ConsumerSettings, receive_count: u32) -> Duration {
+    let exponent = receive_count.saturating_sub(1).min(16);
+    (settings.backoff_base * 2u32.pow(exponent)).min(settings.backoff_max)
+}
+
 /// Reads a message body as an envelope this build understands.
 fn parse(delivery: &Delivery) -> Result<Envelope, String> {
     let value: serde_json::Value =
@@ -262,4 +268,50 @@ fn parse(delivery: &Delivery) -> Result<Envelope, String> {
         return Err(format!("unsupported event version {v}"));
     }
     serde_json::from_value(value).map_err(|e| format!("not an event envelope: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_with_each_receive_up_to_the_maximum() {
+        let settings = ConsumerSettings::default();
+        let delays: Vec<u64> = (1..=10)
+            .map(|n| retry_delay(&settings, n).as_secs())
+            .collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(retry_delay(&settings, u32::MAX).as_secs(), 300);
+    }
+
+    fn delivery(body: &str) -> Delivery {
+        Delivery {
+            message_id: "m".into(),
+            receipt: "r".into(),
+            body: body.into(),
+            event_type: None,
+            attributes: vec![],
+            receive_count: 1,
+        }
+    }
+
+    #[test]
+    fn bodies_that_can_never_succeed_are_recognised() {
+        assert!(parse(&delivery("nope")).unwrap_err().contains("not JSON"));
+        assert!(
+            parse(&delivery(r#"{"eventType":"x.y","version":1}"#))
+                .unwrap_err()
+                .contains("unknown eventType")
+        );
+        assert!(
+            parse(&delivery(r#"{"eventType":"ticket.created","version":9}"#))
+                .unwrap_err()
+                .contains("version 9")
+        );
+        assert!(
+            parse(&delivery(r#"{"eventType":"ticket.created","version":1}"#))
+                .unwrap_err()
+                .contains("not an event envelope")
+        );
+    }
 }

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use crate::domain::{Clock, PriorityRules};
 use crate::store::Store;
 
-pub use consumer::{ConsumerSettings, StepReport, Worker};
+pub use consumer::{ConsumerSettings, StepReport, Worker, retry_delay};
 pub use handlers::{HandlerError, dispatch};
 pub use sweep::{SweepReport, run_sweeps, sweep};
 

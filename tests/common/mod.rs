@@ -3,6 +3,7 @@
 //! outage.
 #![allow(dead_code)]
 
+pub mod faulty_store;
 pub mod proxy;
 
 use std::net::SocketAddr;

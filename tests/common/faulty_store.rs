@@ -1,0 +1,136 @@
+//! A store that freezes on its first ticket update, as a worker killed in the middle of a
+//! handler would: the slot is claimed, the ticket is never written.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use quickfix::domain::{
+    Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, User, UserId,
+};
+use quickfix::{OutboxOwner, PendingEvents, Store, StoreResult, TicketQuery};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Delegates to `inner`, except that the first `update_ticket` never returns (or, when built
+/// with [`FaultyStore::failing`], every `update_ticket` fails as if the database were down).
+pub struct FaultyStore {
+    pub inner: Arc<dyn Store>,
+    pub hung: Arc<Notify>,
+    tripped: AtomicBool,
+    fail: bool,
+}
+
+impl FaultyStore {
+    fn build(inner: Arc<dyn Store>, fail: bool) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            hung: Arc::new(Notify::new()),
+            tripped: AtomicBool::new(false),
+            fail,
+        })
+    }
+
+    pub fn hanging(inner: Arc<dyn Store>) -> Arc<Self> {
+        Self::build(inner, false)
+    }
+
+    pub fn failing(inner: Arc<dyn Store>) -> Arc<Self> {
+        Self::build(inner, true)
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+        if self.fail {
+            return Err(quickfix::StoreError::Unavailable("injected failure".into()));
+        }
+        if !self.tripped.swap(true, Ordering::SeqCst) {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.update_ticket(ticket, events).await
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+    async fn next_complaint_number(&self) -> StoreResult<u64> {
+        self.inner.next_complaint_number().await
+    }
+    async fn insert_ticket(&self, t: &Ticket, e: &[Envelope]) -> StoreResult<()> {
+        self.inner.insert_ticket(t, e).await
+    }
+    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
+        self.inner.find_ticket(by).await
+    }
+    async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        self.inner.list_tickets(q).await
+    }
+    async fn insert_user(&self, u: &User, e: &[Envelope]) -> StoreResult<()> {
+        self.inner.insert_user(u, e).await
+    }
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.inner.find_user(id).await
+    }
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.inner.find_user_by_email(email).await
+    }
+    async fn update_user(&self, u: &User, e: &[Envelope]) -> StoreResult<bool> {
+        self.inner.update_user(u, e).await
+    }
+    async fn take_slot(
+        &self,
+        a: UserId,
+        t: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.inner.take_slot(a, t, now).await
+    }
+    async fn claim_agent(
+        &self,
+        c: &Category,
+        t: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.inner.claim_agent(c, t, now).await
+    }
+    async fn release_slot(&self, a: UserId, t: TicketId) -> StoreResult<bool> {
+        self.inner.release_slot(a, t).await
+    }
+    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
+        self.inner.next_backlog_ticket(skills).await
+    }
+    async fn count_open_tickets(&self) -> StoreResult<u64> {
+        self.inner.count_open_tickets().await
+    }
+    async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
+        self.inner.list_users(role).await
+    }
+    async fn insert_notifications(&self, n: &[Notification]) -> StoreResult<()> {
+        self.inner.insert_notifications(n).await
+    }
+    async fn list_notifications(
+        &self,
+        u: UserId,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.inner.list_notifications(u, since, limit).await
+    }
+    async fn mark_notification_read(
+        &self,
+        u: UserId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.inner.mark_notification_read(u, id, now).await
+    }
+    async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
+        self.inner.pending_events(limit).await
+    }
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
+        self.inner.clear_events(owner, ids).await
+    }
+}
