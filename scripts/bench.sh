@@ -10,3 +10,4 @@ scripts/services.sh start
 # shellcheck disable=SC1091
 source .test-services/env
 cargo bench --bench api_load
+cargo bench --bench worker_load

@@ -88,22 +88,51 @@ async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    let ticket: Value = created.json().await.unwrap();
+    let ticket_url = format!("{base}/api/complaints/{}", ticket["id"].as_str().unwrap());
+
+    // The in-process worker assigns it live.
+    let assigned = common::eventually(Duration::from_secs(30), || async {
+        let t: Value = client
+            .get(&ticket_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (t["status"] == "Assigned").then_some(t)
+    })
+    .await
+    .expect("dev assigns new tickets");
+    let admin = login_token(&client, &base, "admin@quickfix.dev").await;
     let agents: Value = client
         .get(format!("{base}/api/agents"))
-        .bearer_auth(login_token(&client, &base, "admin@quickfix.dev").await)
+        .bearer_auth(admin)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
+    let availability = |id: &Value| {
+        agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| &a["id"] == id)
+            .unwrap()["agent"]["availability"]
+            .clone()
+    };
+    assert_eq!(availability(&assigned["assignedTo"]), "busy");
     let available = agents
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| a["agent"]["availability"] == "available")
         .count();
-    assert_eq!(available, 3, "three demo agents are online");
+    assert_eq!(available, 2, "the other two demo agents are still free");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
