@@ -25,6 +25,6 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
 step "cargo test (embedded backends, MongoDB, SNS/SQS)"
-cargo test --all-targets --locked -- --color never "$@"
+cargo test --workspace --lib --bins --tests --locked -- --color never "$@"
 
 step "all checks passed"
