@@ -778,6 +778,8 @@ async fn operations_endpoints_answer(app: TestApp) {
         ("/api/agents", "post"),
         ("/api/agents", "get"),
         ("/api/agents/{id}/presence", "patch"),
+        ("/api/notifications", "get"),
+        ("/api/notifications/{id}/read", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
@@ -840,6 +842,110 @@ async fn hostile_input_never_causes_a_server_error(app: TestApp) {
     }
 }
 
+async fn the_notifications_inbox_lists_and_marks_read(app: TestApp) {
+    let agent = app.agent(1).await;
+    let other = app.agent(2).await;
+    let me = quickfix::domain::UserId::parse("id", &agent.id).unwrap();
+    let meta = quickfix::domain::EventMetadata {
+        correlation_id: "c".into(),
+        causation_id: None,
+        actor: "system".into(),
+    };
+    let t0 = chrono::Utc::now() - chrono::Duration::seconds(10);
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let event = quickfix::domain::Envelope::new(
+            quickfix::domain::EventType::TicketAssigned,
+            json!({}),
+            meta.clone(),
+            t0,
+        );
+        made.push(quickfix::domain::Notification::of(
+            &event,
+            me,
+            quickfix::domain::NotificationKind::TicketAssigned,
+            format!("ticket {i}"),
+            json!({"id": format!("t{i}")}),
+            t0 + chrono::Duration::seconds(i),
+        ));
+    }
+    app.store.insert_notifications(&made).await.unwrap();
+
+    let inbox = app
+        .get("/api/notifications", Some(&agent.token))
+        .await
+        .expect(200)
+        .body;
+    let inbox = inbox.as_array().unwrap();
+    assert_eq!(inbox.len(), 3);
+    assert_eq!(inbox[0]["kind"], "ticketAssigned");
+    assert_eq!(inbox[0]["message"], "ticket 0");
+    assert_eq!(inbox[0]["data"]["id"], "t0");
+    assert!(inbox[0]["readAt"].is_null());
+    let since = inbox[0]["createdAt"].as_str().unwrap();
+    let newer = app
+        .get(
+            &format!("/api/notifications?since={since}"),
+            Some(&agent.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        newer.as_array().unwrap().len(),
+        2,
+        "only what came after `since`"
+    );
+    assert_eq!(
+        app.get("/api/notifications?limit=1", Some(&agent.token))
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        app.get("/api/notifications", Some(&other.token))
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let id = inbox[0]["id"].as_str().unwrap();
+    let path = format!("/api/notifications/{id}/read");
+    assert_error(
+        &app.post(&path, Some(&other.token), json!({})).await,
+        404,
+        "not_found",
+    );
+    app.post(&path, Some(&agent.token), json!({}))
+        .await
+        .expect(204);
+    let inbox = app
+        .get("/api/notifications", Some(&agent.token))
+        .await
+        .expect(200)
+        .body;
+    assert!(inbox[0]["readAt"].is_string());
+    for (query, field) in [("since=yesterday", "since"), ("limit=0", "limit")] {
+        let r = app
+            .get(&format!("/api/notifications?{query}"), Some(&agent.token))
+            .await;
+        assert_error(&r, 422, "validation_failed");
+        assert_eq!(r.field(), field);
+    }
+    assert_error(
+        &app.get("/api/notifications", None).await,
+        401,
+        "unauthorized",
+    );
+}
+
 on_both_backends!(
     seed_route_creates_a_ticket_like_the_original,
     complaint_ids_stay_unique_under_concurrent_creates,
@@ -856,6 +962,7 @@ on_both_backends!(
     admins_manage_agents_and_presence,
     operations_endpoints_answer,
     hostile_input_never_causes_a_server_error,
+    the_notifications_inbox_lists_and_marks_read,
 );
 
 /// With the database unreachable, requests get 503 (and readiness says why), never 500.

@@ -276,3 +276,57 @@ async fn provision_creates_the_documented_topology() {
         "no duplicate subscription"
     );
 }
+
+#[tokio::test]
+async fn the_worker_stops_cleanly_on_sigterm() {
+    let (Some(mongo), Some(endpoint)) = (common::mongo_uri(), common::aws_endpoint()) else {
+        return;
+    };
+    let spec = common::unique_spec(quickfix::domain::WORKER_EVENT_TYPES.to_vec());
+    let topology = common::aws_topology(&endpoint, &spec).await;
+    let db = format!("qf_test_{}", uuid::Uuid::new_v4().simple());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickfix"))
+        .arg("worker")
+        .env("MONGODB_URI", &mongo)
+        .env("MONGODB_DATABASE", &db)
+        .env("SQS_QUEUE_URL", &topology.queue_url)
+        .env("SNS_TOPIC_ARN", &topology.topic_arn)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("WORKER_WAIT_SECONDS", "20")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it is consuming (it logs so), then stop it in the middle of a long poll.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the worker logs that it consumes");
+        lines.push(line.clone());
+        if line.contains("worker consuming") {
+            break;
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("redrives to its dead-letter queue")),
+        "{lines:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_for_exit(&mut child, Duration::from_secs(30));
+    assert!(exit.success(), "exit status {exit:?}");
+}

@@ -789,6 +789,13 @@ async fn a_worker_killed_mid_handler_leaves_the_message_to_another(s: System) {
     tokio::time::timeout(WAIT, hanging.hung.notified())
         .await
         .expect("worker A reached the write");
+    // While its handler runs, the heartbeat keeps the message hidden well past the 2 s
+    // visibility timeout.
+    let stolen = s.queue.receive(10, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        stolen.is_empty(),
+        "a running handler's message was redelivered"
+    );
     doomed.abort();
     let _ = doomed.await;
     let claimed_by_dead: Vec<_> = s
@@ -936,6 +943,46 @@ async fn a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue(s: Syst
     }
 }
 
+async fn the_sweep_assigns_a_ticket_whose_event_was_lost(s: System) {
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    // Written without its event, as if the message had been lost.
+    let store = s.app.store.clone();
+    let seq = store.next_complaint_number().await.unwrap();
+    let new = quickfix::domain::NewTicket {
+        title: quickfix::domain::Title::parse("Lost message").unwrap(),
+        description: quickfix::domain::Description::parse("d").unwrap(),
+        category: quickfix::domain::Categories::default()
+            .parse("category", "Account")
+            .unwrap(),
+        priority: quickfix::domain::Priority::Low,
+    };
+    let requester = quickfix::domain::UserId::parse("id", &customer.id).unwrap();
+    let meta = quickfix::domain::EventMetadata {
+        correlation_id: "c".into(),
+        causation_id: None,
+        actor: customer.id.clone(),
+    };
+    let (ticket, _) = quickfix::domain::Ticket::open(
+        new,
+        quickfix::domain::ComplaintId::from_sequence(seq),
+        requester,
+        chrono::Utc::now(),
+        meta,
+    );
+    store.insert_ticket(&ticket, &[]).await.unwrap();
+
+    let report = quickfix::worker::sweep(&s.context(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(report.assigned, 1);
+    assert_eq!(report.released, 0);
+    let t = s.ticket(&ticket.id.to_string()).await;
+    assert_eq!(t.status, Status::Assigned);
+    assert_eq!(t.assignee.unwrap().to_string(), agent1.id);
+}
+
 /// One test per backend for each listed function taking a [`System`].
 macro_rules! on_both_backends_system {
     ($($name:ident),+ $(,)?) => {
@@ -971,4 +1018,5 @@ on_both_backends_system!(
     four_workers_share_the_load_without_double_assignment,
     a_worker_killed_mid_handler_leaves_the_message_to_another,
     a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue,
+    the_sweep_assigns_a_ticket_whose_event_was_lost,
 );
