@@ -167,25 +167,25 @@ fn api_refuses_to_start_without_a_token_secret() {
     assert!(stderr.contains("JWT_SECRET"), "{stderr}");
 }
 
+/// `quickfix provision` of names tagged `tag` on the emulator at `endpoint`.
+fn provision(tag: &str, endpoint: &str) -> Command {
+    let mut cmd = quickfix();
+    cmd.arg("provision")
+        .args(["--topic-name", &format!("qf-{tag}-events")])
+        .args(["--queue-name", &format!("qf-{tag}-worker")])
+        .args(["--dead-letter-queue-name", &format!("qf-{tag}-dlq")])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1");
+    cmd
+}
+
 #[tokio::test]
 async fn provision_creates_the_documented_topology() {
     let Some(endpoint) = common::aws_endpoint() else {
         return;
     };
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
-    let out = quickfix()
-        .args([
-            "provision",
-            "--topic-name",
-            &format!("qf-{tag}-events"),
-            "--queue-name",
-            &format!("qf-{tag}-worker"),
-        ])
-        .args(["--dead-letter-queue-name", &format!("qf-{tag}-dlq")])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .unwrap();
+    let out = provision(tag, &endpoint).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -251,18 +251,7 @@ async fn provision_creates_the_documented_topology() {
     );
 
     // Running it again changes nothing and succeeds.
-    let again = quickfix()
-        .args([
-            "provision",
-            "--topic-name",
-            &format!("qf-{tag}-events"),
-            "--queue-name",
-            &format!("qf-{tag}-worker"),
-        ])
-        .args(["--dead-letter-queue-name", &format!("qf-{tag}-dlq")])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .output()
-        .unwrap();
+    let again = provision(tag, &endpoint).output().unwrap();
     assert!(again.status.success());
     let subscriptions = sns
         .list_subscriptions_by_topic()

@@ -190,6 +190,23 @@ impl System {
         }
     }
 
+    /// Publishes everything written so far and handles it, so the next message a worker sees
+    /// is the next one the test causes.
+    async fn settle(&self) {
+        eventually(WAIT, || async {
+            self.app
+                .store
+                .pending_events(10)
+                .await
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        })
+        .await
+        .expect("start-up events published");
+        self.drain_queue().await;
+    }
+
     /// Stops the background workers.
     async fn stop_workers(&self, workers: Vec<tokio::task::JoinHandle<()>>) {
         self.shutdown.cancel();
@@ -763,18 +780,7 @@ async fn a_worker_killed_mid_handler_leaves_the_message_to_another(s: System) {
     let agent2 = s.app.agent(2).await;
     s.set_presence(&admin, &agent2.id, "offline").await;
     // Handle the start-up events first, so the ticket's is the only message worker A sees.
-    common::eventually(WAIT, || async {
-        s.app
-            .store
-            .pending_events(10)
-            .await
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await
-    .expect("start-up events published");
-    s.drain_queue().await;
+    s.settle().await;
 
     // Worker A freezes after claiming an agent, before writing the ticket; then it is killed.
     let hanging = common::faulty_store::FaultyStore::hanging(s.app.store.clone());
@@ -860,18 +866,7 @@ async fn a_worker_killed_mid_handler_leaves_the_message_to_another(s: System) {
 
 async fn a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue(s: System) {
     let customer = s.app.customer(1).await;
-    common::eventually(WAIT, || async {
-        s.app
-            .store
-            .pending_events(10)
-            .await
-            .unwrap()
-            .is_empty()
-            .then_some(())
-    })
-    .await
-    .expect("start-up events published");
-    s.drain_queue().await;
+    s.settle().await;
     let failing = common::faulty_store::FaultyStore::failing(s.app.store.clone());
     let mut ctx = s.context();
     ctx.store = failing;

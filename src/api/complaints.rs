@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, Auth, Correlation};
-use super::input::{note, required};
+use super::input::{note, page_limit, required};
 use super::views::{HistoryView, TicketPage, TicketView};
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::{
@@ -131,17 +131,7 @@ async fn list(
 }
 
 fn parse_list_params(state: &AppState, p: ListParams) -> Result<TicketQuery, ValidationError> {
-    let limit = match p.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ValidationError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
+    let limit = page_limit(p.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     Ok(TicketQuery {
         requester: None,
         assignee: p

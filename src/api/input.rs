@@ -32,3 +32,18 @@ pub fn note(
     }
     Ok(Some(text))
 }
+
+/// A `limit` query parameter: `default` when absent, else a whole number from 1 to `max`.
+///
+/// # Errors
+/// When it is not such a number.
+pub fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ValidationError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| ValidationError::new("limit", format!("must be a number from 1 to {max}")))
+}

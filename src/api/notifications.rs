@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Auth;
+use super::input::page_limit;
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::{Notification, ValidationError};
 
@@ -96,17 +97,7 @@ async fn list(
                 })
         })
         .transpose()?;
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ValidationError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
+    let limit = page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let found = state
         .store
         .list_notifications(auth.0.id, since, limit)
