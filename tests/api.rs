@@ -457,19 +457,30 @@ async fn status_changes_follow_the_role_rules(app: TestApp) {
         409,
         "conflict",
     );
-    // The requester may reopen; the admin may close.
-    app.patch(
-        &path,
-        Some(&customer.token),
-        json!({"status": "InProgress"}),
-    )
-    .await
-    .expect(200);
-    let current = app
-        .get(&format!("/api/complaints/{id}"), Some(&admin.token))
+    // The requester may reopen: the ticket goes back to the backlog, unassigned.
+    let back_to_work = app
+        .patch(
+            &path,
+            Some(&customer.token),
+            json!({"status": "InProgress"}),
+        )
+        .await;
+    assert_error(&back_to_work, 409, "conflict");
+    let reopened = app
+        .patch(&path, Some(&customer.token), json!({"status": "Open"}))
         .await
         .expect(200);
-    assert_eq!(current.body["status"], "InProgress");
+    assert_eq!(reopened.body["status"], "Open");
+    assert_eq!(reopened.body["assignedTo"], Value::Null);
+    assert_eq!(reopened.body["resolvedAt"], Value::Null);
+    let history = app
+        .get(&format!("/api/complaints/{id}/history"), Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        history.body.as_array().unwrap().last().unwrap()["to"],
+        "Open"
+    );
 }
 
 async fn manual_assignment_respects_presence_and_capacity(app: TestApp) {

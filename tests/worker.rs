@@ -978,6 +978,49 @@ async fn the_sweep_assigns_a_ticket_whose_event_was_lost(s: System) {
     assert_eq!(t.assignee.unwrap().to_string(), agent1.id);
 }
 
+async fn a_reopened_ticket_is_routed_again_without_overbooking(s: System) {
+    let worker = s.spawn_worker();
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    let first = s
+        .app
+        .open_ticket(&customer, "Comes back", "Technical")
+        .await;
+    let first_id = first["id"].as_str().unwrap();
+    s.ticket_where(first_id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    let waiting = s.app.open_ticket(&customer, "Waiting", "Technical").await;
+    let waiting_id = waiting["id"].as_str().unwrap();
+    let path = format!("/api/complaints/{first_id}/status");
+    s.app
+        .patch(&path, Some(&agent1.token), json!({"status": "Resolved"}))
+        .await
+        .expect(200);
+    // The freed agent takes the waiting ticket.
+    s.ticket_where(waiting_id, "Assigned", |t| t.status == Status::Assigned)
+        .await;
+    // The customer reopens the first: it waits for a free agent instead of overbooking agent 1.
+    s.app
+        .patch(&path, Some(&customer.token), json!({"status": "Open"}))
+        .await
+        .expect(200);
+    s.settle().await;
+    let reopened = s.ticket(first_id).await;
+    assert_eq!(reopened.status, Status::Open);
+    assert!(reopened.assignee.is_none());
+    let view = s.agent_view(&admin, &agent1.id).await;
+    assert_eq!(view["activeTickets"], 1);
+    // Once agent 3 comes online, the reopened ticket is routed to them.
+    let agent3 = s.app.agent(3).await;
+    s.set_presence(&admin, &agent3.id, "online").await;
+    let routed = s
+        .ticket_where(first_id, "Assigned again", |t| t.status == Status::Assigned)
+        .await;
+    assert_eq!(routed.assignee.unwrap().to_string(), agent3.id);
+    s.stop(vec![worker]).await;
+}
+
 /// One test per backend for each listed function taking a [`System`].
 macro_rules! on_both_backends_system {
     ($($name:ident),+ $(,)?) => {
@@ -1014,4 +1057,5 @@ on_both_backends_system!(
     a_worker_killed_mid_handler_leaves_the_message_to_another,
     a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue,
     the_sweep_assigns_a_ticket_whose_event_was_lost,
+    a_reopened_ticket_is_routed_again_without_overbooking,
 );

@@ -478,7 +478,8 @@ impl Ticket {
     }
 
     /// Moves the ticket to `to` on behalf of `by`, recording history, and returns the events
-    /// to publish: `ticket.status_changed`, plus `ticket.resolved` when it is resolved.
+    /// to publish: `ticket.status_changed`, plus `ticket.resolved` when it is resolved, or
+    /// `ticket.requeued` when a resolved ticket is reopened (back to the backlog, unassigned).
     ///
     /// Who may do what: the assigned agent starts and resolves work; the requester closes or
     /// reopens a resolved ticket; an admin makes any legal transition. `Open → Assigned` happens
@@ -516,6 +517,9 @@ impl Ticket {
             }));
         }
 
+        // A reopened ticket goes back to the backlog and is routed like a new one: its agent's
+        // slot may already serve another ticket.
+        let reopened_from = (to == Status::Open).then(|| self.assignee.take()).flatten();
         self.status = to;
         self.updated_at = now;
         if to == Status::Resolved {
@@ -548,6 +552,14 @@ impl Ticket {
             meta.clone(),
             now,
         )];
+        if to == Status::Open {
+            events.push(self.requeued_event(
+                reopened_from,
+                "reopened by the requester",
+                now,
+                meta.clone(),
+            ));
+        }
         if to == Status::Resolved {
             events.push(Envelope::new(
                 EventType::TicketResolved,
@@ -683,7 +695,18 @@ impl Ticket {
             to: None,
             note: Some(reason.to_owned()),
         });
-        Some(Envelope::new(
+        Some(self.requeued_event(Some(agent), reason, now, meta))
+    }
+
+    /// The `ticket.requeued` event: the ticket is back in the backlog, to be routed again.
+    fn requeued_event(
+        &self,
+        previous: Option<UserId>,
+        reason: &str,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Envelope {
+        Envelope::new(
             EventType::TicketRequeued,
             json!({
                 "ticketId": self.id.to_string(),
@@ -692,12 +715,12 @@ impl Ticket {
                 "title": self.title.as_str(),
                 "category": self.category.as_str(),
                 "priority": self.priority,
-                "previousAssignee": agent.to_string(),
+                "previousAssignee": previous.map(|a| a.to_string()),
                 "reason": reason,
             }),
             meta,
             now,
-        ))
+        )
     }
 
     /// The summary every notification about this ticket carries.
@@ -726,7 +749,7 @@ fn is_legal_transition(from: Status, to: Status) -> bool {
             | (Assigned, Resolved)
             | (InProgress, Resolved)
             | (Resolved, Closed)
-            | (Resolved, InProgress)
+            | (Resolved, Open)
     )
 }
 

@@ -8,6 +8,7 @@ mod ticket_created;
 mod ticket_resolved;
 
 use super::Context;
+use super::routing::{caused_by, route};
 use crate::domain::{Envelope, EventType, TicketId, UserId};
 use crate::store::StoreError;
 
@@ -34,7 +35,11 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
             agent_availability_changed::handle(ctx, event).await?;
             notify::handle(ctx, event).await
         }
-        EventType::TicketAssigned | EventType::TicketStatusChanged | EventType::TicketRequeued => {
+        EventType::TicketRequeued => {
+            route(ctx, ticket_id(event)?, &caused_by(event)).await?;
+            notify::handle(ctx, event).await
+        }
+        EventType::TicketAssigned | EventType::TicketStatusChanged => {
             notify::handle(ctx, event).await
         }
         EventType::TicketEscalated
