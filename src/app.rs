@@ -124,27 +124,29 @@ impl Server {
     }
 }
 
-/// Cancels `token` on SIGINT or SIGTERM.
+/// Cancels `token` on SIGINT or SIGTERM. The handlers are installed before this returns, so a
+/// signal that arrives at any later moment stops the process cleanly.
+///
+/// # Panics
+/// If the signal handlers cannot be installed (no Tokio runtime, or the OS refuses).
 pub fn cancel_on_signal(token: CancellationToken) {
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(err) => {
-                    warn!(error = %err, "cannot listen for SIGTERM");
-                    std::future::pending::<()>().await;
-                }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("BUG: cannot install the SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("BUG: cannot install the SIGINT handler");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => info!("SIGTERM received; shutting down"),
+                _ = int.recv() => info!("SIGINT received; shutting down"),
             }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => info!("SIGINT received; shutting down"),
-            () = term => info!("SIGTERM received; shutting down"),
+            token.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            info!("Ctrl-C received; shutting down");
         }
         token.cancel();
     });
@@ -371,6 +373,8 @@ pub fn spawn_worker(
 /// # Errors
 /// When a required setting is missing or a backend cannot be reached at start.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
     let uri = settings
         .mongodb_uri
         .clone()
@@ -395,8 +399,6 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let dead_letters = dead_letter_queue(&settings, queue.as_ref(), &aws).await?;
     let publisher: Arc<dyn Publisher> = Arc::new(SnsPublisher::new(&aws, &topic_arn));
 
-    let shutdown = CancellationToken::new();
-    cancel_on_signal(shutdown.clone());
     let wake = Arc::new(Notify::new());
     let relay_shutdown = CancellationToken::new();
     let relay = OutboxRelay::new(

@@ -319,3 +319,74 @@ async fn the_worker_stops_cleanly_on_sigterm() {
     let exit = wait_for_exit(&mut child, Duration::from_secs(30));
     assert!(exit.success(), "exit status {exit:?}");
 }
+
+#[tokio::test]
+async fn dlq_list_shows_dead_letters_and_redrive_moves_them_back() {
+    let Some(endpoint) = common::aws_endpoint() else {
+        return;
+    };
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let out = provision(tag, &endpoint).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let setting = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (queue_url, dlq_url) = (
+        setting("SQS_QUEUE_URL"),
+        setting("SQS_DEAD_LETTER_QUEUE_URL"),
+    );
+    let config = quickfix::aws_config(&common::aws_options(&endpoint)).await;
+    let dlq = quickfix::SqsQueue::new(&config, &dlq_url);
+    let body = json!({"eventType": "ticket.created", "data": {"ticketId": "0199aaaa-0000-7000-8000-000000000001"}});
+    let attributes = vec![
+        ("eventType".to_owned(), "ticket.created".to_owned()),
+        (
+            "reason".to_owned(),
+            "unsupported event version 9".to_owned(),
+        ),
+    ];
+    quickfix::Queue::send(&dlq, &body.to_string(), &attributes)
+        .await
+        .unwrap();
+
+    let dlq_cmd = |action: &str| {
+        quickfix()
+            .args(["dlq", action])
+            .env("SQS_QUEUE_URL", &queue_url)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    };
+    let listed = dlq_cmd("list");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{text}");
+    assert!(text.contains("ticket.created"), "{text}");
+    assert!(
+        text.contains("0199aaaa-0000-7000-8000-000000000001"),
+        "{text}"
+    );
+    assert!(text.contains("unsupported event version 9"), "{text}");
+    assert!(
+        text.contains("1 message(s) in the dead-letter queue"),
+        "{text}"
+    );
+
+    let redriven = dlq_cmd("redrive");
+    let text = String::from_utf8_lossy(&redriven.stdout);
+    assert!(redriven.status.success(), "{text}");
+    assert!(
+        text.contains("moved 1 message(s) back to the worker queue"),
+        "{text}"
+    );
+    let queue = quickfix::SqsQueue::new(&config, &queue_url);
+    let back = common::collect_bodies(&queue, 1, Duration::from_secs(20)).await;
+    assert_eq!(back, vec![body.to_string()]);
+    let empty = dlq_cmd("list");
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("0 message(s)"));
+}
