@@ -133,8 +133,10 @@ pub fn cancel_on_signal(token: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("BUG: cannot install the SIGTERM handler");
-        let mut int = signal(SignalKind::interrupt()).expect("BUG: cannot install the SIGINT handler");
+        let mut term =
+            signal(SignalKind::terminate()).expect("BUG: cannot install the SIGTERM handler");
+        let mut int =
+            signal(SignalKind::interrupt()).expect("BUG: cannot install the SIGINT handler");
         tokio::spawn(async move {
             tokio::select! {
                 _ = term.recv() => info!("SIGTERM received; shutting down"),
