@@ -7,9 +7,10 @@
 //!   topology provisioning for LocalStack or moto.
 //! - `outbox`: the relay that publishes events stored with each change, then clears them.
 //! - `auth`: password hashing and bearer tokens.
-//! - `api`: the axum REST API, one router per resource.
+//! - `api`: the axum REST API, one router per resource (accounts, complaints, agents,
+//!   notifications, operations).
 //! - `config`: typed settings from flags and the environment.
-//! - `app`: wires adapters, API and relay together and runs them until shutdown.
+//! - `app`: wires adapters, API, worker and relay together and runs them until shutdown.
 //! - [`worker`]: the SQS consumer, its handlers, the sweep and dead-letter operations.
 //! - `demo`: the demo accounts `quickfix dev` starts with.
 //! - `telemetry`: logs and metrics.
