@@ -411,6 +411,15 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     );
     let relay_task = tokio::spawn(relay.run(relay_shutdown.clone()));
 
+    let metrics_addr = telemetry::serve_metrics(settings.worker.metrics_addr, shutdown.clone())
+        .await
+        .with_context(|| {
+            format!(
+                "Failed to listen on {} (WORKER_METRICS_ADDR)",
+                settings.worker.metrics_addr
+            )
+        })?;
+    info!(addr = %metrics_addr, "worker metrics on http://{metrics_addr}/metrics");
     let ctx = worker_context(&settings.worker, store, Arc::new(SystemClock), wake)?;
     let tasks = spawn_worker(ctx, queue, dead_letters, &settings.worker, shutdown.clone());
     info!(queue = %queue_url, "QuickFix worker started");

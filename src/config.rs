@@ -106,6 +106,14 @@ pub struct WorkerArgs {
         global = true
     )]
     pub priority_rules: String,
+    /// Address of the worker's `/metrics` and `/healthz` (the standalone worker only).
+    #[arg(
+        long,
+        env = "WORKER_METRICS_ADDR",
+        default_value = "127.0.0.1:9091",
+        global = true
+    )]
+    pub metrics_addr: std::net::SocketAddr,
     /// Requeue an agent's not-yet-started tickets when the agent goes offline.
     #[arg(long, env = "QUICKFIX_REQUEUE_ON_OFFLINE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub requeue_on_offline: bool,

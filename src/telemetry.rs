@@ -41,3 +41,31 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Serves `/metrics` (Prometheus text) and `/healthz` on `addr` until `shutdown`: the worker's
+/// window for operators, since it has no API of its own.
+///
+/// # Errors
+/// If `addr` cannot be bound.
+pub async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<std::net::SocketAddr> {
+    use axum::routing::get;
+    let handle = metrics_handle();
+    let app = axum::Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        if let Err(err) = serve.await {
+            tracing::warn!(error = %err, "the metrics listener stopped");
+        }
+    });
+    Ok(bound)
+}

@@ -282,6 +282,7 @@ async fn the_worker_stops_cleanly_on_sigterm() {
         .env("SNS_TOPIC_ARN", &topology.topic_arn)
         .env("AWS_ENDPOINT_URL", &endpoint)
         .env("WORKER_WAIT_SECONDS", "20")
+        .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -311,6 +312,26 @@ async fn the_worker_stops_cleanly_on_sigterm() {
             .any(|l| l.contains("redrives to its dead-letter queue")),
         "{lines:?}"
     );
+    // Operators can scrape it.
+    let metrics_line = lines
+        .iter()
+        .find(|l| l.contains("worker metrics on"))
+        .expect("metrics address logged");
+    let addr = metrics_line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
