@@ -23,9 +23,39 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(limits) = req.extensions().get::<super::ApiLimits>().copied()
+            && declared_length(&req).is_some_and(|n| n > limits.body_bytes as u64)
+        {
+            drain(req).await;
+            return Err(ApiError::PayloadTooLarge);
+        }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// Most of an oversized body read and discarded before answering 413. Answering without reading
+/// makes the server close a socket with unread data, which the kernel turns into a reset that
+/// can reach the client before the 413 does.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn drain(req: Request) {
+    use futures::StreamExt;
+    let mut body = req.into_body().into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = body.next().await {
+        read += chunk.len();
+        if read > DRAIN_LIMIT {
+            break;
         }
     }
 }
