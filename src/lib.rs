@@ -37,5 +37,5 @@ pub use bus::{
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
     MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, Store, StoreError,
-    StoreResult, TicketQuery,
+    StoreResult, TicketQuery, commit_claimed,
 };

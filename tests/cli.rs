@@ -42,6 +42,17 @@ fn wait_for_line(child: &mut Child, marker: &str) -> String {
         .expect("the line never came")
 }
 
+/// Sends SIGTERM and asserts the process exits with status 0 within `within`.
+fn assert_stops_cleanly_on_sigterm(child: &mut Child, within: Duration) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_for_exit(child, within);
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
 fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let until = Instant::now() + within;
     loop {
@@ -134,13 +145,7 @@ async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
         .count();
     assert_eq!(available, 2, "the other two demo agents are still free");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = wait_for_exit(&mut child, Duration::from_secs(20));
-    assert!(exit.success(), "exit status {exit:?}");
+    assert_stops_cleanly_on_sigterm(&mut child, Duration::from_secs(20));
 }
 
 async fn login_token(client: &reqwest::Client, base: &str, email: &str) -> String {
@@ -332,13 +337,7 @@ async fn the_worker_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = wait_for_exit(&mut child, Duration::from_secs(30));
-    assert!(exit.success(), "exit status {exit:?}");
+    assert_stops_cleanly_on_sigterm(&mut child, Duration::from_secs(30));
 }
 
 #[tokio::test]

@@ -555,10 +555,11 @@ async fn the_backlog_serves_highest_priority_then_oldest_for_the_skills(store: A
         Categories::default().parse("skills", "Billing").unwrap(),
     ];
     let first = store.next_backlog_ticket(&all).await.unwrap().unwrap();
-    assert!(
-        first.id == billing.id || first.id == old_low.id,
-        "a Critical ticket first"
+    assert_eq!(
+        first.id, old_low.id,
+        "the Critical tickets first, the older of the two before the other"
     );
+    assert_ne!(first.id, billing.id);
     let account = vec![Categories::default().parse("skills", "Account").unwrap()];
     assert!(store.next_backlog_ticket(&account).await.unwrap().is_none());
 }

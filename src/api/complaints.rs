@@ -16,7 +16,7 @@ use crate::domain::{
     ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, Status, Ticket,
     TicketId, TicketRef, Title, UserId, ValidationError,
 };
-use crate::store::TicketQuery;
+use crate::store::{TicketQuery, commit_claimed};
 
 /// Attempts of a read-modify-write before answering 409.
 const MAX_ATTEMPTS: usize = 5;
@@ -331,7 +331,7 @@ async fn assign(
                 "the agent is offline or has no free slot",
             ));
         }
-        if state.store.update_ticket(&ticket, &[event]).await? {
+        if commit_claimed(state.store.as_ref(), &ticket, agent_id, &[event]).await? {
             if let Some(previous) = previous {
                 state.store.release_slot(previous, ticket.id).await?;
             }
@@ -339,8 +339,7 @@ async fn assign(
             ticket.revision += 1;
             return Ok(Json(TicketView::from(&ticket)));
         }
-        // Someone changed the ticket first: give the slot back and look again.
-        state.store.release_slot(agent_id, ticket.id).await?;
+        // Someone changed the ticket first (its slot is already given back): look again.
     }
     Err(ApiError::conflict(
         "the ticket is changing too often right now; try again",

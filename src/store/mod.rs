@@ -199,3 +199,30 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the published events `ids` from `owner`'s outbox.
     async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()>;
 }
+
+/// Stores `ticket`, just assigned to `agent` whose slot for it is already taken, with its
+/// events; if the ticket changed meanwhile (or the write fails) the slot is given back.
+/// Returns whether the assignment was stored. The one way QuickFix commits an assignment, so
+/// a claimed slot never outlives a failed one.
+///
+/// # Errors
+/// When the store fails; the slot is then released on a best-effort basis (the worker's sweep
+/// frees it otherwise).
+pub async fn commit_claimed(
+    store: &dyn Store,
+    ticket: &Ticket,
+    agent: UserId,
+    events: &[Envelope],
+) -> StoreResult<bool> {
+    match store.update_ticket(ticket, events).await {
+        Ok(true) => Ok(true),
+        Ok(false) => {
+            store.release_slot(agent, ticket.id).await?;
+            Ok(false)
+        }
+        Err(err) => {
+            let _ = store.release_slot(agent, ticket.id).await;
+            Err(err)
+        }
+    }
+}

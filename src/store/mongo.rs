@@ -274,13 +274,7 @@ impl Store for MongoStore {
             TicketRef::Id(id) => doc! {"_id": id.to_string()},
             TicketRef::Complaint(c) => doc! {"complaintId": c.to_string()},
         };
-        self.tickets
-            .find_one(filter)
-            .projection(doc! {"pendingEvents": 0})
-            .await
-            .map_err(map_err)?
-            .map(TicketDoc::into_domain)
-            .transpose()
+        self.find_ticket_where(filter, None).await
     }
 
     #[instrument(skip_all)]
@@ -446,14 +440,9 @@ impl Store for MongoStore {
     #[instrument(skip_all)]
     async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
         let skills: Vec<&str> = skills.iter().map(Category::as_str).collect();
-        self.tickets
-            .find_one(doc! {"status": Status::Open.as_str(), "category": {"$in": skills}})
-            .sort(doc! {"priorityRank": -1, "_id": 1})
-            .projection(doc! {"pendingEvents": 0})
+        let filter = doc! {"status": Status::Open.as_str(), "category": {"$in": skills}};
+        self.find_ticket_where(filter, Some(doc! {"priorityRank": -1, "_id": 1}))
             .await
-            .map_err(map_err)?
-            .map(TicketDoc::into_domain)
-            .transpose()
     }
 
     #[instrument(skip_all)]
@@ -560,6 +549,23 @@ impl Store for MongoStore {
 }
 
 impl MongoStore {
+    /// The first ticket matching `filter` (in `sort` order), without its outbox.
+    async fn find_ticket_where(
+        &self,
+        filter: Document,
+        sort: Option<Document>,
+    ) -> StoreResult<Option<Ticket>> {
+        self.tickets
+            .find_one(filter)
+            .sort(sort.unwrap_or_default())
+            .projection(doc! {"pendingEvents": 0})
+            .await
+            .map_err(map_err)?
+            .map(TicketDoc::into_domain)
+            .transpose()
+    }
+
+    /// The user matching `filter`, without its outbox.
     async fn find_user_where(&self, filter: Document) -> StoreResult<Option<User>> {
         self.users
             .find_one(filter)

@@ -9,7 +9,7 @@ use tracing::{debug, info};
 
 use super::Context;
 use crate::domain::{Envelope, EventMetadata, Status, Ticket, TicketId, TicketRef, UserId};
-use crate::store::{StoreError, TicketQuery};
+use crate::store::{StoreError, TicketQuery, commit_claimed};
 
 /// Attempts before giving up on a ticket that keeps changing under us.
 const MAX_ATTEMPTS: usize = 5;
@@ -68,25 +68,15 @@ async fn assign_claimed(
         ctx.store.release_slot(agent, ticket.id).await?;
         return Ok(false);
     };
-    match ctx.store.update_ticket(&ticket, &[event]).await {
-        Ok(true) => {
-            ctx.outbox.notify_one();
-            let waited = (now - ticket.created_at).to_std().unwrap_or_default();
-            metrics::histogram!("quickfix_assignment_latency_seconds").record(waited.as_secs_f64());
-            metrics::counter!("quickfix_tickets_assigned_total").increment(1);
-            info!(ticket_id = %ticket.id, complaint_id = %ticket.complaint_id, agent_id = %agent, "ticket assigned");
-            Ok(true)
-        }
-        Ok(false) => {
-            ctx.store.release_slot(agent, ticket.id).await?;
-            Ok(false)
-        }
-        Err(err) => {
-            // Best effort: if this fails too, the sweep frees the slot later.
-            let _ = ctx.store.release_slot(agent, ticket.id).await;
-            Err(err)
-        }
+    if !commit_claimed(ctx.store.as_ref(), &ticket, agent, &[event]).await? {
+        return Ok(false);
     }
+    ctx.outbox.notify_one();
+    let waited = (now - ticket.created_at).to_std().unwrap_or_default();
+    metrics::histogram!("quickfix_assignment_latency_seconds").record(waited.as_secs_f64());
+    metrics::counter!("quickfix_tickets_assigned_total").increment(1);
+    info!(ticket_id = %ticket.id, complaint_id = %ticket.complaint_id, agent_id = %agent, "ticket assigned");
+    Ok(true)
 }
 
 /// Gives `agent` backlog tickets it can take until its slots are full or nothing fits: the
