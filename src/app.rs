@@ -19,11 +19,11 @@ use crate::bus::{
     TopologySpec, aws_config, provision,
 };
 use crate::config::{DlqCommand, ProvisionArgs, Settings, WorkerArgs};
-use crate::domain::{Categories, Clock, PriorityRules, SystemClock};
+use crate::domain::{Categories, Clock, PriorityRules, SlaPolicy, SystemClock};
 use crate::outbox::{OutboxRelay, RelaySettings};
 use crate::store::{MemoryStore, MongoStore, MongoStoreOptions, Store};
 use crate::worker::{self, Worker};
-use crate::{demo, telemetry};
+use crate::{demo, sla_file, telemetry};
 
 /// Everything needed to start a server.
 pub struct AppConfig {
@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub tokens: TokenKeys,
     /// Accepted categories.
     pub categories: Categories,
+    /// SLA targets and escalation rules.
+    pub sla: Arc<SlaPolicy>,
     /// Outbox relay pacing.
     pub relay: RelaySettings,
     /// Request limits.
@@ -70,6 +72,7 @@ impl Server {
             clock: config.clock,
             tokens: Arc::new(config.tokens),
             categories: Arc::new(config.categories),
+            sla: config.sla,
             outbox: wake.clone(),
             metrics: telemetry::metrics_handle(),
         };
@@ -159,6 +162,12 @@ fn categories(settings: &Settings) -> anyhow::Result<Categories> {
         .context("QUICKFIX_CATEGORIES must name at least one category")
 }
 
+fn sla_policy(settings: &Settings) -> anyhow::Result<Arc<SlaPolicy>> {
+    sla_file::load(settings.sla_file.as_deref())
+        .context("QUICKFIX_SLA_FILE")
+        .map(Arc::new)
+}
+
 fn relay_settings(settings: &Settings) -> RelaySettings {
     RelaySettings {
         sweep_interval: settings.outbox_sweep_interval(),
@@ -217,6 +226,7 @@ pub async fn run_api(settings: Settings) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         tokens: TokenKeys::new(&secret, settings.jwt_ttl()),
         categories: categories(&settings)?,
+        sla: sla_policy(&settings)?,
         relay: relay_settings(&settings),
         limits: ApiLimits {
             body_bytes: settings.body_limit_bytes,
@@ -259,12 +269,14 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         ),
         ..TopologySpec::default()
     });
+    let sla = sla_policy(&settings)?;
     let config = AppConfig {
         store: store.clone(),
         publisher: topology.topic.clone(),
         clock: clock.clone(),
         tokens: TokenKeys::new(&secret, settings.jwt_ttl()),
         categories,
+        sla: sla.clone(),
         relay: relay_settings(&settings),
         limits: ApiLimits {
             body_bytes: settings.body_limit_bytes,
@@ -277,6 +289,7 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         &settings.worker,
         store,
         clock,
+        sla,
         server.state().outbox.clone(),
     )?;
     let workers = spawn_worker(
@@ -334,6 +347,7 @@ pub fn worker_context(
     args: &WorkerArgs,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    sla: Arc<SlaPolicy>,
     outbox: Arc<Notify>,
 ) -> anyhow::Result<worker::Context> {
     Ok(worker::Context {
@@ -341,13 +355,14 @@ pub fn worker_context(
         clock,
         rules: PriorityRules::parse(&args.priority_rules)
             .context("QUICKFIX_PRIORITY_RULES is invalid")?,
+        sla,
         outbox,
         requeue_on_offline: args.requeue_on_offline,
     })
 }
 
-/// Starts the consumer and the sweep; both stop at `shutdown` (the consumer after finishing the
-/// messages in hand).
+/// Starts the consumer, the sweep and the escalation scan; all stop at `shutdown` (the consumer
+/// after finishing the messages in hand).
 pub fn spawn_worker(
     ctx: worker::Context,
     queue: Arc<dyn Queue>,
@@ -362,6 +377,11 @@ pub fn spawn_worker(
         ctx.clone(),
         interval,
         grace,
+        shutdown.clone(),
+    ));
+    tasks.spawn(worker::run_escalations(
+        ctx.clone(),
+        args.escalation_interval(),
         shutdown.clone(),
     ));
     tasks.spawn(Worker::new(queue, dead_letters, ctx, args.consumer()).run(shutdown));
@@ -420,7 +440,13 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
             )
         })?;
     info!(addr = %metrics_addr, "worker metrics on http://{metrics_addr}/metrics");
-    let ctx = worker_context(&settings.worker, store, Arc::new(SystemClock), wake)?;
+    let ctx = worker_context(
+        &settings.worker,
+        store,
+        Arc::new(SystemClock),
+        sla_policy(&settings)?,
+        wake,
+    )?;
     let tasks = spawn_worker(ctx, queue, dead_letters, &settings.worker, shutdown.clone());
     info!(queue = %queue_url, "QuickFix worker started");
     shutdown.cancelled().await;

@@ -114,6 +114,14 @@ pub struct WorkerArgs {
         global = true
     )]
     pub metrics_addr: std::net::SocketAddr,
+    /// Seconds between escalation scans (SLA warnings, breaches, escalation rules).
+    #[arg(
+        long,
+        env = "WORKER_ESCALATION_INTERVAL_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub escalation_interval_seconds: u64,
     /// Requeue an agent's not-yet-started tickets when the agent goes offline.
     #[arg(long, env = "QUICKFIX_REQUEUE_ON_OFFLINE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub requeue_on_offline: bool,
@@ -214,6 +222,10 @@ pub struct Settings {
         global = true
     )]
     pub categories: Vec<String>,
+    /// SLA policy file (TOML: targets, warning fraction, business hours, escalation rules; see
+    /// `config/sla.example.toml`); built-in defaults when unset.
+    #[arg(long, env = "QUICKFIX_SLA_FILE", global = true)]
+    pub sla_file: Option<std::path::PathBuf>,
     /// Largest request body in bytes (413 beyond).
     #[arg(
         long,
@@ -261,6 +273,11 @@ impl WorkerArgs {
             backoff_base: Duration::from_secs(self.backoff_seconds),
             backoff_max: Duration::from_secs(300),
         }
+    }
+
+    /// Time between escalation scans.
+    pub fn escalation_interval(&self) -> Duration {
+        Duration::from_secs(self.escalation_interval_seconds.max(1))
     }
 }
 

@@ -9,7 +9,7 @@
 //! - `auth`: password hashing and bearer tokens.
 //! - `api`: the axum REST API, one router per resource (accounts, complaints, agents,
 //!   notifications, operations).
-//! - `config`: typed settings from flags and the environment.
+//! - `config`: typed settings from flags and the environment; [`sla_file`]: the SLA policy file.
 //! - `app`: wires adapters, API, worker and relay together and runs them until shutdown.
 //! - [`worker`]: the SQS consumer, its handlers, the sweep and dead-letter operations.
 //! - `demo`: the demo accounts `quickfix dev` starts with.
@@ -23,6 +23,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 mod outbox;
+pub mod sla_file;
 mod store;
 pub mod telemetry;
 pub mod worker;
@@ -36,6 +37,7 @@ pub use bus::{
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
-    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, Store, StoreError,
+    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, SlaRecord, Store,
+    StoreError,
     StoreResult, TicketQuery, commit_claimed,
 };

@@ -433,7 +433,7 @@ async fn claims_go_to_the_least_loaded_then_longest_idle_skilled_agent(store: Ar
         .unwrap();
 
     let first = store
-        .claim_agent(&technical, TicketId::generate(), now())
+        .claim_agent(&technical, None, TicketId::generate(), now())
         .await
         .unwrap()
         .unwrap();
@@ -441,7 +441,7 @@ async fn claims_go_to_the_least_loaded_then_longest_idle_skilled_agent(store: Ar
     // Both hold one now; `busy` was assigned longer ago.
     let later = now() + chrono::Duration::seconds(5);
     let second = store
-        .claim_agent(&technical, TicketId::generate(), later)
+        .claim_agent(&technical, None, TicketId::generate(), later)
         .await
         .unwrap()
         .unwrap();
@@ -460,12 +460,12 @@ async fn claims_go_to_the_least_loaded_then_longest_idle_skilled_agent(store: Ar
     // A ticket is never held twice by the same agent, even through claim_agent.
     let t = TicketId::generate();
     let a = store
-        .claim_agent(&technical, t, now())
+        .claim_agent(&technical, None, t, now())
         .await
         .unwrap()
         .unwrap();
     let b = store
-        .claim_agent(&technical, t, now())
+        .claim_agent(&technical, None, t, now())
         .await
         .unwrap()
         .unwrap();
@@ -473,7 +473,7 @@ async fn claims_go_to_the_least_loaded_then_longest_idle_skilled_agent(store: Ar
     let account = Categories::default().parse("category", "Account").unwrap();
     assert!(
         store
-            .claim_agent(&account, TicketId::generate(), now())
+            .claim_agent(&account, None, TicketId::generate(), now())
             .await
             .unwrap()
             .is_none()
@@ -492,7 +492,7 @@ async fn concurrent_claims_never_overbook(store: Arc<dyn Store>) {
             let (store, technical) = (store.clone(), technical.clone());
             tokio::spawn(async move {
                 store
-                    .claim_agent(&technical, TicketId::generate(), now())
+                    .claim_agent(&technical, None, TicketId::generate(), now())
                     .await
                     .unwrap()
             })

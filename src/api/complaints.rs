@@ -77,6 +77,7 @@ async fn create(
         new,
         ComplaintId::from_sequence(sequence),
         auth.0.id,
+        &state.sla,
         state.clock.now(),
         correlation.metadata(&auth.0),
     );

@@ -1,5 +1,7 @@
 //! Small helpers for reading request fields into domain types.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::ValidationError;
 
 /// The value of a field that must be present.
@@ -46,4 +48,19 @@ pub fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize
         .ok()
         .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| ValidationError::new("limit", format!("must be a number from 1 to {max}")))
+}
+
+/// An optional RFC 3339 time.
+///
+/// # Errors
+/// When it is present and not such a time.
+pub fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ValidationError> {
+    raw.map(|s| {
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                ValidationError::new(field, "must be an RFC 3339 time, e.g. 2026-01-17T12:00:00Z")
+            })
+    })
+    .transpose()
 }

@@ -9,6 +9,7 @@ mod input;
 mod notifications;
 mod openapi;
 mod ops;
+mod sla;
 mod views;
 
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
 use crate::bus::Publisher;
-use crate::domain::{Categories, Clock};
+use crate::domain::{Categories, Clock, SlaPolicy};
 use crate::store::Store;
 
 pub use error::{ApiError, ErrorBody};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Accepted ticket categories.
     pub categories: Arc<Categories>,
+    /// SLA targets (due times of new tickets) and escalation rules.
+    pub sla: Arc<SlaPolicy>,
     /// Signalled after every write that stores events, to wake the outbox relay.
     pub outbox: Arc<Notify>,
     /// Renders `/metrics`.
@@ -66,6 +69,7 @@ pub fn router(state: AppState, limits: ApiLimits) -> Router {
         .merge(complaints::router())
         .merge(agents::router())
         .merge(notifications::router())
+        .merge(sla::router())
         .merge(ops::router())
         .route_layer(middleware::from_fn(record_request))
         .fallback(|| async { ApiError::NotFound("route") })

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Auth;
-use super::input::page_limit;
+use super::input::{page_limit, timestamp};
 use super::{ApiError, AppState, ErrorBody};
-use crate::domain::{Notification, ValidationError};
+use crate::domain::Notification;
 
 /// Default and largest page size.
 const DEFAULT_LIMIT: usize = 50;
@@ -83,20 +83,7 @@ async fn list(
     params: Result<Query<InboxParams>, QueryRejection>,
 ) -> Result<Json<Vec<NotificationView>>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let since = params
-        .since
-        .as_deref()
-        .map(|s| {
-            DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    ValidationError::new(
-                        "since",
-                        "must be an RFC 3339 time, e.g. 2026-01-17T12:00:00Z",
-                    )
-                })
-        })
-        .transpose()?;
+    let since = timestamp("since", params.since.as_deref())?;
     let limit = page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let found = state
         .store

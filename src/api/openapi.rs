@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, agents, complaints, error, notifications, ops, views};
+use super::{accounts, agents, complaints, error, notifications, ops, sla, views};
 
 /// QuickFix's REST API.
 #[derive(OpenApi)]
@@ -15,12 +15,15 @@ use super::{accounts, agents, complaints, error, notifications, ops, views};
         complaints::change_status, complaints::assign,
         agents::create, agents::list, agents::set_presence,
         notifications::list, notifications::mark_read,
+        sla::at_risk, sla::breached, sla::compliance, sla::policy,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,
         views::HistoryView, views::UserView, views::AgentProfileView, views::SessionView,
-        notifications::NotificationView,
+        notifications::NotificationView, views::SlaView, views::TargetView, sla::DueList,
+        sla::ComplianceReport, sla::PriorityCompliance, sla::TargetCompliance, sla::PolicyView,
+        sla::TargetsView, sla::RuleView,
     )),
     modifiers(&BearerAuth),
 )]

@@ -5,7 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{
-    Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, Ticket, Tier, User,
+    Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, TargetClock, Ticket,
+    TicketSla, Tier, User,
 };
 
 /// A ticket, as every route returns it.
@@ -40,6 +41,58 @@ pub struct TicketView {
     pub assigned_at: Option<DateTime<Utc>>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Its SLA targets and escalation level.
+    pub sla: SlaView,
+}
+
+/// A ticket's SLA state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlaView {
+    /// Time to assignment.
+    pub first_response: TargetView,
+    /// Time to resolution.
+    pub resolution: TargetView,
+    /// The highest escalation rule applied (0: never escalated).
+    pub escalation_level: u32,
+}
+
+/// One SLA target of a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// When the warning is raised.
+    pub warn_at: DateTime<Utc>,
+    /// When it was met.
+    pub met_at: Option<DateTime<Utc>>,
+    /// When the warning was recorded.
+    pub warned_at: Option<DateTime<Utc>>,
+    /// When the breach was recorded.
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+impl From<&TargetClock> for TargetView {
+    fn from(c: &TargetClock) -> Self {
+        Self {
+            due_at: c.due_at,
+            warn_at: c.warn_at,
+            met_at: c.met_at,
+            warned_at: c.warned_at,
+            breached_at: c.breached_at,
+        }
+    }
+}
+
+impl From<&TicketSla> for SlaView {
+    fn from(s: &TicketSla) -> Self {
+        Self {
+            first_response: (&s.first_response).into(),
+            resolution: (&s.resolution).into(),
+            escalation_level: s.escalation_level,
+        }
+    }
 }
 
 impl From<&Ticket> for TicketView {
@@ -58,6 +111,7 @@ impl From<&Ticket> for TicketView {
             updated_at: t.updated_at,
             assigned_at: t.assigned_at,
             resolved_at: t.resolved_at,
+            sla: (&t.sla).into(),
         }
     }
 }
@@ -80,7 +134,8 @@ pub struct HistoryView {
     pub at: DateTime<Utc>,
     /// Who: a user id or `system`.
     pub actor: String,
-    /// What: `created`, `status_changed`, `assigned`, `priority_changed`.
+    /// What: `created`, `status_changed`, `assigned`, `priority_changed`, `requeued`,
+    /// `sla_warning`, `sla_breach`, `escalated`.
     #[schema(value_type = String, example = "status_changed")]
     pub kind: HistoryKind,
     /// Value before.

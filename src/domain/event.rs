@@ -42,13 +42,15 @@ pub enum EventType {
 
 /// The event types the worker queue subscribes to (its SNS filter policy): those it routes on,
 /// and those that notify someone.
-pub const WORKER_EVENT_TYPES: [EventType; 6] = [
+pub const WORKER_EVENT_TYPES: [EventType; 8] = [
     EventType::TicketCreated,
     EventType::TicketResolved,
     EventType::AgentAvailabilityChanged,
     EventType::TicketAssigned,
     EventType::TicketStatusChanged,
     EventType::TicketRequeued,
+    EventType::TicketEscalated,
+    EventType::SlaBreach,
 ];
 
 impl EventType {

@@ -3,19 +3,26 @@
 //! Nothing here does I/O. Every type that carries user input is built through a `parse` function
 //! that validates it, so the rest of QuickFix never re-checks a title, an email or a category.
 
+mod calendar;
 mod clock;
 mod error;
 mod event;
 mod notification;
 mod routing;
+mod sla;
 mod ticket;
 mod user;
 
+pub use calendar::{BusinessHours, Calendar};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
 pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVENT_TYPES};
 pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};
+pub use sla::{
+    Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark, SlaPolicy, SlaTarget,
+    TargetClock, Targets, TicketSla, default_rules, humanize, priority_above,
+};
 pub use ticket::{
     AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,
     NewTicket, Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,

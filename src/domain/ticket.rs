@@ -7,6 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::bounded_text;
+use super::sla::{SlaPolicy, TicketSla};
 use super::{Envelope, EventMetadata, EventType, Principal, Role, UserId, ValidationError};
 
 /// A ticket's internal id: a time-ordered UUID (v7), so sorting by id sorts by creation.
@@ -324,6 +325,12 @@ pub enum HistoryKind {
     PriorityChanged,
     /// It went back to the backlog.
     Requeued,
+    /// The warning fraction of an SLA target passed (`to` names the target).
+    SlaWarning,
+    /// An SLA target was missed (`to` names the target).
+    SlaBreach,
+    /// An escalation rule fired (`from`/`to` are escalation levels, the note names the rule).
+    Escalated,
 }
 
 /// One change in a ticket's life: who, what, when and why.
@@ -375,6 +382,8 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Every change, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Service-level targets, their due times and the escalation level.
+    pub sla: TicketSla,
     /// Bumped by the store on every write; updates are conditional on it.
     pub revision: u64,
 }
@@ -420,11 +429,13 @@ pub enum AssignError {
 }
 
 impl Ticket {
-    /// Opens a ticket and returns it with its `ticket.created` event.
+    /// Opens a ticket, its SLA clocks started under `policy`, and returns it with its
+    /// `ticket.created` event.
     pub fn open(
         new: NewTicket,
         complaint_id: ComplaintId,
         requester: UserId,
+        policy: &SlaPolicy,
         now: DateTime<Utc>,
         meta: EventMetadata,
     ) -> (Ticket, Envelope) {
@@ -450,6 +461,7 @@ impl Ticket {
                 to: Some(Status::Open.to_string()),
                 note: None,
             }],
+            sla: policy.start(new.priority, now),
             revision: 0,
         };
         let event = Envelope::new(
@@ -524,9 +536,12 @@ impl Ticket {
         self.updated_at = now;
         if to == Status::Resolved {
             self.resolved_at = Some(now);
+            self.sla.resolution.met_at = Some(now);
         } else if from == Status::Resolved {
             self.resolved_at = None;
+            self.sla.resolution.met_at = None;
         }
+        self.touch_sla(now);
         self.history.push(HistoryEntry {
             at: now,
             actor: by.id.to_string(),
@@ -604,6 +619,8 @@ impl Ticket {
         self.status = Status::Assigned;
         self.assigned_at = Some(now);
         self.updated_at = now;
+        self.sla.first_response.met_at.get_or_insert(now);
+        self.touch_sla(now);
         self.history.push(HistoryEntry {
             at: now,
             actor: actor.to_owned(),
@@ -632,13 +649,15 @@ impl Ticket {
 }
 
 impl Ticket {
-    /// Raises the priority to `to` by the rule `rule` (a keyword), returning the
-    /// `automation.prioritization_applied` event; `None` when the ticket is already at or above
-    /// `to`, which makes a redelivered message change nothing.
+    /// Raises the priority to `to` by the rule `rule` (a keyword), recomputing the SLA due
+    /// times under `policy`, and returns the `automation.prioritization_applied` event; `None`
+    /// when the ticket is already at or above `to`, which makes a redelivered message change
+    /// nothing.
     pub fn raise_priority(
         &mut self,
         to: Priority,
         rule: &str,
+        policy: &SlaPolicy,
         now: DateTime<Utc>,
         meta: EventMetadata,
     ) -> Option<Envelope> {
@@ -648,6 +667,8 @@ impl Ticket {
         let from = self.priority;
         self.priority = to;
         self.updated_at = now;
+        self.retarget_sla(policy);
+        self.touch_sla(now);
         self.history.push(HistoryEntry {
             at: now,
             actor: "system".into(),
@@ -687,6 +708,7 @@ impl Ticket {
         self.status = Status::Open;
         self.assignee = None;
         self.updated_at = now;
+        self.touch_sla(now);
         self.history.push(HistoryEntry {
             at: now,
             actor: "system".into(),
@@ -786,6 +808,7 @@ mod tests {
             new,
             ComplaintId::from_sequence(7),
             requester,
+            &SlaPolicy::default(),
             Utc::now(),
             meta(),
         )
@@ -821,6 +844,7 @@ mod tests {
             new,
             ComplaintId::from_sequence(12345),
             user,
+            &SlaPolicy::default(),
             Utc::now(),
             meta(),
         );

@@ -11,10 +11,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
+use super::{
+    OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
+};
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
-    Ticket, TicketId, TicketRef, User, UserId,
+    Ticket, TicketId, TicketRef, Tier, User, UserId,
 };
 
 /// A document and its outbox.
@@ -35,6 +37,10 @@ struct Inner {
     outbox: BTreeSet<OutboxOwner>,
     /// `Open` tickets, highest priority first, then oldest.
     backlog: BTreeSet<(Reverse<Priority>, TicketId)>,
+    /// Active tickets by SLA check time.
+    sla_checks: BTreeSet<(DateTime<Utc>, TicketId)>,
+    /// Active tickets by their next unmet SLA due time.
+    sla_due: BTreeSet<(DateTime<Utc>, TicketId)>,
     /// Notifications by id, and each recipient's ids oldest first.
     notifications: HashMap<String, Notification>,
     inboxes: HashMap<UserId, Vec<String>>,
@@ -64,14 +70,17 @@ impl Inner {
         }
     }
 
-    /// Keeps the backlog index in step with a ticket's status and priority.
-    fn index_backlog(&mut self, before: Option<(Status, Priority)>, after: &Ticket) {
-        if let Some((Status::Open, priority)) = before {
-            self.backlog.remove(&(Reverse(priority), after.id));
+    /// Keeps the indexes in step with a ticket's new state (`before` is its old one).
+    fn reindex(&mut self, before: Option<IndexKeys>, after: &Ticket) {
+        if let Some(old) = before {
+            old.backlog.map(|k| self.backlog.remove(&k));
+            old.sla_check.map(|k| self.sla_checks.remove(&k));
+            old.sla_due.map(|k| self.sla_due.remove(&k));
         }
-        if after.status == Status::Open {
-            self.backlog.insert((Reverse(after.priority), after.id));
-        }
+        let new = IndexKeys::of(after);
+        new.backlog.map(|k| self.backlog.insert(k));
+        new.sla_check.map(|k| self.sla_checks.insert(k));
+        new.sla_due.map(|k| self.sla_due.insert(k));
     }
 
     fn agent_mut(&mut self, id: UserId) -> Option<&mut User> {
@@ -79,6 +88,24 @@ impl Inner {
             .get_mut(&id)
             .map(|r| &mut r.doc)
             .filter(|u| u.role == Role::Agent && u.agent.is_some())
+    }
+}
+
+/// A ticket's entries in the secondary indexes.
+struct IndexKeys {
+    backlog: Option<(Reverse<Priority>, TicketId)>,
+    sla_check: Option<(DateTime<Utc>, TicketId)>,
+    sla_due: Option<(DateTime<Utc>, TicketId)>,
+}
+
+impl IndexKeys {
+    fn of(t: &Ticket) -> Self {
+        let active = t.status.is_active();
+        Self {
+            backlog: (t.status == Status::Open).then_some((Reverse(t.priority), t.id)),
+            sla_check: t.sla.check_at.filter(|_| active).map(|at| (at, t.id)),
+            sla_due: t.sla.next_due().filter(|_| active).map(|at| (at, t.id)),
+        }
     }
 }
 
@@ -122,7 +149,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Duplicate { field: "id" });
         }
         inner.by_complaint.insert(ticket.complaint_id, ticket.id);
-        inner.index_backlog(None, ticket);
+        inner.reindex(None, ticket);
         inner.tickets.insert(
             ticket.id,
             Record {
@@ -168,12 +195,12 @@ impl Store for MemoryStore {
         if record.doc.revision != ticket.revision {
             return Ok(false);
         }
-        let before = (record.doc.status, record.doc.priority);
+        let before = IndexKeys::of(&record.doc);
         record.doc = ticket.clone();
         record.doc.revision += 1;
         record.outbox.extend_from_slice(events);
         inner.add_events(OutboxOwner::Ticket(ticket.id), events);
-        inner.index_backlog(Some(before), ticket);
+        inner.reindex(Some(before), ticket);
         Ok(true)
     }
 
@@ -260,6 +287,7 @@ impl Store for MemoryStore {
     async fn claim_agent(
         &self,
         category: &Category,
+        tier: Option<Tier>,
         ticket: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
@@ -274,6 +302,7 @@ impl Store for MemoryStore {
                 a.presence == Presence::Online
                     && a.free_slots > 0
                     && a.has_skill(category)
+                    && tier.is_none_or(|t| a.tier == t)
                     && !a.holds.iter().any(|h| h.ticket == ticket)
             })
             // Least loaded, then longest idle (never assigned first), then oldest account.
@@ -299,6 +328,53 @@ impl Store for MemoryStore {
         profile.free_slots += 1;
         user.revision += 1;
         Ok(true)
+    }
+
+    async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>> {
+        let inner = self.lock();
+        Ok(inner
+            .sla_checks
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(limit)
+            .filter_map(|(_, id)| inner.tickets.get(id).map(|r| r.doc.clone()))
+            .collect())
+    }
+
+    async fn tickets_due(
+        &self,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let inner = self.lock();
+        Ok(inner
+            .sla_due
+            .iter()
+            .skip_while(|(at, _)| after.is_some_and(|a| *at <= a))
+            .take_while(|(at, _)| *at <= until)
+            .take(limit)
+            .filter_map(|(_, id)| inner.tickets.get(id).map(|r| r.doc.clone()))
+            .collect())
+    }
+
+    async fn sla_records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRecord>> {
+        Ok(self
+            .lock()
+            .tickets
+            .values()
+            .map(|r| &r.doc)
+            .filter(|t| t.created_at >= from && t.created_at < to)
+            .map(|t| SlaRecord {
+                priority: t.priority,
+                status: t.status,
+                sla: t.sla,
+            })
+            .collect())
     }
 
     async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Category, Envelope, Notification, Priority, Role, Status, Ticket, TicketId, TicketRef, User,
-    UserId,
+    Category, Envelope, Notification, Priority, Role, Status, Ticket, TicketId, TicketRef,
+    TicketSla, Tier, User, UserId,
 };
 
 pub use memory::MemoryStore;
@@ -76,6 +76,17 @@ impl TicketQuery {
             && self.priority.is_none_or(|p| t.priority == p)
             && self.category.as_ref().is_none_or(|c| &t.category == c)
     }
+}
+
+/// What the compliance report needs of one ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaRecord {
+    /// Its priority now.
+    pub priority: Priority,
+    /// Its status now.
+    pub status: Status,
+    /// Its SLA state.
+    pub sla: TicketSla,
 }
 
 /// The document whose outbox holds pending events.
@@ -148,13 +159,14 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>>;
 
-    /// Atomically claims a slot for `ticket` from the best agent for `category`: online, a free
-    /// slot, the skill, not holding `ticket` already; least loaded first, then longest idle
-    /// (never assigned counts as idle longest). One conditional update, so any number of
-    /// workers can claim at once without overbooking anyone.
+    /// Atomically claims a slot for `ticket` from the best agent for `category` (of `tier`,
+    /// when given): online, a free slot, the skill, not holding `ticket` already; least loaded
+    /// first, then longest idle (never assigned counts as idle longest). One conditional update,
+    /// so any number of workers can claim at once without overbooking anyone.
     async fn claim_agent(
         &self,
         category: &Category,
+        tier: Option<Tier>,
         ticket: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>>;
@@ -169,6 +181,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many tickets wait in the backlog (`Open`).
     async fn count_open_tickets(&self) -> StoreResult<u64>;
+
+    /// Active tickets whose SLA check time ([`TicketSla::check_at`]) is at or before `now`,
+    /// earliest first, at most `limit`: the escalation scan's work. Served by an index, so the
+    /// cost follows the number of due tickets, not the number of open ones.
+    async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>>;
+
+    /// Active tickets whose next unmet SLA target ([`TicketSla::next_due`]) falls after `after`
+    /// (if given) and at or before `until`, soonest first, at most `limit`: the at-risk and
+    /// breached lists.
+    async fn tickets_due(
+        &self,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>>;
+
+    /// The priority, status and SLA state of every ticket opened in `[from, to)`, for the
+    /// compliance report.
+    async fn sla_records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRecord>>;
 
     /// Users with `role`, oldest account first.
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>>;

@@ -13,12 +13,20 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use uuid::Uuid;
 
-use super::{OutboxOwner, PendingEvents, Store, StoreError, StoreResult, TicketQuery};
+mod sla_doc;
+
+use self::sla_doc::SlaDoc;
+use super::{
+    OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
+};
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
     NotificationKind, PasswordHash, PersonName, Presence, Priority, Role, SlotHold, Status, Ticket,
     TicketId, TicketRef, Tier, Title, User, UserId,
 };
+
+/// The index the escalation scan runs on (named so a test can find it in the query plan).
+pub const SLA_CHECK_INDEX: &str = "sla_check";
 
 /// `_id` of the complaint number counter in `counters`.
 const COMPLAINT_COUNTER: &str = "complaintId";
@@ -128,6 +136,9 @@ impl MongoStore {
                     doc! {"status": 1, "category": 1, "priorityRank": -1, "_id": 1},
                     "backlog",
                 ),
+                plain(doc! {"sla.checkAt": 1}, SLA_CHECK_INDEX),
+                plain(doc! {"sla.nextDueAt": 1}, "sla_due"),
+                plain(doc! {"createdAt": 1}, "created"),
             ])
             .await
             .map_err(map_err)?;
@@ -403,11 +414,15 @@ impl Store for MongoStore {
     async fn claim_agent(
         &self,
         category: &Category,
+        tier: Option<Tier>,
         ticket: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
         let mut filter = claimable();
         filter.insert("agent.skills", category.as_str());
+        if let Some(tier) = tier {
+            filter.insert("agent.tier", tier.as_str());
+        }
         filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
         self.users
             .find_one_and_update(filter, hold_update(ticket, now))
@@ -443,6 +458,73 @@ impl Store for MongoStore {
         let filter = doc! {"status": Status::Open.as_str(), "category": {"$in": skills}};
         self.find_ticket_where(filter, Some(doc! {"priorityRank": -1, "_id": 1}))
             .await
+    }
+
+    #[instrument(skip_all)]
+    async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        find_many(
+            &self.tickets,
+            sla_checks_due_filter(now),
+            doc! {"sla.checkAt": 1},
+            Some(limit),
+        )
+        .await?
+        .into_iter()
+        .map(TicketDoc::into_domain)
+        .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn tickets_due(
+        &self,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let mut range = doc! {"$lte": bson_time(until)};
+        if let Some(after) = after {
+            range.insert("$gt", bson_time(after));
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        find_many(
+            &self.tickets,
+            doc! {"sla.nextDueAt": range},
+            doc! {"sla.nextDueAt": 1},
+            Some(limit),
+        )
+        .await?
+        .into_iter()
+        .map(TicketDoc::into_domain)
+        .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn sla_records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRecord>> {
+        #[derive(Deserialize)]
+        struct RecordDoc {
+            priority: Priority,
+            status: Status,
+            sla: SlaDoc,
+        }
+        self.tickets
+            .clone_with_type::<RecordDoc>()
+            .find(doc! {"createdAt": {"$gte": bson_time(from), "$lt": bson_time(to)}})
+            .projection(doc! {"_id": 0, "priority": 1, "status": 1, "sla": 1})
+            .await
+            .map_err(map_err)?
+            .map_ok(|r| SlaRecord {
+                priority: r.priority,
+                status: r.status,
+                sla: r.sla.into_domain(),
+            })
+            .try_collect()
+            .await
+            .map_err(map_err)
     }
 
     #[instrument(skip_all)]
@@ -584,6 +666,12 @@ fn claimable() -> Document {
         "agent.presence": Presence::Online.as_str(),
         "agent.freeSlots": {"$gt": 0_i64},
     }
+}
+
+/// The escalation scan's query: tickets whose SLA check time has come. Only active tickets
+/// carry `sla.checkAt`, so the index holds exactly the tickets the scan may need.
+pub fn sla_checks_due_filter(now: DateTime<Utc>) -> Document {
+    doc! {"sla.checkAt": {"$lte": bson_time(now)}}
 }
 
 /// Takes one slot for `ticket`: the hold, the counter and the load move together.
@@ -757,6 +845,7 @@ struct TicketDoc {
     assigned_at: Option<bson::DateTime>,
     resolved_at: Option<bson::DateTime>,
     history: Vec<HistoryDoc>,
+    sla: SlaDoc,
     revision: i64,
     #[serde(default)]
     pending_events: Vec<OutboxEntry>,
@@ -793,6 +882,7 @@ impl TicketDoc {
                     note: h.note.clone(),
                 })
                 .collect(),
+            sla: SlaDoc::from_domain(t),
             revision: rev(t.revision),
             outbox_pending: !pending_events.is_empty(),
             pending_events: outbox_entries(&pending_events),
@@ -832,6 +922,7 @@ impl TicketDoc {
                     note: h.note,
                 })
                 .collect(),
+            sla: self.sla.into_domain(),
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("ticket", "negative revision".into()))?,
         })

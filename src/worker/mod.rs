@@ -6,10 +6,12 @@
 //!   `agent.availability_changed`, and the notifications).
 //! - `routing`: claim-then-assign, backlog draining, requeueing.
 //! - `sweep`: periodic repair of slots and backlog.
+//! - `escalation`: the SLA scan: warnings, breaches and escalation rules.
 //! - `dead_letters`: list and redrive the dead-letter queue.
 
 mod consumer;
 pub mod dead_letters;
+mod escalation;
 mod handlers;
 mod routing;
 mod sweep;
@@ -18,10 +20,11 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::domain::{Clock, PriorityRules};
+use crate::domain::{Clock, PriorityRules, SlaPolicy};
 use crate::store::Store;
 
 pub use consumer::{ConsumerSettings, StepReport, Worker, retry_delay};
+pub use escalation::{ScanReport, run_escalations, scan};
 pub use handlers::{HandlerError, dispatch};
 pub use sweep::{SweepReport, run_sweeps, sweep};
 
@@ -34,6 +37,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Prioritisation rules applied to new tickets.
     pub rules: PriorityRules,
+    /// SLA targets and escalation rules.
+    pub sla: Arc<SlaPolicy>,
     /// Wakes this process's outbox relay after a write with events.
     pub outbox: Arc<Notify>,
     /// Whether an agent going offline has their not-yet-started tickets requeued.

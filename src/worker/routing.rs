@@ -42,7 +42,7 @@ pub async fn route(
         }
         let Some(agent) = ctx
             .store
-            .claim_agent(&current.category, ticket, ctx.clock.now())
+            .claim_agent(&current.category, None, ticket, ctx.clock.now())
             .await?
         else {
             debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quickfix::domain::{
-    Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, User, UserId,
+    Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, Tier, User, UserId,
 };
-use quickfix::{OutboxOwner, PendingEvents, Store, StoreResult, TicketQuery};
+use quickfix::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult, TicketQuery};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -91,10 +91,29 @@ impl Store for FaultyStore {
     async fn claim_agent(
         &self,
         c: &Category,
+        tier: Option<Tier>,
         t: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        self.inner.claim_agent(c, t, now).await
+        self.inner.claim_agent(c, tier, t, now).await
+    }
+    async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>> {
+        self.inner.sla_checks_due(now, limit).await
+    }
+    async fn tickets_due(
+        &self,
+        after: Option<DateTime<Utc>>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.inner.tickets_due(after, until, limit).await
+    }
+    async fn sla_records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SlaRecord>> {
+        self.inner.sla_records(from, to).await
     }
     async fn release_slot(&self, a: UserId, t: TicketId) -> StoreResult<bool> {
         self.inner.release_slot(a, t).await

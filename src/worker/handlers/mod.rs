@@ -39,13 +39,11 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
             route(ctx, ticket_id(event)?, &caused_by(event)).await?;
             notify::handle(ctx, event).await
         }
-        EventType::TicketAssigned | EventType::TicketStatusChanged => {
-            notify::handle(ctx, event).await
-        }
-        EventType::TicketEscalated
-        | EventType::PrioritizationApplied
-        | EventType::SlaWarning
-        | EventType::SlaBreach => Ok(()),
+        EventType::TicketAssigned
+        | EventType::TicketStatusChanged
+        | EventType::TicketEscalated
+        | EventType::SlaBreach => notify::handle(ctx, event).await,
+        EventType::PrioritizationApplied | EventType::SlaWarning => Ok(()),
     }
 }
 

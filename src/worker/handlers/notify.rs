@@ -4,7 +4,11 @@
 use serde_json::json;
 
 use super::{Context, HandlerError, field, ticket_id, user_id};
-use crate::domain::{Envelope, EventType, Notification, NotificationKind, Role, TicketRef};
+use crate::domain::{
+    Envelope, EventType, Notification, NotificationKind, Role, SlaTarget, Ticket, TicketRef, Tier,
+    UserId,
+};
+use crate::store::StoreError;
 
 pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
     let now = ctx.clock.now();
@@ -36,6 +40,14 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
         };
         let summary = ticket.summary();
         let number = ticket.complaint_id;
+        if matches!(
+            event.event_type,
+            EventType::TicketEscalated | EventType::SlaBreach
+        ) {
+            out = to_managers(ctx, event, &ticket).await?;
+            ctx.store.insert_notifications(&out).await?;
+            return Ok(());
+        }
         let requester_message = match event.event_type {
             EventType::TicketAssigned => {
                 let agent = user_id(event, "assignedTo")?;
@@ -68,4 +80,54 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
     }
     ctx.store.insert_notifications(&out).await?;
     Ok(())
+}
+
+/// `ticketEscalated` (when the rule notifies managers) and `slaBreached`, for every manager and
+/// admin.
+async fn to_managers(
+    ctx: &Context,
+    event: &Envelope,
+    ticket: &Ticket,
+) -> Result<Vec<Notification>, HandlerError> {
+    let number = ticket.complaint_id;
+    let title = ticket.title.as_str();
+    let (kind, message) = if event.event_type == EventType::SlaBreach {
+        let target: SlaTarget = field(event, "target")?
+            .parse()
+            .map_err(|e: crate::domain::ValidationError| HandlerError::Invalid(e.to_string()))?;
+        (
+            NotificationKind::SlaBreached,
+            format!("{number} \"{title}\" missed its {} target", target.describe()),
+        )
+    } else {
+        if event.data["notifyManagers"] != json!(true) {
+            return Ok(Vec::new());
+        }
+        (
+            NotificationKind::TicketEscalated,
+            format!(
+                "{number} \"{title}\" was escalated by rule `{}`",
+                field(event, "rule")?
+            ),
+        )
+    };
+    let mut data = ticket.summary();
+    data["event"] = event.data.clone();
+    let now = ctx.clock.now();
+    Ok(managers_and_admins(ctx)
+        .await?
+        .into_iter()
+        .map(|id| Notification::of(event, id, kind, message.clone(), data.clone(), now))
+        .collect())
+}
+
+/// Every agent of the manager tier and every admin.
+async fn managers_and_admins(ctx: &Context) -> Result<Vec<UserId>, StoreError> {
+    let managers = ctx.store.list_users(Role::Agent).await?.into_iter().filter(|u| {
+        u.agent
+            .as_ref()
+            .is_some_and(|a| a.tier == Tier::Manager)
+    });
+    let admins = ctx.store.list_users(Role::Admin).await?;
+    Ok(managers.chain(admins).map(|u| u.id).collect())
 }

@@ -26,6 +26,7 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
         let Some(applied) = ticket.raise_priority(
             rule.priority,
             &rule.keyword,
+            &ctx.sla,
             ctx.clock.now(),
             caused_by(event),
         ) else {

@@ -1,0 +1,732 @@
+//! Service-level targets and escalation: what a ticket owes and when, and what happens when it
+//! is late.
+//!
+//! Every priority has two targets: the first response (time to assignment) and the resolution
+//! (time to `Resolved`). Their due times are stored on the ticket when it opens and recomputed
+//! when its priority changes; with business hours configured, only working time counts.
+//!
+//! The escalation scan is state-based: a ticket stores when it next needs a look
+//! ([`TicketSla::check_at`]), and a scan looks at every ticket whose time has come, however late
+//! the scan is. Warnings and breaches are recorded once per target; escalation rules form a
+//! ladder (rule *n* lifts a ticket to level *n*, and a ticket only climbs), so a rule fires at
+//! most once per ticket.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::calendar::Calendar;
+use super::ticket::named_enum;
+use super::{
+    Envelope, EventMetadata, EventType, HistoryEntry, HistoryKind, Priority, Status, Ticket,
+    UserId, ValidationError,
+};
+
+named_enum!(
+    /// Which of a ticket's two targets.
+    SlaTarget, "target" {
+        /// Time to assignment.
+        FirstResponse = "firstResponse",
+        /// Time to `Resolved`.
+        Resolution = "resolution",
+    }
+);
+
+impl SlaTarget {
+    /// Words for history notes and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SlaTarget::FirstResponse => "first response",
+            SlaTarget::Resolution => "resolution",
+        }
+    }
+}
+
+/// The two targets of one priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    /// Time allowed until the ticket is assigned.
+    pub first_response: TimeDelta,
+    /// Time allowed until it is resolved.
+    pub resolution: TimeDelta,
+}
+
+impl Targets {
+    /// The time allowed for `target`.
+    pub fn get(self, target: SlaTarget) -> TimeDelta {
+        match target {
+            SlaTarget::FirstResponse => self.first_response,
+            SlaTarget::Resolution => self.resolution,
+        }
+    }
+}
+
+/// The moment an escalation rule measures from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// The ticket was opened.
+    Created,
+    /// The ticket entered its current status.
+    StatusEntered,
+    /// The first-response target was due, and missed.
+    FirstResponseDue,
+    /// The resolution target was due, and missed.
+    ResolutionDue,
+}
+
+impl Mark {
+    /// The name used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Created => "created",
+            Mark::StatusEntered => "status_entered",
+            Mark::FirstResponseDue => "first_response_due",
+            Mark::ResolutionDue => "resolution_due",
+        }
+    }
+}
+
+/// What an escalation rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationAction {
+    /// One priority step up (due times are recomputed).
+    RaisePriority,
+    /// Give the ticket to a free agent of a higher tier than its holder's: a senior first, then
+    /// a manager, through the same atomic claim as routing.
+    ReassignHigherTier,
+    /// Notify every manager and admin.
+    NotifyManagers,
+}
+
+impl EscalationAction {
+    /// The name used in configuration and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationAction::RaisePriority => "raise_priority",
+            EscalationAction::ReassignHigherTier => "reassign_higher_tier",
+            EscalationAction::NotifyManagers => "notify_managers",
+        }
+    }
+}
+
+/// "A ticket of these priorities, in these statuses, `after` past `since`: do `actions`."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRule {
+    /// Shown in history and events.
+    pub name: String,
+    /// Priorities it applies to; empty for any.
+    pub priorities: Vec<Priority>,
+    /// Statuses it applies to; empty for any active status.
+    pub statuses: Vec<Status>,
+    /// The moment measured from.
+    pub since: Mark,
+    /// How long after it the rule fires (SLA time: business hours when configured).
+    pub after: TimeDelta,
+    /// What it does, in order.
+    pub actions: Vec<EscalationAction>,
+}
+
+impl EscalationRule {
+    /// Whether the rule applies to a ticket in this state (its time aside).
+    fn applies_to(&self, ticket: &Ticket) -> bool {
+        ticket.status.is_active()
+            && (self.priorities.is_empty() || self.priorities.contains(&ticket.priority))
+            && (self.statuses.is_empty() || self.statuses.contains(&ticket.status))
+    }
+
+    /// Whether the rule does `action`.
+    pub fn does(&self, action: EscalationAction) -> bool {
+        self.actions.contains(&action)
+    }
+}
+
+/// The SLA configuration: targets per priority, when to warn, business hours, escalation rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicy {
+    /// Indexed by priority rank (Low = 0).
+    targets: [Targets; 4],
+    warning_fraction: f64,
+    calendar: Calendar,
+    rules: Vec<EscalationRule>,
+}
+
+impl SlaPolicy {
+    /// Builds a policy.
+    ///
+    /// # Errors
+    /// When a target is not positive, a first-response target exceeds its resolution target,
+    /// the warning fraction is not in (0, 1), or a rule has no name, no action or a negative
+    /// delay.
+    pub fn new(
+        targets: impl Fn(Priority) -> Targets,
+        warning_fraction: f64,
+        calendar: Calendar,
+        rules: Vec<EscalationRule>,
+    ) -> Result<Self, ValidationError> {
+        let targets = [
+            targets(Priority::Low),
+            targets(Priority::Medium),
+            targets(Priority::High),
+            targets(Priority::Critical),
+        ];
+        for (priority, t) in Priority::ALL.iter().zip(&targets) {
+            let field = format!("targets.{priority}");
+            if t.first_response <= TimeDelta::zero() || t.resolution <= TimeDelta::zero() {
+                return Err(ValidationError::new(field, "targets must be positive"));
+            }
+            if t.first_response > t.resolution {
+                return Err(ValidationError::new(
+                    field,
+                    "the first response cannot be due after the resolution",
+                ));
+            }
+        }
+        if !(warning_fraction > 0.0 && warning_fraction < 1.0) {
+            return Err(ValidationError::new(
+                "warning_fraction",
+                "must be between 0 and 1 (exclusive)",
+            ));
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            let field = format!("escalation[{i}]");
+            if rule.name.trim().is_empty() {
+                return Err(ValidationError::new(field, "a rule needs a name"));
+            }
+            if rule.actions.is_empty() {
+                return Err(ValidationError::new(field, "a rule needs at least one action"));
+            }
+            if rule.after < TimeDelta::zero() {
+                return Err(ValidationError::new(field, "`after` cannot be negative"));
+            }
+        }
+        Ok(Self {
+            targets,
+            warning_fraction,
+            calendar,
+            rules,
+        })
+    }
+
+    /// The targets of `priority`.
+    pub fn targets(&self, priority: Priority) -> Targets {
+        self.targets[priority_index(priority)]
+    }
+
+    /// The fraction of a target at which the warning is raised.
+    pub fn warning_fraction(&self) -> f64 {
+        self.warning_fraction
+    }
+
+    /// How SLA time passes.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The escalation ladder, lowest level first.
+    pub fn rules(&self) -> &[EscalationRule] {
+        &self.rules
+    }
+
+    /// The clock of `target` for a ticket of `priority` whose clock started at `start`.
+    fn clock(&self, priority: Priority, target: SlaTarget, start: DateTime<Utc>) -> TargetClock {
+        let allowed = self.targets(priority).get(target);
+        let warn_after = TimeDelta::milliseconds(
+            (allowed.num_milliseconds() as f64 * self.warning_fraction).round() as i64,
+        );
+        TargetClock {
+            due_at: self.calendar.add(start, allowed),
+            warn_at: self.calendar.add(start, warn_after),
+            met_at: None,
+            warned_at: None,
+            breached_at: None,
+        }
+    }
+
+    /// A new ticket's SLA state.
+    pub fn start(&self, priority: Priority, opened_at: DateTime<Utc>) -> TicketSla {
+        TicketSla {
+            first_response: self.clock(priority, SlaTarget::FirstResponse, opened_at),
+            resolution: self.clock(priority, SlaTarget::Resolution, opened_at),
+            escalation_level: 0,
+            check_at: Some(opened_at),
+        }
+    }
+}
+
+impl Default for SlaPolicy {
+    /// Critical 15 min / 4 h, High 1 h / 8 h, Medium 4 h / 24 h, Low 8 h / 72 h; warn at 80%;
+    /// round the clock; the default escalation ladder ([`default_rules`]).
+    fn default() -> Self {
+        let targets = |p| {
+            let (first, resolve) = match p {
+                Priority::Critical => (TimeDelta::minutes(15), TimeDelta::hours(4)),
+                Priority::High => (TimeDelta::hours(1), TimeDelta::hours(8)),
+                Priority::Medium => (TimeDelta::hours(4), TimeDelta::hours(24)),
+                Priority::Low => (TimeDelta::hours(8), TimeDelta::hours(72)),
+            };
+            Targets {
+                first_response: first,
+                resolution: resolve,
+            }
+        };
+        Self::new(targets, 0.8, Calendar::Always, default_rules())
+            .expect("BUG: the default SLA policy is valid")
+    }
+}
+
+/// The escalation ladder QuickFix starts with, after the original design:
+/// 1. nobody took the ticket in time: raise its priority and tell the managers;
+/// 2. a Critical or High ticket missed its resolution target: give it to a senior (or a
+///    manager) and tell the managers;
+/// 3. still unresolved a full resolution target later: give it to a manager.
+pub fn default_rules() -> Vec<EscalationRule> {
+    use EscalationAction::*;
+    vec![
+        EscalationRule {
+            name: "unanswered".into(),
+            priorities: Vec::new(),
+            statuses: vec![Status::Open],
+            since: Mark::FirstResponseDue,
+            after: TimeDelta::zero(),
+            actions: vec![RaisePriority, NotifyManagers],
+        },
+        EscalationRule {
+            name: "overdue".into(),
+            priorities: vec![Priority::Critical, Priority::High],
+            statuses: Vec::new(),
+            since: Mark::ResolutionDue,
+            after: TimeDelta::zero(),
+            actions: vec![ReassignHigherTier, NotifyManagers],
+        },
+        EscalationRule {
+            name: "long-overdue".into(),
+            priorities: vec![Priority::Critical, Priority::High],
+            statuses: Vec::new(),
+            since: Mark::ResolutionDue,
+            after: TimeDelta::hours(4),
+            actions: vec![ReassignHigherTier, NotifyManagers],
+        },
+    ]
+}
+
+fn priority_index(p: Priority) -> usize {
+    match p {
+        Priority::Low => 0,
+        Priority::Medium => 1,
+        Priority::High => 2,
+        Priority::Critical => 3,
+    }
+}
+
+/// The next priority up, if any.
+pub fn priority_above(p: Priority) -> Option<Priority> {
+    Priority::ALL.get(priority_index(p) + 1).copied()
+}
+
+/// Where one target of one ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetClock {
+    /// When the target is due.
+    pub due_at: DateTime<Utc>,
+    /// When the warning is due.
+    pub warn_at: DateTime<Utc>,
+    /// When the target was met (the first assignment, or the resolution).
+    pub met_at: Option<DateTime<Utc>>,
+    /// When the warning was recorded.
+    pub warned_at: Option<DateTime<Utc>>,
+    /// When the breach was recorded.
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+/// How a target turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Met by its due time.
+    Met,
+    /// Missed: met late, or still unmet after its due time.
+    Missed,
+    /// Not met yet and not due yet.
+    Pending,
+    /// The ticket was closed without meeting the target, before it was due.
+    Void,
+}
+
+impl TargetClock {
+    /// Whether the target was missed, as far as is known at `now`.
+    pub fn is_missed(&self, now: DateTime<Utc>) -> bool {
+        match self.met_at {
+            Some(met) => met > self.due_at,
+            None => now >= self.due_at,
+        }
+    }
+
+    /// How the target turned out at `now` for a ticket that is `active` or not.
+    pub fn outcome(&self, active: bool, now: DateTime<Utc>) -> Outcome {
+        match self.met_at {
+            Some(met) if met <= self.due_at => Outcome::Met,
+            Some(_) => Outcome::Missed,
+            None if self.breached_at.is_some() => Outcome::Missed,
+            None if !active => Outcome::Void,
+            None if now >= self.due_at => Outcome::Missed,
+            None => Outcome::Pending,
+        }
+    }
+
+    /// The instants at which the scan has something to record, if any.
+    fn pending_marks(&self) -> impl Iterator<Item = DateTime<Utc>> {
+        let open = self.met_at.is_none() && self.breached_at.is_none();
+        let warn = (open && self.warned_at.is_none()).then_some(self.warn_at);
+        let breach = (self.breached_at.is_none() && self.met_at.is_none_or(|m| m > self.due_at))
+            .then_some(self.due_at);
+        warn.into_iter().chain(breach)
+    }
+}
+
+/// A ticket's SLA state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketSla {
+    /// Time to assignment.
+    pub first_response: TargetClock,
+    /// Time to resolution.
+    pub resolution: TargetClock,
+    /// The highest escalation rule applied (1-based; 0 when never escalated).
+    pub escalation_level: u32,
+    /// When the escalation scan should next look at the ticket; `None` when nothing more can
+    /// happen (the ticket is resolved or closed, or every target and rule is settled). Every
+    /// change to the ticket sets it to "now", so the scan re-plans from the new state.
+    pub check_at: Option<DateTime<Utc>>,
+}
+
+impl TicketSla {
+    /// The clock of `target`.
+    pub fn clock(&self, target: SlaTarget) -> &TargetClock {
+        match target {
+            SlaTarget::FirstResponse => &self.first_response,
+            SlaTarget::Resolution => &self.resolution,
+        }
+    }
+
+    fn clock_mut(&mut self, target: SlaTarget) -> &mut TargetClock {
+        match target {
+            SlaTarget::FirstResponse => &mut self.first_response,
+            SlaTarget::Resolution => &mut self.resolution,
+        }
+    }
+
+    /// The earliest due time among targets not met yet: what the ticket owes next.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        [&self.first_response, &self.resolution]
+            .into_iter()
+            .filter(|c| c.met_at.is_none())
+            .map(|c| c.due_at)
+            .min()
+    }
+}
+
+/// One thing the scan records on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaMark {
+    /// The warning fraction of `target` has passed.
+    Warning(SlaTarget),
+    /// `target` is missed.
+    Breach(SlaTarget),
+}
+
+impl Ticket {
+    /// Asks the escalation scan to look at this ticket again: after any change while it is
+    /// active; never once it is resolved or closed.
+    pub(crate) fn touch_sla(&mut self, now: DateTime<Utc>) {
+        self.sla.check_at = self.status.is_active().then_some(now);
+    }
+
+    /// When the ticket entered its current status.
+    pub fn status_since(&self) -> DateTime<Utc> {
+        self.history
+            .iter()
+            .rev()
+            .find(|h| {
+                matches!(
+                    h.kind,
+                    HistoryKind::Created
+                        | HistoryKind::StatusChanged
+                        | HistoryKind::Assigned
+                        | HistoryKind::Requeued
+                )
+            })
+            .map_or(self.created_at, |h| h.at)
+    }
+
+    /// Recomputes the due times for the current priority, from when the ticket opened;
+    /// recorded warnings, breaches and met times stay.
+    pub(crate) fn retarget_sla(&mut self, policy: &SlaPolicy) {
+        let fresh = policy.start(self.priority, self.created_at);
+        for target in SlaTarget::ALL.iter().copied() {
+            let (new, clock) = (fresh.clock(target), self.sla.clock_mut(target));
+            clock.due_at = new.due_at;
+            clock.warn_at = new.warn_at;
+        }
+    }
+
+    /// Warnings and breaches due at `now` and not recorded yet, in the order they fell due. A
+    /// warning whose target is already missed is skipped: the breach says more.
+    pub fn due_sla_marks(&self, now: DateTime<Utc>) -> Vec<SlaMark> {
+        if !self.status.is_active() {
+            return Vec::new();
+        }
+        let mut marks: Vec<(DateTime<Utc>, SlaMark)> = Vec::new();
+        for target in SlaTarget::ALL.iter().copied() {
+            let clock = self.sla.clock(target);
+            let open = clock.met_at.is_none() && clock.breached_at.is_none();
+            if open && clock.warned_at.is_none() && clock.warn_at <= now && now < clock.due_at {
+                marks.push((clock.warn_at, SlaMark::Warning(target)));
+            }
+            if clock.breached_at.is_none() && clock.is_missed(now) {
+                marks.push((clock.due_at, SlaMark::Breach(target)));
+            }
+        }
+        marks.sort_by_key(|(at, _)| *at);
+        marks.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Records a warning or breach in history and returns its `sla.warning` / `sla.breach`
+    /// event. A warning skipped because the breach came first is recorded as passed.
+    pub fn record_sla_mark(
+        &mut self,
+        mark: SlaMark,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Envelope {
+        let (target, kind, event_type) = match mark {
+            SlaMark::Warning(t) => (t, HistoryKind::SlaWarning, EventType::SlaWarning),
+            SlaMark::Breach(t) => (t, HistoryKind::SlaBreach, EventType::SlaBreach),
+        };
+        let allowed = policy.targets(self.priority).get(target);
+        let clock = self.sla.clock_mut(target);
+        match mark {
+            SlaMark::Warning(_) => clock.warned_at = Some(now),
+            SlaMark::Breach(_) => clock.breached_at = Some(now),
+        }
+        let due_at = clock.due_at;
+        let rule = format!(
+            "{} {} target {}",
+            self.priority,
+            target.describe(),
+            humanize(allowed)
+        );
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind,
+            from: None,
+            to: Some(target.to_string()),
+            note: Some(format!("{rule}, due {}", due_at.to_rfc3339())),
+        });
+        Envelope::new(
+            event_type,
+            json!({
+                "ticketId": self.id.to_string(),
+                "complaintId": self.complaint_id.to_string(),
+                "userId": self.requester.to_string(),
+                "title": self.title.as_str(),
+                "priority": self.priority,
+                "status": self.status,
+                "assignedTo": self.assignee.map(|a| a.to_string()),
+                "target": target,
+                "dueAt": due_at,
+                "rule": rule,
+            }),
+            meta,
+            now,
+        )
+    }
+
+    /// When `rule` fires for this ticket as it stands, if it applies at all.
+    fn rule_fires_at(&self, rule: &EscalationRule, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        if !rule.applies_to(self) {
+            return None;
+        }
+        let missed_due = |c: &TargetClock| c.breached_at.map(|_| c.due_at);
+        let mark = match rule.since {
+            Mark::Created => Some(self.created_at),
+            Mark::StatusEntered => Some(self.status_since()),
+            Mark::FirstResponseDue => missed_due(&self.sla.first_response),
+            Mark::ResolutionDue => missed_due(&self.sla.resolution),
+        }?;
+        Some(calendar.add(mark, rule.after))
+    }
+
+    /// The escalation rule to apply at `now`, with its level: the first rule above the
+    /// ticket's level that applies and whose time has come.
+    pub fn due_escalation<'p>(
+        &self,
+        policy: &'p SlaPolicy,
+        now: DateTime<Utc>,
+    ) -> Option<(u32, &'p EscalationRule)> {
+        policy
+            .rules()
+            .iter()
+            .zip(1u32..)
+            .filter(|(_, level)| *level > self.sla.escalation_level)
+            .find(|(rule, _)| {
+                self.rule_fires_at(rule, policy.calendar())
+                    .is_some_and(|at| at <= now)
+            })
+            .map(|(rule, level)| (level, rule))
+    }
+
+    /// Plans the next look: the earliest pending warning, breach or rule; `None` when there is
+    /// none or the ticket is no longer active.
+    pub fn plan_sla_check(&mut self, policy: &SlaPolicy) {
+        if !self.status.is_active() {
+            self.sla.check_at = None;
+            return;
+        }
+        let marks = [&self.sla.first_response, &self.sla.resolution]
+            .into_iter()
+            .flat_map(TargetClock::pending_marks);
+        let rules = policy
+            .rules()
+            .iter()
+            .zip(1u32..)
+            .filter(|(_, level)| *level > self.sla.escalation_level)
+            .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
+        self.sla.check_at = marks.chain(rules).min();
+    }
+
+    /// Applies escalation `rule` at `level`: raises the priority if the rule says so
+    /// (recomputing due times), gives the ticket to `reassign_to` (an agent of a higher tier
+    /// whose slot the caller has claimed), records the step, and returns the `ticket.escalated`
+    /// event followed by `ticket.assigned` when it was reassigned.
+    pub fn escalate(
+        &mut self,
+        level: u32,
+        rule: &EscalationRule,
+        policy: &SlaPolicy,
+        reassign_to: Option<UserId>,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> EscalationStep {
+        let from_level = self.sla.escalation_level;
+        let from_priority = self.priority;
+        let previous_assignee = self.assignee;
+        self.sla.escalation_level = level;
+        if rule.does(EscalationAction::RaisePriority)
+            && let Some(up) = priority_above(self.priority)
+        {
+            self.priority = up;
+            self.retarget_sla(policy);
+            self.history.push(HistoryEntry {
+                at: now,
+                actor: "system".into(),
+                kind: HistoryKind::PriorityChanged,
+                from: Some(from_priority.to_string()),
+                to: Some(up.to_string()),
+                note: Some(format!("escalation rule `{}`", rule.name)),
+            });
+        }
+        let note = Some(format!("escalation rule `{}`", rule.name));
+        let assigned = reassign_to.and_then(|agent| {
+            self.assign(agent, "system", note.clone(), now, meta.clone())
+                .ok()
+        });
+        let mut outcome: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
+        if rule.does(EscalationAction::ReassignHigherTier) && assigned.is_none() {
+            outcome.push("(no higher-tier agent free)");
+        }
+        self.updated_at = now;
+        self.touch_sla(now);
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind: HistoryKind::Escalated,
+            from: Some(from_level.to_string()),
+            to: Some(level.to_string()),
+            note: Some(format!("escalation rule `{}`: {}", rule.name, outcome.join(", "))),
+        });
+        let actions: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
+        let escalated = Envelope::new(
+            EventType::TicketEscalated,
+            json!({
+                "ticketId": self.id.to_string(),
+                "complaintId": self.complaint_id.to_string(),
+                "userId": self.requester.to_string(),
+                "title": self.title.as_str(),
+                "category": self.category.as_str(),
+                "status": self.status,
+                "priority": self.priority,
+                "previousPriority": from_priority,
+                "assignedTo": self.assignee.map(|a| a.to_string()),
+                "previousAssignee": previous_assignee.map(|a| a.to_string()),
+                "rule": rule.name,
+                "level": level,
+                "actions": actions,
+                "notifyManagers": rule.does(EscalationAction::NotifyManagers),
+            }),
+            meta,
+            now,
+        );
+        let reassigned = assigned.is_some();
+        EscalationStep {
+            events: std::iter::once(escalated).chain(assigned).collect(),
+            reassigned,
+        }
+    }
+}
+
+/// What [`Ticket::escalate`] did.
+#[derive(Debug)]
+pub struct EscalationStep {
+    /// `ticket.escalated`, then `ticket.assigned` when the ticket changed hands.
+    pub events: Vec<Envelope>,
+    /// Whether the ticket went to the agent offered.
+    pub reassigned: bool,
+}
+
+/// `4h`, `15m`, `1h30m`: a target as configured.
+pub fn humanize(d: TimeDelta) -> String {
+    let minutes = d.num_minutes();
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
+    }
+}
+
+/// The share of targets met, per priority and target, among tickets opened in a window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compliance {
+    /// Targets met in time.
+    pub met: u64,
+    /// Targets missed.
+    pub missed: u64,
+    /// Targets neither met nor due yet.
+    pub pending: u64,
+}
+
+impl Compliance {
+    /// Counts one outcome.
+    pub fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Met => self.met += 1,
+            Outcome::Missed => self.missed += 1,
+            Outcome::Pending => self.pending += 1,
+            Outcome::Void => {}
+        }
+    }
+
+    /// `met / (met + missed)`, or `None` when nothing has been decided.
+    pub fn share_met(&self) -> Option<f64> {
+        let decided = self.met + self.missed;
+        (decided > 0).then(|| self.met as f64 / decided as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests;

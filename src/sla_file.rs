@@ -1,0 +1,184 @@
+//! The SLA policy file (`QUICKFIX_SLA_FILE`, TOML): targets per priority, the warning
+//! fraction, business hours and the escalation ladder. Anything left out keeps its default;
+//! `config/sla.example.toml` shows every setting.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use crate::domain::{
+    BusinessHours, Calendar, EscalationAction, EscalationRule, Mark, Priority, SlaPolicy, Status,
+    Targets, ValidationError,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaFile {
+    warning_fraction: Option<f64>,
+    #[serde(default)]
+    targets: BTreeMap<Priority, TargetsFile>,
+    business_hours: Option<BusinessHoursFile>,
+    escalation: Option<Vec<RuleFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetsFile {
+    first_response: String,
+    resolution: String,
+}
+
+/// Weekdays are free keys, so unknown ones are reported by [`BusinessHours::parse`].
+#[derive(Debug, Deserialize)]
+struct BusinessHoursFile {
+    timezone: String,
+    #[serde(flatten)]
+    days: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    name: String,
+    #[serde(default)]
+    priorities: Vec<Priority>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+    since: Mark,
+    #[serde(default = "zero")]
+    after: String,
+    actions: Vec<EscalationAction>,
+}
+
+fn zero() -> String {
+    "0s".into()
+}
+
+/// Reads the policy from `path`, or the default policy when there is none.
+///
+/// # Errors
+/// When the file cannot be read or is not a valid policy; the message names the setting.
+pub fn load(path: Option<&Path>) -> anyhow::Result<SlaPolicy> {
+    let Some(path) = path else {
+        return Ok(SlaPolicy::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the SLA policy file {}", path.display()))?;
+    parse(&text).with_context(|| format!("the SLA policy file {} is invalid", path.display()))
+}
+
+/// Parses a policy file's text.
+///
+/// # Errors
+/// When it is not TOML of the expected shape, or a value is invalid.
+pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
+    let file: SlaFile = toml::from_str(text)?;
+    let defaults = SlaPolicy::default();
+    let mut targets: BTreeMap<Priority, Targets> = Priority::ALL
+        .iter()
+        .map(|p| (*p, defaults.targets(*p)))
+        .collect();
+    for (priority, t) in file.targets {
+        let field = |name: &str| format!("targets.{priority}.{name}");
+        targets.insert(
+            priority,
+            Targets {
+                first_response: duration(&field("first_response"), &t.first_response)?,
+                resolution: duration(&field("resolution"), &t.resolution)?,
+            },
+        );
+    }
+    let calendar = match file.business_hours {
+        None => Calendar::Always,
+        Some(hours) => {
+            let days: Vec<(&str, &str)> = hours
+                .days
+                .iter()
+                .map(|(d, w)| (d.as_str(), w.as_str()))
+                .collect();
+            Calendar::Business(BusinessHours::parse(&hours.timezone, &days)?)
+        }
+    };
+    let rules = match file.escalation {
+        None => defaults.rules().to_vec(),
+        Some(rules) => rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(EscalationRule {
+                    after: duration(&format!("escalation[{i}].after"), &r.after)?,
+                    name: r.name,
+                    priorities: r.priorities,
+                    statuses: r.statuses,
+                    since: r.since,
+                    actions: r.actions,
+                })
+            })
+            .collect::<Result<_, ValidationError>>()?,
+    };
+    Ok(SlaPolicy::new(
+        |p| targets[&p],
+        file.warning_fraction.unwrap_or(defaults.warning_fraction()),
+        calendar,
+        rules,
+    )?)
+}
+
+/// `15m`, `4h`, `1h 30m`, `3days`.
+fn duration(field: &str, raw: &str) -> Result<TimeDelta, ValidationError> {
+    humantime::parse_duration(raw.trim())
+        .ok()
+        .and_then(|d| TimeDelta::from_std(d).ok())
+        .ok_or_else(|| ValidationError::new(field, format!("`{raw}` is not a duration like 15m or 4h")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_what_it_says() {
+        let policy = parse(include_str!("../config/sla.example.toml")).unwrap();
+        let critical = policy.targets(Priority::Critical);
+        assert_eq!(critical.first_response, TimeDelta::minutes(15));
+        assert_eq!(critical.resolution, TimeDelta::hours(4));
+        assert_eq!(policy.warning_fraction(), 0.8);
+        assert!(matches!(policy.calendar(), Calendar::Business(_)));
+        assert_eq!(policy.rules().len(), 3);
+        assert_eq!(policy.rules()[0].name, "unanswered");
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default_policy() {
+        assert_eq!(parse("").unwrap(), SlaPolicy::default());
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let policy = parse("[targets.Low]\nfirst_response = \"1d\"\nresolution = \"5d\"\n").unwrap();
+        assert_eq!(policy.targets(Priority::Low).first_response, TimeDelta::days(1));
+        assert_eq!(
+            policy.targets(Priority::High),
+            SlaPolicy::default().targets(Priority::High)
+        );
+        assert_eq!(parse("escalation = []").unwrap().rules().len(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        for (text, needle) in [
+            ("[targets.High]\nfirst_response = \"soon\"\nresolution = \"1h\"", "targets.High.first_response"),
+            ("warning_fraction = 1.5", "warning_fraction"),
+            ("[targets.Urgent]\nfirst_response = \"1h\"\nresolution = \"2h\"", "Urgent"),
+            ("colour = \"red\"", "colour"),
+            ("[[escalation]]\nname = \"x\"\nsince = \"created\"\nactions = [\"page_the_ceo\"]", "page_the_ceo"),
+            ("[business_hours]\ntimezone = \"Mars/Olympus\"\nmonday = \"09:00-17:00\"", "timezone"),
+        ] {
+            let err = format!("{:#}", parse(text).unwrap_err());
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! How a ticket's SLA state is stored in MongoDB: a `sla` subdocument with two indexed fields,
+//! `checkAt` (the escalation scan) and `nextDueAt` (the at-risk and breached lists), both
+//! absent once the ticket is no longer active so the indexes hold only live tickets.
+
+use mongodb::bson;
+use serde::{Deserialize, Serialize};
+
+use super::{bson_time as to_bson, chrono_time as to_chrono};
+use crate::domain::{TargetClock, Ticket, TicketSla};
+
+/// The `sla` subdocument of a ticket.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SlaDoc {
+    first_response: TargetDoc,
+    resolution: TargetDoc,
+    escalation_level: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check_at: Option<bson::DateTime>,
+    /// Derived from the targets; written for the index, never read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_due_at: Option<bson::DateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetDoc {
+    due_at: bson::DateTime,
+    warn_at: bson::DateTime,
+    met_at: Option<bson::DateTime>,
+    warned_at: Option<bson::DateTime>,
+    breached_at: Option<bson::DateTime>,
+}
+
+impl TargetDoc {
+    fn from_domain(c: &TargetClock) -> Self {
+        Self {
+            due_at: to_bson(c.due_at),
+            warn_at: to_bson(c.warn_at),
+            met_at: c.met_at.map(to_bson),
+            warned_at: c.warned_at.map(to_bson),
+            breached_at: c.breached_at.map(to_bson),
+        }
+    }
+
+    fn into_domain(self) -> TargetClock {
+        TargetClock {
+            due_at: to_chrono(self.due_at),
+            warn_at: to_chrono(self.warn_at),
+            met_at: self.met_at.map(to_chrono),
+            warned_at: self.warned_at.map(to_chrono),
+            breached_at: self.breached_at.map(to_chrono),
+        }
+    }
+}
+
+impl SlaDoc {
+    pub(super) fn from_domain(t: &Ticket) -> Self {
+        let active = t.status.is_active();
+        Self {
+            first_response: TargetDoc::from_domain(&t.sla.first_response),
+            resolution: TargetDoc::from_domain(&t.sla.resolution),
+            escalation_level: i64::from(t.sla.escalation_level),
+            check_at: t.sla.check_at.filter(|_| active).map(to_bson),
+            next_due_at: t.sla.next_due().filter(|_| active).map(to_bson),
+        }
+    }
+
+    pub(super) fn into_domain(self) -> TicketSla {
+        TicketSla {
+            first_response: self.first_response.into_domain(),
+            resolution: self.resolution.into_domain(),
+            escalation_level: u32::try_from(self.escalation_level).unwrap_or(u32::MAX),
+            check_at: self.check_at.map(to_chrono),
+        }
+    }
+}
