@@ -108,6 +108,7 @@ fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>) -> String {
                     Duration::from_secs(3600),
                 ),
                 categories,
+                sla: Arc::new(quickfix::domain::SlaPolicy::default()),
                 relay: RelaySettings::default(),
                 limits: ApiLimits { body_bytes: 65_536 },
             };

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use quickfix::domain::{
     AgentProfile, Categories, Clock, ComplaintId, Description, Email, Envelope, EventMetadata,
     EventType, NewTicket, PasswordHash, PersonName, Presence, Priority, PriorityRules, Role,
-    Status, Ticket, Tier, Title, User, UserId,
+    SlaPolicy, Status, Ticket, Tier, Title, User, UserId,
 };
 use quickfix::worker::{ConsumerSettings, Context, Worker};
 use quickfix::{
@@ -96,6 +96,7 @@ async fn create_tickets(store: &dyn Store, wake: &Notify, count: usize, rate: f6
             new,
             ComplaintId::from_sequence(seq),
             customer,
+            &SlaPolicy::default(),
             PreciseClock.now(),
             meta(),
         );
@@ -142,6 +143,7 @@ impl Pipeline {
             store: store.clone(),
             clock: Arc::new(PreciseClock),
             rules: PriorityRules::default(),
+            sla: Arc::new(SlaPolicy::default()),
             outbox: wake.clone(),
             requeue_on_offline: true,
         };

@@ -38,6 +38,5 @@ pub use bus::{
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
     MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, SlaRecord, Store,
-    StoreError,
-    StoreResult, TicketQuery, commit_claimed,
+    StoreError, StoreResult, TicketQuery, commit_claimed,
 };

@@ -132,7 +132,9 @@ fn duration(field: &str, raw: &str) -> Result<TimeDelta, ValidationError> {
     humantime::parse_duration(raw.trim())
         .ok()
         .and_then(|d| TimeDelta::from_std(d).ok())
-        .ok_or_else(|| ValidationError::new(field, format!("`{raw}` is not a duration like 15m or 4h")))
+        .ok_or_else(|| {
+            ValidationError::new(field, format!("`{raw}` is not a duration like 15m or 4h"))
+        })
 }
 
 #[cfg(test)]
@@ -158,8 +160,12 @@ mod tests {
 
     #[test]
     fn a_partial_file_keeps_the_other_defaults() {
-        let policy = parse("[targets.Low]\nfirst_response = \"1d\"\nresolution = \"5d\"\n").unwrap();
-        assert_eq!(policy.targets(Priority::Low).first_response, TimeDelta::days(1));
+        let policy =
+            parse("[targets.Low]\nfirst_response = \"1d\"\nresolution = \"5d\"\n").unwrap();
+        assert_eq!(
+            policy.targets(Priority::Low).first_response,
+            TimeDelta::days(1)
+        );
         assert_eq!(
             policy.targets(Priority::High),
             SlaPolicy::default().targets(Priority::High)
@@ -170,12 +176,24 @@ mod tests {
     #[test]
     fn errors_name_the_setting() {
         for (text, needle) in [
-            ("[targets.High]\nfirst_response = \"soon\"\nresolution = \"1h\"", "targets.High.first_response"),
+            (
+                "[targets.High]\nfirst_response = \"soon\"\nresolution = \"1h\"",
+                "targets.High.first_response",
+            ),
             ("warning_fraction = 1.5", "warning_fraction"),
-            ("[targets.Urgent]\nfirst_response = \"1h\"\nresolution = \"2h\"", "Urgent"),
+            (
+                "[targets.Urgent]\nfirst_response = \"1h\"\nresolution = \"2h\"",
+                "Urgent",
+            ),
             ("colour = \"red\"", "colour"),
-            ("[[escalation]]\nname = \"x\"\nsince = \"created\"\nactions = [\"page_the_ceo\"]", "page_the_ceo"),
-            ("[business_hours]\ntimezone = \"Mars/Olympus\"\nmonday = \"09:00-17:00\"", "timezone"),
+            (
+                "[[escalation]]\nname = \"x\"\nsince = \"created\"\nactions = [\"page_the_ceo\"]",
+                "page_the_ceo",
+            ),
+            (
+                "[business_hours]\ntimezone = \"Mars/Olympus\"\nmonday = \"09:00-17:00\"",
+                "timezone",
+            ),
         ] {
             let err = format!("{:#}", parse(text).unwrap_err());
             assert!(err.contains(needle), "{text}: {err}");

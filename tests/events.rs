@@ -249,6 +249,7 @@ async fn events_left_by_a_crash_go_out_after_restart(backend: Backend) {
         new,
         quickfix::domain::ComplaintId::from_sequence(seq),
         requester,
+        &quickfix::domain::SlaPolicy::default(),
         chrono::Utc::now(),
         meta,
     );

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use quickfix::domain::{
     AgentProfile, Categories, ComplaintId, Description, Email, Envelope, EventMetadata, EventType,
-    NewTicket, PasswordHash, PersonName, Presence, Principal, Priority, Role, Status, Ticket,
-    TicketId, TicketRef, Tier, Title, User, UserId,
+    NewTicket, PasswordHash, PersonName, Presence, Principal, Priority, Role, SlaPolicy, Status,
+    Ticket, TicketId, TicketRef, Tier, Title, User, UserId,
 };
 use quickfix::{OutboxOwner, Store, StoreError, TicketQuery};
 use serde_json::json;
@@ -42,6 +42,7 @@ fn new_ticket(
         new,
         ComplaintId::from_sequence(store_seq),
         requester,
+        &SlaPolicy::default(),
         now(),
         meta(),
     )
@@ -538,7 +539,13 @@ async fn the_backlog_serves_highest_priority_then_oldest_for_the_skills(store: A
     // A raised priority moves a ticket up.
     let mut raised = old_low.clone();
     raised
-        .raise_priority(Priority::Critical, "outage", now(), meta())
+        .raise_priority(
+            Priority::Critical,
+            "outage",
+            &SlaPolicy::default(),
+            now(),
+            meta(),
+        )
         .unwrap();
     assert!(store.update_ticket(&raised, &[]).await.unwrap());
     assert_eq!(

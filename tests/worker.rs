@@ -88,6 +88,7 @@ impl System {
             store: self.app.store.clone(),
             clock: Arc::new(SystemClock),
             rules: quickfix::domain::PriorityRules::default(),
+            sla: Arc::new(quickfix::domain::SlaPolicy::default()),
             outbox: self.app.server.state().outbox.clone(),
             requeue_on_offline: true,
         }
@@ -963,6 +964,7 @@ async fn the_sweep_assigns_a_ticket_whose_event_was_lost(s: System) {
         new,
         quickfix::domain::ComplaintId::from_sequence(seq),
         requester,
+        &quickfix::domain::SlaPolicy::default(),
         chrono::Utc::now(),
         meta,
     );

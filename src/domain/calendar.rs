@@ -163,7 +163,9 @@ fn parse_window(raw: &str) -> Option<DayWindow> {
         "24:00" => None,
         other => Some(NaiveTime::parse_from_str(other, "%H:%M").ok()?),
     };
-    close.is_none_or(|c| c > open).then_some(DayWindow { open, close })
+    close
+        .is_none_or(|c| c > open)
+        .then_some(DayWindow { open, close })
 }
 
 /// How SLA time passes.
@@ -222,7 +224,10 @@ mod tests {
     #[test]
     fn always_adds_plainly() {
         let t = berlin(2026, 11, 27, 15, 0);
-        assert_eq!(Calendar::Always.add(t, TimeDelta::hours(4)), t + TimeDelta::hours(4));
+        assert_eq!(
+            Calendar::Always.add(t, TimeDelta::hours(4)),
+            t + TimeDelta::hours(4)
+        );
     }
 
     #[test]
@@ -275,11 +280,13 @@ mod tests {
         assert_eq!(err.field, "businessHours.someday");
         let err = BusinessHours::parse("UTC", &[("mon", "17:00-09:00")]).unwrap_err();
         assert_eq!(err.field, "businessHours.mon");
-        let err =
-            BusinessHours::parse("UTC", &[("mon", "09:00-17:00"), ("Monday", "10:00-11:00")])
-                .unwrap_err();
+        let err = BusinessHours::parse("UTC", &[("mon", "09:00-17:00"), ("Monday", "10:00-11:00")])
+            .unwrap_err();
         assert_eq!(err.field, "businessHours.Monday");
-        assert_eq!(BusinessHours::parse("UTC", &[]).unwrap_err().field, "businessHours");
+        assert_eq!(
+            BusinessHours::parse("UTC", &[]).unwrap_err().field,
+            "businessHours"
+        );
         assert!(BusinessHours::parse("UTC", &[("sun", "00:00-24:00")]).is_ok());
     }
 

@@ -20,8 +20,8 @@ pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVE
 pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};
 pub use sla::{
-    Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark, SlaPolicy, SlaTarget,
-    TargetClock, Targets, TicketSla, default_rules, humanize, priority_above,
+    Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark,
+    SlaPolicy, SlaTarget, TargetClock, Targets, TicketSla, default_rules, humanize, priority_above,
 };
 pub use ticket::{
     AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,

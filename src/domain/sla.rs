@@ -198,7 +198,10 @@ impl SlaPolicy {
                 return Err(ValidationError::new(field, "a rule needs a name"));
             }
             if rule.actions.is_empty() {
-                return Err(ValidationError::new(field, "a rule needs at least one action"));
+                return Err(ValidationError::new(
+                    field,
+                    "a rule needs at least one action",
+                ));
             }
             if rule.after < TimeDelta::zero() {
                 return Err(ValidationError::new(field, "`after` cannot be negative"));
@@ -647,7 +650,11 @@ impl Ticket {
             kind: HistoryKind::Escalated,
             from: Some(from_level.to_string()),
             to: Some(level.to_string()),
-            note: Some(format!("escalation rule `{}`: {}", rule.name, outcome.join(", "))),
+            note: Some(format!(
+                "escalation rule `{}`: {}",
+                rule.name,
+                outcome.join(", ")
+            )),
         });
         let actions: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
         let escalated = Envelope::new(

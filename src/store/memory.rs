@@ -11,9 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{
-    OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
-};
+use super::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery};
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
     Ticket, TicketId, TicketRef, Tier, User, UserId,

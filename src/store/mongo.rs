@@ -16,9 +16,7 @@ use uuid::Uuid;
 mod sla_doc;
 
 use self::sla_doc::SlaDoc;
-use super::{
-    OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
-};
+use super::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery};
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
     NotificationKind, PasswordHash, PersonName, Presence, Priority, Role, SlotHold, Status, Ticket,

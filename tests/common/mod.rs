@@ -434,6 +434,7 @@ pub async fn start_without_seed(
         clock: Arc::new(SystemClock),
         tokens: TokenKeys::new(&SecretString::from(JWT_SECRET), Duration::from_secs(600)),
         categories: Categories::default(),
+        sla: Arc::new(quickfix::domain::SlaPolicy::default()),
         relay: RelaySettings {
             sweep_interval: Duration::from_millis(200),
             batch_size: 100,

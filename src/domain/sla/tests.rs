@@ -25,7 +25,9 @@ fn open(priority: Priority, policy: &SlaPolicy, at: DateTime<Utc>) -> Ticket {
     let new = NewTicket {
         title: Title::parse("Checkout is down").unwrap(),
         description: Description::parse("Nobody can pay").unwrap(),
-        category: Categories::default().parse("category", "Technical").unwrap(),
+        category: Categories::default()
+            .parse("category", "Technical")
+            .unwrap(),
         priority,
     };
     Ticket::open(
@@ -63,7 +65,11 @@ fn scan_at(ticket: &mut Ticket, policy: &SlaPolicy, now: DateTime<Utc>) -> Vec<E
     }
     if let Some((level, rule)) = ticket.due_escalation(policy, now) {
         let rule = rule.clone();
-        events.extend(ticket.escalate(level, &rule, policy, None, now, meta()).events);
+        events.extend(
+            ticket
+                .escalate(level, &rule, policy, None, now, meta())
+                .events,
+        );
     }
     ticket.plan_sla_check(policy);
     events.into_iter().map(|e| e.event_type).collect()
@@ -126,7 +132,11 @@ fn each_mark_is_recorded_once_and_planned_in_order() {
     let kinds: Vec<HistoryKind> = t.history.iter().map(|h| h.kind).collect();
     assert_eq!(
         kinds,
-        [HistoryKind::Created, HistoryKind::SlaWarning, HistoryKind::SlaBreach]
+        [
+            HistoryKind::Created,
+            HistoryKind::SlaWarning,
+            HistoryKind::SlaBreach
+        ]
     );
     assert_eq!(t.history[2].to.as_deref(), Some("firstResponse"));
     assert!(
@@ -152,9 +162,18 @@ fn a_late_scan_records_the_breach_without_the_stale_warning() {
 fn a_target_met_in_time_raises_nothing() {
     let policy = policy_with(Vec::new());
     let mut t = open(Priority::Critical, &policy, t0());
-    t.assign(UserId::generate(), "system", None, t0() + TimeDelta::minutes(5), meta())
-        .unwrap();
-    assert_eq!(t.sla.first_response.met_at, Some(t0() + TimeDelta::minutes(5)));
+    t.assign(
+        UserId::generate(),
+        "system",
+        None,
+        t0() + TimeDelta::minutes(5),
+        meta(),
+    )
+    .unwrap();
+    assert_eq!(
+        t.sla.first_response.met_at,
+        Some(t0() + TimeDelta::minutes(5))
+    );
     assert_eq!(t.sla.check_at, Some(t0() + TimeDelta::minutes(5)));
     assert_eq!(scan_at(&mut t, &policy, t0() + TimeDelta::minutes(20)), []);
     assert_eq!(t.sla.check_at, Some(t.sla.resolution.warn_at));
@@ -164,8 +183,14 @@ fn a_target_met_in_time_raises_nothing() {
 fn a_target_met_late_is_still_recorded_as_breached() {
     let policy = policy_with(Vec::new());
     let mut t = open(Priority::Critical, &policy, t0());
-    t.assign(UserId::generate(), "system", None, t0() + TimeDelta::minutes(20), meta())
-        .unwrap();
+    t.assign(
+        UserId::generate(),
+        "system",
+        None,
+        t0() + TimeDelta::minutes(20),
+        meta(),
+    )
+    .unwrap();
     assert_eq!(
         scan_at(&mut t, &policy, t0() + TimeDelta::minutes(21)),
         [EventType::SlaBreach]
@@ -176,10 +201,19 @@ fn a_target_met_late_is_still_recorded_as_breached() {
 fn resolved_tickets_are_not_checked_again() {
     let policy = policy_with(Vec::new());
     let mut t = open(Priority::High, &policy, t0());
-    let agent = Principal { id: UserId::generate(), role: Role::Agent };
+    let agent = Principal {
+        id: UserId::generate(),
+        role: Role::Agent,
+    };
     t.assign(agent.id, "system", None, t0(), meta()).unwrap();
-    t.change_status(&agent, Status::Resolved, None, t0() + TimeDelta::hours(1), meta())
-        .unwrap();
+    t.change_status(
+        &agent,
+        Status::Resolved,
+        None,
+        t0() + TimeDelta::hours(1),
+        meta(),
+    )
+    .unwrap();
     assert_eq!(t.sla.check_at, None);
     assert!(t.due_sla_marks(t0() + TimeDelta::days(9)).is_empty());
     assert_eq!(
@@ -229,9 +263,17 @@ fn warning_then_breach_then_escalation_in_order() {
     }
     assert_eq!(
         seen,
-        [EventType::SlaWarning, EventType::SlaBreach, EventType::TicketEscalated]
+        [
+            EventType::SlaWarning,
+            EventType::SlaBreach,
+            EventType::TicketEscalated
+        ]
     );
-    let escalated = t.history.iter().find(|h| h.kind == HistoryKind::Escalated).unwrap();
+    let escalated = t
+        .history
+        .iter()
+        .find(|h| h.kind == HistoryKind::Escalated)
+        .unwrap();
     assert_eq!(escalated.at, t0() + TimeDelta::minutes(65));
     assert_eq!(t.priority, Priority::Critical);
     assert_eq!(t.sla.escalation_level, 1);
@@ -241,9 +283,24 @@ fn warning_then_breach_then_escalation_in_order() {
 #[test]
 fn the_ladder_only_climbs_and_the_first_match_wins() {
     let policy = policy_with(vec![
-        rule("first", Mark::Created, TimeDelta::minutes(10), &[EscalationAction::NotifyManagers]),
-        rule("second", Mark::Created, TimeDelta::minutes(10), &[EscalationAction::NotifyManagers]),
-        rule("third", Mark::Created, TimeDelta::minutes(20), &[EscalationAction::NotifyManagers]),
+        rule(
+            "first",
+            Mark::Created,
+            TimeDelta::minutes(10),
+            &[EscalationAction::NotifyManagers],
+        ),
+        rule(
+            "second",
+            Mark::Created,
+            TimeDelta::minutes(10),
+            &[EscalationAction::NotifyManagers],
+        ),
+        rule(
+            "third",
+            Mark::Created,
+            TimeDelta::minutes(20),
+            &[EscalationAction::NotifyManagers],
+        ),
     ]);
     let mut t = open(Priority::Low, &policy, t0());
     let at = t0() + TimeDelta::minutes(10);
@@ -257,7 +314,10 @@ fn the_ladder_only_climbs_and_the_first_match_wins() {
     // A late scan that could match both the third rule and nothing else fires it once.
     scan_at(&mut t, &policy, t0() + TimeDelta::hours(5));
     assert_eq!(t.sla.escalation_level, 3);
-    assert!(t.due_escalation(&policy, t0() + TimeDelta::days(5)).is_none());
+    assert!(
+        t.due_escalation(&policy, t0() + TimeDelta::days(5))
+            .is_none()
+    );
 }
 
 #[test]
@@ -272,14 +332,24 @@ fn rules_match_on_priority_and_status() {
     only_critical_in_progress.statuses = vec![Status::InProgress];
     let policy = policy_with(vec![only_critical_in_progress]);
     let mut t = open(Priority::Critical, &policy, t0());
-    assert!(t.due_escalation(&policy, t0() + TimeDelta::days(1)).is_none());
-    let agent = Principal { id: UserId::generate(), role: Role::Agent };
+    assert!(
+        t.due_escalation(&policy, t0() + TimeDelta::days(1))
+            .is_none()
+    );
+    let agent = Principal {
+        id: UserId::generate(),
+        role: Role::Agent,
+    };
     t.assign(agent.id, "system", None, t0(), meta()).unwrap();
     let started = t0() + TimeDelta::minutes(3);
-    t.change_status(&agent, Status::InProgress, None, started, meta()).unwrap();
+    t.change_status(&agent, Status::InProgress, None, started, meta())
+        .unwrap();
     assert_eq!(t.status_since(), started);
     assert!(t.due_escalation(&policy, started + ms(59_999)).is_none());
-    assert!(t.due_escalation(&policy, started + TimeDelta::minutes(1)).is_some());
+    assert!(
+        t.due_escalation(&policy, started + TimeDelta::minutes(1))
+            .is_some()
+    );
 }
 
 #[test]
@@ -296,19 +366,27 @@ fn business_hours_pause_the_clock() {
     )
     .unwrap();
     let d = SlaPolicy::default();
-    let policy = SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Business(hours), Vec::new()).unwrap();
+    let policy =
+        SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Business(hours), Vec::new()).unwrap();
     // Friday 16:00 in Berlin (15:00 UTC): a High ticket's 1h first response is due at 17:00
     // Berlin; its 8h resolution runs 1h on Friday and 7h on Monday, due Monday 16:00 Berlin.
     let friday = Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).unwrap();
     let mut t = open(Priority::High, &policy, friday);
-    assert_eq!(t.sla.first_response.due_at, Utc.with_ymd_and_hms(2026, 11, 27, 16, 0, 0).unwrap());
+    assert_eq!(
+        t.sla.first_response.due_at,
+        Utc.with_ymd_and_hms(2026, 11, 27, 16, 0, 0).unwrap()
+    );
     let monday_due = Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap();
     assert_eq!(t.sla.resolution.due_at, monday_due);
-    t.assign(UserId::generate(), "system", None, friday, meta()).unwrap();
+    t.assign(UserId::generate(), "system", None, friday, meta())
+        .unwrap();
     // Over the whole weekend nothing is due.
     let sunday_night = Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap();
     assert!(t.due_sla_marks(sunday_night).is_empty());
-    assert_eq!(t.due_sla_marks(monday_due), [SlaMark::Breach(SlaTarget::Resolution)]);
+    assert_eq!(
+        t.due_sla_marks(monday_due),
+        [SlaMark::Breach(SlaTarget::Resolution)]
+    );
 }
 
 #[test]
@@ -316,14 +394,29 @@ fn compliance_counts_met_missed_and_pending() {
     let policy = policy_with(Vec::new());
     let now = t0() + TimeDelta::hours(1);
     let mut on_time = open(Priority::Critical, &policy, t0());
-    on_time.assign(UserId::generate(), "system", None, t0() + TimeDelta::minutes(1), meta()).unwrap();
+    on_time
+        .assign(
+            UserId::generate(),
+            "system",
+            None,
+            t0() + TimeDelta::minutes(1),
+            meta(),
+        )
+        .unwrap();
     let late = open(Priority::Critical, &policy, t0());
     let fresh = open(Priority::Critical, &policy, now);
     let mut c = Compliance::default();
     for t in [&on_time, &late, &fresh] {
         c.count(t.sla.first_response.outcome(true, now));
     }
-    assert_eq!(c, Compliance { met: 1, missed: 1, pending: 1 });
+    assert_eq!(
+        c,
+        Compliance {
+            met: 1,
+            missed: 1,
+            pending: 1
+        }
+    );
     assert_eq!(c.share_met(), Some(0.5));
     assert_eq!(Compliance::default().share_met(), None);
 }
@@ -331,18 +424,27 @@ fn compliance_counts_met_missed_and_pending() {
 #[test]
 fn policies_reject_nonsense() {
     let d = SlaPolicy::default();
-    let inverted = |p| Targets { first_response: d.targets(p).resolution, resolution: d.targets(p).first_response };
+    let inverted = |p| Targets {
+        first_response: d.targets(p).resolution,
+        resolution: d.targets(p).first_response,
+    };
     assert_eq!(
-        SlaPolicy::new(inverted, 0.8, Calendar::Always, Vec::new()).unwrap_err().field,
+        SlaPolicy::new(inverted, 0.8, Calendar::Always, Vec::new())
+            .unwrap_err()
+            .field,
         "targets.Low"
     );
     assert_eq!(
-        SlaPolicy::new(|p| d.targets(p), 1.0, Calendar::Always, Vec::new()).unwrap_err().field,
+        SlaPolicy::new(|p| d.targets(p), 1.0, Calendar::Always, Vec::new())
+            .unwrap_err()
+            .field,
         "warning_fraction"
     );
     let no_action = rule("r", Mark::Created, TimeDelta::zero(), &[]);
     assert_eq!(
-        SlaPolicy::new(|p| d.targets(p), 0.5, Calendar::Always, vec![no_action]).unwrap_err().field,
+        SlaPolicy::new(|p| d.targets(p), 0.5, Calendar::Always, vec![no_action])
+            .unwrap_err()
+            .field,
         "escalation[0]"
     );
 }

@@ -97,7 +97,10 @@ async fn to_managers(
             .map_err(|e: crate::domain::ValidationError| HandlerError::Invalid(e.to_string()))?;
         (
             NotificationKind::SlaBreached,
-            format!("{number} \"{title}\" missed its {} target", target.describe()),
+            format!(
+                "{number} \"{title}\" missed its {} target",
+                target.describe()
+            ),
         )
     } else {
         if event.data["notifyManagers"] != json!(true) {
@@ -123,11 +126,12 @@ async fn to_managers(
 
 /// Every agent of the manager tier and every admin.
 async fn managers_and_admins(ctx: &Context) -> Result<Vec<UserId>, StoreError> {
-    let managers = ctx.store.list_users(Role::Agent).await?.into_iter().filter(|u| {
-        u.agent
-            .as_ref()
-            .is_some_and(|a| a.tier == Tier::Manager)
-    });
+    let managers = ctx
+        .store
+        .list_users(Role::Agent)
+        .await?
+        .into_iter()
+        .filter(|u| u.agent.as_ref().is_some_and(|a| a.tier == Tier::Manager));
     let admins = ctx.store.list_users(Role::Admin).await?;
     Ok(managers.chain(admins).map(|u| u.id).collect())
 }
