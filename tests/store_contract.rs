@@ -659,29 +659,7 @@ async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
-macro_rules! store_contract {
-    ($($name:ident),+ $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(quickfix::MemoryStore::new())).await;
-                }
-            )+
-        }
-        mod mongo {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(store) = crate::common::mongo_store().await else { return };
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )+
-        }
-    };
-}
-
-store_contract!(
+on_both_stores!(
     complaint_numbers_are_unique_under_concurrency,
     tickets_round_trip_by_id_and_complaint_id,
     duplicate_complaint_ids_and_emails_are_refused,

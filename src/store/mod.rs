@@ -18,7 +18,7 @@ use crate::domain::{
 };
 
 pub use memory::MemoryStore;
-pub use mongo::{MongoStore, MongoStoreOptions};
+pub use mongo::{MongoStore, MongoStoreOptions, SLA_CHECK_INDEX};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

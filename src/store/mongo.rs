@@ -105,6 +105,30 @@ impl MongoStore {
         })
     }
 
+    /// The server's winning plan for the escalation scan's query (`explain`), to check that it
+    /// runs on the [`SLA_CHECK_INDEX`] index rather than a collection scan.
+    ///
+    /// # Errors
+    /// When the server refuses the command.
+    pub async fn explain_sla_scan(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Document> {
+        let find = doc! {
+            "find": self.tickets.name(),
+            "filter": sla_checks_due_filter(now),
+            "sort": {"sla.checkAt": 1},
+            "limit": limit,
+        };
+        let answer = self
+            .db
+            .run_command(doc! {"explain": find, "verbosity": "queryPlanner"})
+            .await
+            .map_err(map_err)?;
+        answer
+            .get_document("queryPlanner")
+            .and_then(|p| p.get_document("winningPlan"))
+            .cloned()
+            .map_err(|e| StoreError::Other(format!("unexpected explain answer: {e}")))
+    }
+
     async fn create_indexes(&self) -> StoreResult<()> {
         let unique = |keys: Document, name: &str| {
             IndexModel::builder()

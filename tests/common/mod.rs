@@ -394,6 +394,31 @@ where
     }
 }
 
+/// Generates one `#[tokio::test]` per store adapter (memory, MongoDB with a fresh database)
+/// for each listed async test function taking an `Arc<dyn Store>`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(quickfix::MemoryStore::new())).await;
+                }
+            )+
+        }
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(store) = $crate::common::mongo_store().await else { return };
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )+
+        }
+    };
+}
+
 /// Generates one `#[tokio::test]` per backend for each listed async test function taking a
 /// [`TestApp`].
 #[macro_export]

@@ -1,0 +1,570 @@
+//! The escalation scan on a controllable clock, against both store adapters: each rule fires at
+//! its boundary and not before; warning, breach and escalation come in order and once; two
+//! scanners escalate once; a missed scan catches up from stored state; reassignment to a
+//! higher tier goes through the atomic claim and respects capacity; managers are notified.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use quickfix::domain::{
+    AgentProfile, Calendar, Categories, Clock, ComplaintId, Description, Email, Envelope,
+    EscalationAction, EscalationRule, EventMetadata, EventType, HistoryKind, ManualClock, Mark,
+    NewTicket, NotificationKind, PasswordHash, PersonName, Presence, Priority, PriorityRules, Role,
+    SlaPolicy, Status, Ticket, TicketRef, Tier, Title, User, UserId,
+};
+use quickfix::worker::{Context, ScanReport, dispatch, scan};
+use quickfix::{OutboxOwner, Store, commit_claimed};
+use tokio::sync::Notify;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+fn meta() -> EventMetadata {
+    EventMetadata {
+        correlation_id: "test".into(),
+        causation_id: None,
+        actor: "test".into(),
+    }
+}
+
+fn rule(name: &str, since: Mark, after: TimeDelta, actions: &[EscalationAction]) -> EscalationRule {
+    EscalationRule {
+        name: name.into(),
+        priorities: Vec::new(),
+        statuses: Vec::new(),
+        since,
+        after,
+        actions: actions.to_vec(),
+    }
+}
+
+fn policy(rules: Vec<EscalationRule>) -> SlaPolicy {
+    let d = SlaPolicy::default();
+    SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Always, rules).unwrap()
+}
+
+struct Scene {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    ctx: Context,
+}
+
+impl Scene {
+    fn new(store: Arc<dyn Store>, policy: SlaPolicy) -> Self {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let ctx = Context {
+            store: store.clone(),
+            clock: clock.clone(),
+            rules: PriorityRules::default(),
+            sla: Arc::new(policy),
+            outbox: Arc::new(Notify::new()),
+            requeue_on_offline: true,
+        };
+        Self { store, clock, ctx }
+    }
+
+    async fn open(&self, seq: u64, priority: Priority) -> Ticket {
+        let new = NewTicket {
+            title: Title::parse(&format!("Checkout broken {seq}")).unwrap(),
+            description: Description::parse("Nobody can pay").unwrap(),
+            category: Categories::default()
+                .parse("category", "Technical")
+                .unwrap(),
+            priority,
+        };
+        let (ticket, event) = Ticket::open(
+            new,
+            ComplaintId::from_sequence(seq),
+            UserId::generate(),
+            &self.ctx.sla,
+            self.clock.now(),
+            meta(),
+        );
+        self.store.insert_ticket(&ticket, &[event]).await.unwrap();
+        ticket
+    }
+
+    async fn user(&self, email: &str, role: Role, tier: Tier, capacity: u32) -> User {
+        let agent = (role == Role::Agent).then(|| {
+            let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
+            AgentProfile::new(skills, tier, capacity).unwrap()
+        });
+        let mut user = User {
+            id: UserId::generate(),
+            name: PersonName::parse("Test Person").unwrap(),
+            email: Email::parse(email).unwrap(),
+            role,
+            password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+            agent,
+            created_at: self.clock.now(),
+            revision: 0,
+        };
+        let events: Vec<Envelope> = if role == Role::Agent {
+            vec![
+                user.set_presence(Presence::Online, self.clock.now(), meta())
+                    .unwrap(),
+            ]
+        } else {
+            Vec::new()
+        };
+        self.store.insert_user(&user, &events).await.unwrap();
+        user
+    }
+
+    /// Gives `ticket` to `agent` through the atomic claim.
+    async fn assign(&self, ticket: &Ticket, agent: &User) -> Ticket {
+        let mut current = self.ticket(ticket).await;
+        self.store
+            .take_slot(agent.id, current.id, self.clock.now())
+            .await
+            .unwrap()
+            .expect("the agent has a free slot");
+        let event = current
+            .assign(agent.id, "test", None, self.clock.now(), meta())
+            .unwrap();
+        assert!(
+            commit_claimed(self.store.as_ref(), &current, agent.id, &[event])
+                .await
+                .unwrap()
+        );
+        self.ticket(ticket).await
+    }
+
+    async fn ticket(&self, t: &Ticket) -> Ticket {
+        self.store
+            .find_ticket(TicketRef::Id(t.id))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn scan_at(&self, at: DateTime<Utc>) -> ScanReport {
+        self.clock.set(at);
+        scan(&self.ctx).await.unwrap()
+    }
+
+    /// The ticket's unpublished events, in order.
+    async fn outbox(&self, t: &Ticket) -> Vec<Envelope> {
+        self.store
+            .pending_events(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.owner == OutboxOwner::Ticket(t.id))
+            .map(|p| p.events)
+            .unwrap_or_default()
+    }
+
+    async fn free_slots(&self, u: &User) -> u32 {
+        let user = self.store.find_user(u.id).await.unwrap().unwrap();
+        user.agent.unwrap().free_slots
+    }
+}
+
+fn kinds(t: &Ticket, of: &[HistoryKind]) -> Vec<HistoryKind> {
+    t.history
+        .iter()
+        .map(|h| h.kind)
+        .filter(|k| of.contains(k))
+        .collect()
+}
+
+const SLA_KINDS: [HistoryKind; 3] = [
+    HistoryKind::SlaWarning,
+    HistoryKind::SlaBreach,
+    HistoryKind::Escalated,
+];
+
+async fn warning_then_breach_then_escalation_each_at_its_boundary(store: Arc<dyn Store>) {
+    let s = Scene::new(
+        store,
+        policy(vec![rule(
+            "unanswered",
+            Mark::FirstResponseDue,
+            TimeDelta::minutes(5),
+            &[EscalationAction::RaisePriority],
+        )]),
+    );
+    // High: first response due after 1 h, warning at 48 min.
+    let t = s.open(1, Priority::High).await;
+    let minute = |m: i64| t0() + TimeDelta::minutes(m);
+    let just_before = |m: i64| minute(m) - TimeDelta::milliseconds(1);
+    let steps = [
+        (just_before(48), ScanReport::default()),
+        (
+            minute(48),
+            ScanReport {
+                warnings: 1,
+                ..ScanReport::default()
+            },
+        ),
+        (just_before(60), ScanReport::default()),
+        (
+            minute(60),
+            ScanReport {
+                breaches: 1,
+                ..ScanReport::default()
+            },
+        ),
+        (just_before(65), ScanReport::default()),
+        (
+            minute(65),
+            ScanReport {
+                escalations: 1,
+                ..ScanReport::default()
+            },
+        ),
+        (minute(66), ScanReport::default()),
+    ];
+    for (at, want) in steps {
+        let got = s.scan_at(at).await;
+        assert_eq!(ScanReport { examined: 0, ..got }, want, "at {at}: {got:?}");
+    }
+    let events: Vec<EventType> = s.outbox(&t).await.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        events,
+        [
+            EventType::TicketCreated,
+            EventType::SlaWarning,
+            EventType::SlaBreach,
+            EventType::TicketEscalated
+        ]
+    );
+    let t = s.ticket(&t).await;
+    assert_eq!(kinds(&t, &SLA_KINDS), SLA_KINDS);
+    assert_eq!(t.priority, Priority::Critical);
+    assert_eq!(t.sla.escalation_level, 1);
+    let escalated = t
+        .history
+        .iter()
+        .find(|h| h.kind == HistoryKind::Escalated)
+        .unwrap();
+    assert!(escalated.note.as_deref().unwrap().contains("`unanswered`"));
+    // Critical now: the resolution target is recomputed to 4 h after opening.
+    assert_eq!(t.sla.resolution.due_at, t0() + TimeDelta::hours(4));
+}
+
+async fn two_scanners_at_once_escalate_each_ticket_once(store: Arc<dyn Store>) {
+    let s = Scene::new(
+        store,
+        policy(vec![rule(
+            "late",
+            Mark::FirstResponseDue,
+            TimeDelta::zero(),
+            &[EscalationAction::NotifyManagers],
+        )]),
+    );
+    let mut tickets = Vec::new();
+    for seq in 1..=12 {
+        tickets.push(s.open(seq, Priority::Critical).await);
+    }
+    s.clock.set(t0() + TimeDelta::minutes(20));
+    let other = Context {
+        outbox: Arc::new(Notify::new()),
+        ..s.ctx.clone()
+    };
+    let (a, b) = tokio::join!(scan(&s.ctx), scan(&other));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.escalations + b.escalations, 12, "{a:?} {b:?}");
+    assert_eq!(a.breaches + b.breaches, 12, "{a:?} {b:?}");
+    for t in &tickets {
+        let t = s.ticket(t).await;
+        assert_eq!(
+            kinds(&t, &SLA_KINDS),
+            [HistoryKind::SlaBreach, HistoryKind::Escalated],
+            "{}",
+            t.complaint_id
+        );
+        let escalated = s
+            .outbox(&t)
+            .await
+            .iter()
+            .filter(|e| e.event_type == EventType::TicketEscalated)
+            .count();
+        assert_eq!(escalated, 1);
+    }
+}
+
+async fn a_missed_scan_catches_up_from_stored_state(store: Arc<dyn Store>) {
+    // The default ladder; no worker scanned for a day (it was down).
+    let s = Scene::new(store, SlaPolicy::default());
+    let t = s.open(1, Priority::Critical).await;
+    let report = s.scan_at(t0() + TimeDelta::days(1)).await;
+    assert_eq!(report.breaches, 2, "{report:?}");
+    assert_eq!(
+        report.warnings, 0,
+        "stale warnings are not raised after the breach"
+    );
+    assert_eq!(report.escalations, 3, "all three rules are due: {report:?}");
+    let t = s.ticket(&t).await;
+    assert_eq!(t.sla.escalation_level, 3);
+    assert_eq!(t.sla.check_at, None, "nothing more can happen to it");
+    let levels: Vec<&str> = t
+        .history
+        .iter()
+        .filter(|h| h.kind == HistoryKind::Escalated)
+        .filter_map(|h| h.to.as_deref())
+        .collect();
+    assert_eq!(levels, ["1", "2", "3"]);
+    assert_eq!(
+        s.scan_at(t0() + TimeDelta::days(2)).await,
+        ScanReport::default()
+    );
+}
+
+async fn reassignment_goes_up_a_tier_and_respects_capacity(store: Arc<dyn Store>) {
+    let s = Scene::new(
+        store,
+        policy(vec![rule(
+            "overdue",
+            Mark::ResolutionDue,
+            TimeDelta::zero(),
+            &[EscalationAction::ReassignHigherTier],
+        )]),
+    );
+    let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 2).await;
+    let senior = s.user("senior@x.test", Role::Agent, Tier::Senior, 1).await;
+    let manager = s
+        .user("manager@x.test", Role::Agent, Tier::Manager, 1)
+        .await;
+    // The senior's only slot is taken.
+    let busy = s.open(1, Priority::Low).await;
+    s.assign(&busy, &senior).await;
+    let first = s.open(2, Priority::Critical).await;
+    let second = s.open(3, Priority::Critical).await;
+    s.assign(&first, &agent).await;
+    s.assign(&second, &agent).await;
+
+    let report = s.scan_at(t0() + TimeDelta::hours(4)).await;
+    assert_eq!(
+        (report.escalations, report.reassigned),
+        (2, 1),
+        "{report:?}"
+    );
+
+    let (first, second) = (s.ticket(&first).await, s.ticket(&second).await);
+    let moved: Vec<&Ticket> = [&first, &second]
+        .into_iter()
+        .filter(|t| t.assignee == Some(manager.id))
+        .collect();
+    assert_eq!(moved.len(), 1, "the senior is full, the manager takes one");
+    let stayed = if moved[0].id == first.id {
+        &second
+    } else {
+        &first
+    };
+    assert_eq!(stayed.assignee, Some(agent.id));
+    let note = stayed
+        .history
+        .iter()
+        .find(|h| h.kind == HistoryKind::Escalated)
+        .and_then(|h| h.note.clone())
+        .unwrap();
+    assert!(note.contains("no higher-tier agent free"), "{note}");
+    assert_eq!(s.free_slots(&manager).await, 0);
+    assert_eq!(s.free_slots(&senior).await, 0);
+    assert_eq!(
+        s.free_slots(&agent).await,
+        1,
+        "the moved ticket's slot is released"
+    );
+    let events: Vec<EventType> = s
+        .outbox(moved[0])
+        .await
+        .iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        &events[events.len() - 3..],
+        [
+            EventType::SlaBreach,
+            EventType::TicketEscalated,
+            EventType::TicketAssigned
+        ]
+    );
+}
+
+async fn breaches_and_escalations_notify_managers_and_admins(store: Arc<dyn Store>) {
+    let s = Scene::new(
+        store,
+        policy(vec![rule(
+            "late",
+            Mark::FirstResponseDue,
+            TimeDelta::zero(),
+            &[EscalationAction::NotifyManagers],
+        )]),
+    );
+    let admin = s.user("admin@x.test", Role::Admin, Tier::Agent, 1).await;
+    let manager = s.user("boss@x.test", Role::Agent, Tier::Manager, 1).await;
+    let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 1).await;
+    // Both agents are busy, so the ticket waits and misses its first response.
+    let (a, b) = (
+        s.open(1, Priority::Low).await,
+        s.open(2, Priority::Low).await,
+    );
+    s.assign(&a, &manager).await;
+    s.assign(&b, &agent).await;
+    let t = s.open(3, Priority::Critical).await;
+    s.scan_at(t0() + TimeDelta::minutes(15)).await;
+    for event in s.outbox(&t).await {
+        dispatch(&s.ctx, &event).await.unwrap();
+        dispatch(&s.ctx, &event).await.unwrap(); // redelivered: nothing more
+    }
+    // Made at the same instant: compared without order.
+    let mut expected = vec![
+        NotificationKind::SlaBreached,
+        NotificationKind::TicketEscalated,
+    ];
+    expected.sort();
+    assert_eq!(inbox(&s, admin.id).await, expected);
+    assert_eq!(inbox(&s, manager.id).await, expected);
+    assert!(inbox(&s, agent.id).await.is_empty());
+}
+
+async fn inbox(s: &Scene, user: UserId) -> Vec<NotificationKind> {
+    let mut kinds: Vec<NotificationKind> = s
+        .store
+        .list_notifications(user, None, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+async fn the_scan_reads_only_due_active_tickets(store: Arc<dyn Store>) {
+    let s = Scene::new(store, policy(Vec::new()));
+    let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 5).await;
+    let critical = s.open(1, Priority::Critical).await;
+    let low = s.open(2, Priority::Low).await;
+    let done = s.assign(&s.open(3, Priority::Critical).await, &agent).await;
+    let principal = quickfix::domain::Principal {
+        id: agent.id,
+        role: Role::Agent,
+    };
+    let mut resolved = done.clone();
+    let events = resolved
+        .change_status(&principal, Status::Resolved, None, t0(), meta())
+        .unwrap();
+    assert!(s.store.update_ticket(&resolved, &events).await.unwrap());
+
+    // Everything active is due for its first look at opening; resolved tickets never.
+    let due = s.store.sla_checks_due(t0(), 100).await.unwrap();
+    let ids: Vec<_> = due.iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&critical.id) && ids.contains(&low.id));
+    assert!(
+        s.store
+            .sla_checks_due(t0() - TimeDelta::milliseconds(1), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.scan_at(t0()).await;
+    // Planned: the Critical warning at 12 min, the Low one at 6 h 24 min.
+    let at = |m| t0() + TimeDelta::minutes(m);
+    assert_eq!(s.store.sla_checks_due(at(11), 100).await.unwrap().len(), 0);
+    let due = s.store.sla_checks_due(at(12), 100).await.unwrap();
+    assert_eq!(due.iter().map(|t| t.id).collect::<Vec<_>>(), [critical.id]);
+    assert_eq!(
+        s.store
+            .sla_checks_due(at(6 * 60 + 24), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // At risk: next target due within a window; breached: already past it.
+    let soon = s.store.tickets_due(Some(t0()), at(30), 100).await.unwrap();
+    assert_eq!(soon.iter().map(|t| t.id).collect::<Vec<_>>(), [critical.id]);
+    let overdue = s.store.tickets_due(None, at(16), 100).await.unwrap();
+    assert_eq!(
+        overdue.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [critical.id]
+    );
+    assert!(
+        s.store
+            .tickets_due(None, at(14), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = s.store.tickets_due(None, at(9 * 60), 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [critical.id, low.id]
+    );
+
+    let records = s
+        .store
+        .sla_records(t0(), t0() + TimeDelta::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.status == Status::Resolved)
+            .count(),
+        1
+    );
+    assert!(
+        s.store
+            .sla_records(t0() + TimeDelta::seconds(1), at(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_both_stores!(
+    warning_then_breach_then_escalation_each_at_its_boundary,
+    two_scanners_at_once_escalate_each_ticket_once,
+    a_missed_scan_catches_up_from_stored_state,
+    reassignment_goes_up_a_tier_and_respects_capacity,
+    breaches_and_escalations_notify_managers_and_admins,
+    the_scan_reads_only_due_active_tickets,
+);
+
+/// The stages of a winning plan, outermost first.
+fn stages(plan: &mongodb::bson::Document) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut at = Some(plan);
+    while let Some(stage) = at {
+        out.push((
+            stage.get_str("stage").unwrap_or("?").to_owned(),
+            stage.get_str("indexName").ok().map(str::to_owned),
+        ));
+        at = stage.get_document("inputStage").ok();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_escalation_scan_runs_on_its_index() {
+    let Some(store) = common::mongo_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let s = Scene::new(store.clone(), SlaPolicy::default());
+    for seq in 1..=50 {
+        s.open(seq, Priority::Medium).await;
+    }
+    let plan = store.explain_sla_scan(t0(), 500).await.unwrap();
+    let stages = stages(&plan);
+    assert!(
+        stages.iter().any(|(stage, index)| stage == "IXSCAN"
+            && index.as_deref() == Some(quickfix::SLA_CHECK_INDEX)),
+        "{stages:?}"
+    );
+    assert!(
+        !stages.iter().any(|(stage, _)| stage == "COLLSCAN"),
+        "{stages:?}"
+    );
+}
