@@ -7,8 +7,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
 use common::{Backend, Session, TestApp, eventually};
-use quickfix::domain::{EventType, Status, SystemClock, TicketId, TicketRef, WORKER_EVENT_TYPES};
+use quickfix::domain::{
+    EventType, HistoryKind, Priority, Status, SystemClock, TicketId, TicketRef, WORKER_EVENT_TYPES,
+};
 use quickfix::worker::{ConsumerSettings, Context, Worker};
 use quickfix::{MemoryTopology, Queue, SnsPublisher, SqsQueue, Store, aws_config};
 use serde_json::{Value, json};
@@ -944,31 +947,7 @@ async fn the_sweep_assigns_a_ticket_whose_event_was_lost(s: System) {
     let admin = s.app.admin().await;
     let agent1 = only_agent1_online(&s, &admin).await;
     // Written without its event, as if the message had been lost.
-    let store = s.app.store.clone();
-    let seq = store.next_complaint_number().await.unwrap();
-    let new = quickfix::domain::NewTicket {
-        title: quickfix::domain::Title::parse("Lost message").unwrap(),
-        description: quickfix::domain::Description::parse("d").unwrap(),
-        category: quickfix::domain::Categories::default()
-            .parse("category", "Account")
-            .unwrap(),
-        priority: quickfix::domain::Priority::Low,
-    };
-    let requester = quickfix::domain::UserId::parse("id", &customer.id).unwrap();
-    let meta = quickfix::domain::EventMetadata {
-        correlation_id: "c".into(),
-        causation_id: None,
-        actor: customer.id.clone(),
-    };
-    let (ticket, _) = quickfix::domain::Ticket::open(
-        new,
-        quickfix::domain::ComplaintId::from_sequence(seq),
-        requester,
-        &quickfix::domain::SlaPolicy::default(),
-        chrono::Utc::now(),
-        meta,
-    );
-    store.insert_ticket(&ticket, &[]).await.unwrap();
+    let ticket = insert_ticket(&s, &customer, "Account", Priority::Low, Utc::now(), false).await;
 
     let report = quickfix::worker::sweep(&s.context(), Duration::from_secs(60))
         .await
@@ -1024,6 +1003,94 @@ async fn a_reopened_ticket_is_routed_again_without_overbooking(s: System) {
 }
 
 /// One test per backend for each listed function taking a [`System`].
+/// Stores a ticket `customer` opened at `opened` (the API only opens tickets now), with its
+/// `ticket.created` event or without it (as if the message had been lost).
+async fn insert_ticket(
+    s: &System,
+    customer: &Session,
+    category: &str,
+    priority: Priority,
+    opened: chrono::DateTime<Utc>,
+    with_event: bool,
+) -> quickfix::domain::Ticket {
+    let store = s.app.store.clone();
+    let seq = store.next_complaint_number().await.unwrap();
+    let new = quickfix::domain::NewTicket {
+        title: quickfix::domain::Title::parse(&format!("Ticket {seq}")).unwrap(),
+        description: quickfix::domain::Description::parse("d").unwrap(),
+        category: quickfix::domain::Categories::default()
+            .parse("category", category)
+            .unwrap(),
+        priority,
+    };
+    let requester = quickfix::domain::UserId::parse("id", &customer.id).unwrap();
+    let meta = quickfix::domain::EventMetadata {
+        correlation_id: "c".into(),
+        causation_id: None,
+        actor: customer.id.clone(),
+    };
+    let (ticket, event) = quickfix::domain::Ticket::open(
+        new,
+        quickfix::domain::ComplaintId::from_sequence(seq),
+        requester,
+        &quickfix::domain::SlaPolicy::default(),
+        opened,
+        meta,
+    );
+    let events = if with_event { vec![event] } else { Vec::new() };
+    store.insert_ticket(&ticket, &events).await.unwrap();
+    s.app.server.state().outbox.notify_one();
+    ticket
+}
+
+async fn an_unanswered_ticket_breaches_escalates_and_alerts_admins(s: System) {
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    for n in 1..=3 {
+        let agent = s.app.agent(n).await;
+        s.set_presence(&admin, &agent.id, "offline").await;
+    }
+    let _worker = s.spawn_worker();
+    tokio::spawn(quickfix::worker::run_escalations(
+        s.context(),
+        Duration::from_millis(200),
+        s.shutdown.clone(),
+    ));
+    // Nobody is online; the ticket has waited 20 minutes against a 15-minute target.
+    let opened = Utc::now() - chrono::TimeDelta::minutes(20);
+    let ticket = insert_ticket(&s, &customer, "Technical", Priority::Critical, opened, true).await;
+    let t = s
+        .ticket_where(&ticket.id.to_string(), "escalated", |t| {
+            t.sla.escalation_level >= 1
+        })
+        .await;
+    let kinds: Vec<HistoryKind> = t.history.iter().map(|h| h.kind).collect();
+    assert!(kinds.contains(&HistoryKind::SlaBreach), "{kinds:?}");
+    assert!(!kinds.contains(&HistoryKind::SlaWarning), "{kinds:?}");
+    assert_eq!(t.status, Status::Open);
+    // The breach and the escalation travel as events to the worker, which notifies admins.
+    let inbox = eventually(WAIT, || async {
+        let reply = s
+            .app
+            .get("/api/notifications", Some(&admin.token))
+            .await
+            .expect(200);
+        let kinds: Vec<String> = reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["data"]["id"] == ticket.id.to_string())
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect();
+        (kinds.len() >= 2).then_some(kinds)
+    })
+    .await
+    .expect("the admin is told of the breach and the escalation");
+    assert!(inbox.contains(&"slaBreached".to_owned()), "{inbox:?}");
+    assert!(inbox.contains(&"ticketEscalated".to_owned()), "{inbox:?}");
+}
+
 macro_rules! on_both_backends_system {
     ($($name:ident),+ $(,)?) => {
         mod embedded {
@@ -1060,4 +1127,5 @@ on_both_backends_system!(
     a_failing_handler_backs_off_then_lands_in_the_dead_letter_queue,
     the_sweep_assigns_a_ticket_whose_event_was_lost,
     a_reopened_ticket_is_routed_again_without_overbooking,
+    an_unanswered_ticket_breaches_escalates_and_alerts_admins,
 );
