@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks QuickFix and prints tables: the API under load on the embedded backends and on
-# MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference).
+# MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference),
+# the worker, and the escalation scan over 100,000 open tickets.
 #   BENCH_SECONDS=10 BENCH_CONCURRENCY=16 scripts/bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,3 +12,4 @@ scripts/services.sh start
 source .test-services/env
 cargo bench --bench api_load
 cargo bench --bench worker_load
+cargo bench --bench sla_scan
