@@ -133,7 +133,7 @@ async fn at_risk_and_breached_lists_split_on_now(app: TestApp) {
         .expect(200);
     assert_eq!(
         ids(&soon),
-        [fresh_id.clone()],
+        std::slice::from_ref(&fresh_id),
         "due in 15 min; the rest later or overdue"
     );
     let sooner = app

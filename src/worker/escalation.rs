@@ -54,7 +54,6 @@ pub async fn scan(ctx: &Context) -> Result<ScanReport, StoreError> {
     let mut seen = HashSet::new();
     loop {
         let page = ctx.store.sla_checks_due(now, PAGE).await?;
-        let full = page.len() == PAGE;
         let fresh: Vec<Ticket> = page
             .into_iter()
             .filter(|t| seen.insert((t.id, t.revision)))
@@ -67,7 +66,6 @@ pub async fn scan(ctx: &Context) -> Result<ScanReport, StoreError> {
         }
         // Written tickets left the query (or came back with a new revision), so the next page
         // holds what is still due; an empty or fully seen page ends the scan.
-        let _ = full;
     }
     Ok(report)
 }
@@ -123,7 +121,7 @@ async fn apply_due_steps(
         if rule.does(EscalationAction::ReassignHigherTier) {
             claimed = claim_higher_tier(ctx, &ticket, now).await?;
         }
-        let step = ticket.escalate(level.to_owned(), rule, policy, claimed, now, meta.clone());
+        let step = ticket.escalate(*level, rule, policy, claimed, now, meta.clone());
         if claimed.is_some() && !step.reassigned {
             release(ctx, claimed.take(), ticket.id).await?;
         }

@@ -11,25 +11,8 @@ use crate::domain::{
 use crate::store::StoreError;
 
 pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    let now = ctx.clock.now();
-    let mut out = Vec::new();
-    if event.event_type == EventType::AgentAvailabilityChanged {
-        let agent = user_id(event, "agentId")?;
-        let name = field(event, "name").unwrap_or("An agent");
-        let availability = field(event, "availability").unwrap_or("changed");
-        for admin in ctx.store.list_users(Role::Admin).await? {
-            let message = format!("{name} is now {availability}");
-            let data = json!({"agentId": agent.to_string(), "name": name, "availability": availability,
-                              "presence": event.data["presence"], "freeSlots": event.data["freeSlots"]});
-            out.push(Notification::of(
-                event,
-                admin.id,
-                NotificationKind::AgentAvailabilityChanged,
-                message,
-                data,
-                now,
-            ));
-        }
+    let out = if event.event_type == EventType::AgentAvailabilityChanged {
+        to_admins(ctx, event).await?
     } else {
         let Some(ticket) = ctx
             .store
@@ -38,48 +21,84 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
         else {
             return Ok(());
         };
-        let summary = ticket.summary();
-        let number = ticket.complaint_id;
-        if matches!(
-            event.event_type,
-            EventType::TicketEscalated | EventType::SlaBreach
-        ) {
-            out = to_managers(ctx, event, &ticket).await?;
-            ctx.store.insert_notifications(&out).await?;
-            return Ok(());
+        match event.event_type {
+            EventType::TicketEscalated | EventType::SlaBreach => {
+                to_managers(ctx, event, &ticket).await?
+            }
+            _ => to_agent_and_requester(ctx, event, &ticket)?,
         }
-        let requester_message = match event.event_type {
-            EventType::TicketAssigned => {
-                let agent = user_id(event, "assignedTo")?;
-                out.push(Notification::of(
-                    event,
-                    agent,
-                    NotificationKind::TicketAssigned,
-                    format!("{number} \"{}\" was assigned to you", ticket.title.as_str()),
-                    summary.clone(),
-                    now,
-                ));
-                format!("Your ticket {number} was assigned to an agent")
-            }
-            EventType::TicketStatusChanged => {
-                format!("Your ticket {number} is now {}", field(event, "to")?)
-            }
-            EventType::TicketRequeued => {
-                format!("Your ticket {number} is waiting for the next free agent")
-            }
-            _ => return Ok(()),
-        };
-        out.push(Notification::of(
-            event,
-            ticket.requester,
-            NotificationKind::ComplaintUpdated,
-            requester_message,
-            summary,
-            now,
-        ));
-    }
+    };
     ctx.store.insert_notifications(&out).await?;
     Ok(())
+}
+
+/// `agentAvailabilityChanged`, for every admin.
+async fn to_admins(ctx: &Context, event: &Envelope) -> Result<Vec<Notification>, HandlerError> {
+    let now = ctx.clock.now();
+    let agent = user_id(event, "agentId")?;
+    let name = field(event, "name").unwrap_or("An agent");
+    let availability = field(event, "availability").unwrap_or("changed");
+    let message = format!("{name} is now {availability}");
+    let data = json!({"agentId": agent.to_string(), "name": name, "availability": availability,
+                      "presence": event.data["presence"], "freeSlots": event.data["freeSlots"]});
+    Ok(ctx
+        .store
+        .list_users(Role::Admin)
+        .await?
+        .into_iter()
+        .map(|admin| {
+            Notification::of(
+                event,
+                admin.id,
+                NotificationKind::AgentAvailabilityChanged,
+                message.clone(),
+                data.clone(),
+                now,
+            )
+        })
+        .collect())
+}
+
+/// `ticketAssigned` for the agent who got the ticket, and `complaintUpdated` for its requester.
+fn to_agent_and_requester(
+    ctx: &Context,
+    event: &Envelope,
+    ticket: &Ticket,
+) -> Result<Vec<Notification>, HandlerError> {
+    let now = ctx.clock.now();
+    let summary = ticket.summary();
+    let number = ticket.complaint_id;
+    let mut out = Vec::new();
+    let requester_message = match event.event_type {
+        EventType::TicketAssigned => {
+            let agent = user_id(event, "assignedTo")?;
+            out.push(Notification::of(
+                event,
+                agent,
+                NotificationKind::TicketAssigned,
+                format!("{number} \"{}\" was assigned to you", ticket.title.as_str()),
+                summary.clone(),
+                now,
+            ));
+            format!("Your ticket {number} was assigned to an agent")
+        }
+        EventType::TicketStatusChanged => {
+            format!("Your ticket {number} is now {}", field(event, "to")?)
+        }
+        EventType::TicketRequeued => {
+            format!("Your ticket {number} is waiting for the next free agent")
+        }
+        _ => return Ok(out),
+    };
+    out.push(Notification::of(
+        event,
+        ticket.requester,
+        NotificationKind::ComplaintUpdated,
+        requester_message,
+        summary,
+        now,
+    ));
+    Ok(out)
 }
 
 /// `ticketEscalated` (when the rule notifies managers) and `slaBreached`, for every manager and
