@@ -619,21 +619,13 @@ impl Ticket {
         let from_priority = self.priority;
         let previous_assignee = self.assignee;
         self.sla.escalation_level = level;
+        let note = format!("escalation rule `{}`", rule.name);
         if rule.does(EscalationAction::RaisePriority)
             && let Some(up) = priority_above(self.priority)
         {
-            self.priority = up;
-            self.retarget_sla(policy);
-            self.history.push(HistoryEntry {
-                at: now,
-                actor: "system".into(),
-                kind: HistoryKind::PriorityChanged,
-                from: Some(from_priority.to_string()),
-                to: Some(up.to_string()),
-                note: Some(format!("escalation rule `{}`", rule.name)),
-            });
+            self.set_priority(up, note.clone(), policy, now);
         }
-        let note = Some(format!("escalation rule `{}`", rule.name));
+        let note = Some(note);
         let assigned = reassign_to.and_then(|agent| {
             self.assign(agent, "system", note.clone(), now, meta.clone())
                 .ok()

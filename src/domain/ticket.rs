@@ -665,18 +665,7 @@ impl Ticket {
             return None;
         }
         let from = self.priority;
-        self.priority = to;
-        self.updated_at = now;
-        self.retarget_sla(policy);
-        self.touch_sla(now);
-        self.history.push(HistoryEntry {
-            at: now,
-            actor: "system".into(),
-            kind: HistoryKind::PriorityChanged,
-            from: Some(from.to_string()),
-            to: Some(to.to_string()),
-            note: Some(format!("prioritisation rule `{rule}`")),
-        });
+        self.set_priority(to, format!("prioritisation rule `{rule}`"), policy, now);
         Some(Envelope::new(
             EventType::PrioritizationApplied,
             json!({
@@ -691,6 +680,30 @@ impl Ticket {
             meta,
             now,
         ))
+    }
+
+    /// Changes the priority on the system's behalf, recomputing the SLA due times under
+    /// `policy` and recording why.
+    pub(crate) fn set_priority(
+        &mut self,
+        to: Priority,
+        why: String,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+    ) {
+        let from = self.priority;
+        self.priority = to;
+        self.updated_at = now;
+        self.retarget_sla(policy);
+        self.touch_sla(now);
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind: HistoryKind::PriorityChanged,
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            note: Some(why),
+        });
     }
 
     /// Sends an assigned-but-not-started ticket back to the backlog (its agent went offline),

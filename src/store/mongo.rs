@@ -344,12 +344,8 @@ impl Store for MongoStore {
         if let Some(before) = query.before {
             filter.insert("_id", doc! {"$lt": before.to_string()});
         }
-        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        find_many(&self.tickets, filter, doc! {"_id": -1}, Some(limit))
-            .await?
-            .into_iter()
-            .map(TicketDoc::into_domain)
-            .collect()
+        self.find_tickets_where(filter, doc! {"_id": -1}, query.limit)
+            .await
     }
 
     #[instrument(skip_all, fields(ticket_id = %ticket.id))]
@@ -497,17 +493,8 @@ impl Store for MongoStore {
 
     #[instrument(skip_all)]
     async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        find_many(
-            &self.tickets,
-            sla_checks_due_filter(now),
-            doc! {"sla.checkAt": 1},
-            Some(limit),
-        )
-        .await?
-        .into_iter()
-        .map(TicketDoc::into_domain)
-        .collect()
+        self.find_tickets_where(sla_checks_due_filter(now), doc! {"sla.checkAt": 1}, limit)
+            .await
     }
 
     #[instrument(skip_all)]
@@ -521,17 +508,12 @@ impl Store for MongoStore {
         if let Some(after) = after {
             range.insert("$gt", bson_time(after));
         }
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        find_many(
-            &self.tickets,
+        self.find_tickets_where(
             doc! {"sla.nextDueAt": range},
             doc! {"sla.nextDueAt": 1},
-            Some(limit),
+            limit,
         )
-        .await?
-        .into_iter()
-        .map(TicketDoc::into_domain)
-        .collect()
+        .await
     }
 
     #[instrument(skip_all)]
@@ -666,6 +648,21 @@ impl Store for MongoStore {
 }
 
 impl MongoStore {
+    /// At most `limit` tickets matching `filter`, in `sort` order, without their outboxes.
+    async fn find_tickets_where(
+        &self,
+        filter: Document,
+        sort: Document,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        find_many(&self.tickets, filter, sort, Some(limit))
+            .await?
+            .into_iter()
+            .map(TicketDoc::into_domain)
+            .collect()
+    }
+
     /// The first ticket matching `filter` (in `sort` order), without its outbox.
     async fn find_ticket_where(
         &self,
