@@ -523,7 +523,46 @@ async fn the_scan_reads_only_due_active_tickets(store: Arc<dyn Store>) {
     );
 }
 
+async fn business_hours_pause_the_clock_between_scans(store: Arc<dyn Store>) {
+    let week: Vec<(&str, &str)> = ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| (*d, "09:00-17:00"))
+        .collect();
+    let hours = quickfix::domain::BusinessHours::parse("Europe/Berlin", &week).unwrap();
+    let d = SlaPolicy::default();
+    let policy =
+        SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Business(hours), Vec::new()).unwrap();
+    let s = Scene::new(store, policy);
+    // Friday 27 November 2026, 16:30 in Berlin (15:30 UTC): a Medium ticket's 4 h first
+    // response has 30 min on Friday and 3.5 h on Monday, due Monday 12:30 Berlin (11:30 UTC).
+    let friday = Utc.with_ymd_and_hms(2026, 11, 27, 15, 30, 0).unwrap();
+    s.clock.set(friday);
+    let t = s.open(1, Priority::Medium).await;
+    let due = Utc.with_ymd_and_hms(2026, 11, 30, 11, 30, 0).unwrap();
+    assert_eq!(t.sla.first_response.due_at, due);
+    // Every hour of the weekend: nothing is due.
+    let mut at = friday;
+    while at < Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap() {
+        let report = s.scan_at(at).await;
+        assert_eq!((report.warnings, report.breaches), (0, 0), "at {at}");
+        at += TimeDelta::hours(1);
+    }
+    // 80% of 4 h is 3 h 12 min of working time: Monday 11:42 Berlin.
+    let warn = Utc.with_ymd_and_hms(2026, 11, 30, 10, 42, 0).unwrap();
+    assert_eq!(
+        s.scan_at(warn - TimeDelta::milliseconds(1)).await.warnings,
+        0
+    );
+    assert_eq!(s.scan_at(warn).await.warnings, 1);
+    assert_eq!(
+        s.scan_at(due - TimeDelta::milliseconds(1)).await.breaches,
+        0
+    );
+    assert_eq!(s.scan_at(due).await.breaches, 1);
+}
+
 on_both_stores!(
+    business_hours_pause_the_clock_between_scans,
     warning_then_breach_then_escalation_each_at_its_boundary,
     two_scanners_at_once_escalate_each_ticket_once,
     a_missed_scan_catches_up_from_stored_state,
