@@ -66,7 +66,7 @@ fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<
 struct Row {
     store: &'static str,
     shape: String,
-    millis: f64,
+    micros: f64,
     found: usize,
 }
 
@@ -113,7 +113,7 @@ async fn measure(
     rows.push(Row {
         store: name,
         shape: format!("{} open, none due", OPEN - DUE),
-        millis: idle.as_secs_f64() * 1e3,
+        micros: idle.as_secs_f64() * 1e6,
         found: 0,
     });
     load(&tickets(now, DUE, DUE, (OPEN - DUE + 1) as u64)).await;
@@ -124,14 +124,14 @@ async fn measure(
     rows.push(Row {
         store: name,
         shape: format!("{OPEN} open, {DUE} due"),
-        millis: busy.as_secs_f64() * 1e3,
+        micros: busy.as_secs_f64() * 1e6,
         found: report.escalations,
     });
     let (after, _) = idle_scan(&ctx).await;
     rows.push(Row {
         store: name,
         shape: format!("{OPEN} open, none due (after)"),
-        millis: after.as_secs_f64() * 1e3,
+        micros: after.as_secs_f64() * 1e6,
         found: 0,
     });
 }
@@ -176,12 +176,12 @@ fn main() {
         }
     });
     println!();
-    println!("| store | tickets | time per scan (ms) | escalations |");
+    println!("| store | tickets | time per scan (µs) | escalations |");
     println!("|---|---|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.2} | {} |",
-            r.store, r.shape, r.millis, r.found
+            "| {} | {} | {:.1} | {} |",
+            r.store, r.shape, r.micros, r.found
         );
     }
     println!();
