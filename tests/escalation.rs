@@ -427,7 +427,7 @@ async fn breaches_and_escalations_notify_managers_and_admins(store: Arc<dyn Stor
 async fn inbox(s: &Scene, user: UserId) -> Vec<NotificationKind> {
     let mut kinds: Vec<NotificationKind> = s
         .store
-        .list_notifications(user, None, 50)
+        .list_notifications(Some(user), None, 50)
         .await
         .unwrap()
         .into_iter()

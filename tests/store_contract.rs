@@ -610,19 +610,38 @@ async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Sto
         .await
         .unwrap();
 
-    let inbox = store.list_notifications(ann, None, 10).await.unwrap();
+    let inbox = store.list_notifications(Some(ann), None, 10).await.unwrap();
     assert_eq!(
         inbox,
         vec![first.clone(), second.clone()],
         "once each, oldest first"
     );
     assert_eq!(
-        store.list_notifications(ann, Some(t0), 10).await.unwrap(),
+        store
+            .list_notifications(Some(ann), Some(t0), 10)
+            .await
+            .unwrap(),
         vec![second.clone()]
     );
     assert_eq!(
-        store.list_notifications(bob, None, 10).await.unwrap().len(),
+        store
+            .list_notifications(Some(bob), None, 10)
+            .await
+            .unwrap()
+            .len(),
         1
+    );
+    // The feed: everyone's, oldest first.
+    let feed = store.list_notifications(None, None, 10).await.unwrap();
+    assert_eq!(feed.len(), 3);
+    assert_eq!(feed[2], second);
+    assert_eq!(
+        store.list_notifications(None, Some(t0), 10).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        store.list_notifications(None, None, 2).await.unwrap().len(),
+        2
     );
 
     assert!(
@@ -650,7 +669,7 @@ async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Sto
             .await
             .unwrap()
     );
-    let inbox = store.list_notifications(ann, None, 10).await.unwrap();
+    let inbox = store.list_notifications(Some(ann), None, 10).await.unwrap();
     assert!(inbox[0].read_at.is_some());
     assert!(inbox[1].read_at.is_none());
 }

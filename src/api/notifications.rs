@@ -87,7 +87,7 @@ async fn list(
     let limit = page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let found = state
         .store
-        .list_notifications(auth.0.id, since, limit)
+        .list_notifications(Some(auth.0.id), since, limit)
         .await?;
     Ok(Json(
         found.into_iter().map(NotificationView::from).collect(),

@@ -39,6 +39,8 @@ struct Inner {
     sla_checks: BTreeSet<(DateTime<Utc>, TicketId)>,
     /// Active tickets by their next unmet SLA due time.
     sla_due: BTreeSet<(DateTime<Utc>, TicketId)>,
+    /// Every notification by creation time, for the live relay.
+    feed: BTreeSet<(DateTime<Utc>, String)>,
     /// Notifications by id, and each recipient's ids oldest first.
     notifications: HashMap<String, Notification>,
     inboxes: HashMap<UserId, Vec<String>>,
@@ -399,6 +401,7 @@ impl Store for MemoryStore {
                     .entry(n.recipient)
                     .or_default()
                     .push(n.id.clone());
+                inner.feed.insert((n.created_at, n.id.clone()));
                 inner.notifications.insert(n.id.clone(), n.clone());
             }
         }
@@ -407,22 +410,35 @@ impl Store for MemoryStore {
 
     async fn list_notifications(
         &self,
-        user: UserId,
+        recipient: Option<UserId>,
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> StoreResult<Vec<Notification>> {
         let inner = self.lock();
-        let ids = inner
-            .inboxes
-            .get(&user)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let mut found: Vec<Notification> = ids
-            .iter()
-            .filter_map(|id| inner.notifications.get(id))
-            .filter(|n| since.is_none_or(|s| n.created_at > s))
-            .cloned()
-            .collect();
+        let newer = |n: &&Notification| since.is_none_or(|s| n.created_at > s);
+        let mut found: Vec<Notification> = match recipient {
+            Some(user) => inner
+                .inboxes
+                .get(&user)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|id| inner.notifications.get(id))
+                .filter(newer)
+                .cloned()
+                .collect(),
+            None => {
+                let from = (since.unwrap_or(DateTime::<Utc>::MIN_UTC), String::new());
+                inner
+                    .feed
+                    .range(from..)
+                    .filter_map(|(_, id)| inner.notifications.get(id))
+                    .filter(newer)
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            }
+        };
         found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         found.truncate(limit);
         Ok(found)

@@ -212,10 +212,11 @@ pub trait Store: Send + Sync + 'static {
     /// notify once.
     async fn insert_notifications(&self, notifications: &[Notification]) -> StoreResult<()>;
 
-    /// `user`'s notifications, oldest first, made after `since` if given, at most `limit`.
+    /// Notifications of `recipient` (of everyone when `None`: the live relay's feed), oldest
+    /// first, made after `since` if given, at most `limit`.
     async fn list_notifications(
         &self,
-        user: UserId,
+        recipient: Option<UserId>,
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> StoreResult<Vec<Notification>>;

@@ -178,10 +178,10 @@ impl MongoStore {
             .await
             .map_err(map_err)?;
         self.notifications
-            .create_indexes([plain(
-                doc! {"recipient": 1, "createdAt": 1, "_id": 1},
-                "inbox",
-            )])
+            .create_indexes([
+                plain(doc! {"recipient": 1, "createdAt": 1, "_id": 1}, "inbox"),
+                plain(doc! {"createdAt": 1, "_id": 1}, "feed"),
+            ])
             .await
             .map_err(map_err)?;
         self.users
@@ -571,11 +571,14 @@ impl Store for MongoStore {
     #[instrument(skip_all)]
     async fn list_notifications(
         &self,
-        user: UserId,
+        recipient: Option<UserId>,
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> StoreResult<Vec<Notification>> {
-        let mut filter = doc! {"recipient": user.to_string()};
+        let mut filter = Document::new();
+        if let Some(user) = recipient {
+            filter.insert("recipient", user.to_string());
+        }
         if let Some(since) = since {
             filter.insert("createdAt", doc! {"$gt": bson_time(since)});
         }

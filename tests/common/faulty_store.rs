@@ -132,7 +132,7 @@ impl Store for FaultyStore {
     }
     async fn list_notifications(
         &self,
-        u: UserId,
+        u: Option<UserId>,
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> StoreResult<Vec<Notification>> {
