@@ -5,6 +5,7 @@
 //! - `store`: the [`Store`] port with its MongoDB and in-memory adapters.
 //! - `bus`: the [`Publisher`] and [`Queue`] ports with SNS/SQS and in-process adapters, and the
 //!   topology provisioning for LocalStack or moto.
+//! - [`live`]: live notifications: the feed relay and the Socket.IO endpoint.
 //! - `outbox`: the relay that publishes events stored with each change, then clears them.
 //! - `auth`: password hashing and bearer tokens.
 //! - `api`: the axum REST API, one router per resource (accounts, complaints, agents,
@@ -22,6 +23,7 @@ mod bus;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod live;
 mod outbox;
 pub mod sla_file;
 mod store;

@@ -1,0 +1,199 @@
+//! The notification relay: every API process follows the notifications feed (what workers
+//! wrote, in creation order) and hands each new notification to its own connected sockets.
+//!
+//! Following by time alone would miss a notification written a moment late with an earlier
+//! timestamp (two workers, two clocks), so each poll re-reads an overlap window behind the
+//! newest notification seen and skips the ids it already delivered. A notification reaches each
+//! connected recipient once per process; a client that was away catches up from its inbox
+//! (`GET /api/notifications?since=`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::domain::{Clock, Notification};
+use crate::store::{Store, StoreResult};
+
+/// Where the relay hands notifications: this process's connected sockets.
+pub trait LiveSink: Send + Sync + 'static {
+    /// Delivers one notification to its recipient's sockets, if any are connected here.
+    fn deliver(&self, notification: &Notification);
+}
+
+/// Relay pacing.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedSettings {
+    /// Time between polls of the feed.
+    pub poll_interval: Duration,
+    /// How far behind the newest notification each poll looks again.
+    pub overlap: Duration,
+    /// Notifications read per query.
+    pub batch: usize,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(200),
+            overlap: Duration::from_secs(30),
+            batch: 500,
+        }
+    }
+}
+
+/// Follows the notifications feed for one process.
+pub struct NotificationRelay {
+    store: Arc<dyn Store>,
+    sink: Arc<dyn LiveSink>,
+    settings: FeedSettings,
+    /// The newest creation time delivered (or the start time).
+    watermark: DateTime<Utc>,
+    /// Ids delivered inside the overlap window, with their creation time.
+    delivered: HashMap<String, DateTime<Utc>>,
+}
+
+impl NotificationRelay {
+    /// A relay that delivers what is written from now on (earlier notifications are in the
+    /// inbox).
+    pub fn new(
+        store: Arc<dyn Store>,
+        sink: Arc<dyn LiveSink>,
+        clock: &dyn Clock,
+        settings: FeedSettings,
+    ) -> Self {
+        Self {
+            store,
+            sink,
+            settings,
+            watermark: clock.now(),
+            delivered: HashMap::new(),
+        }
+    }
+
+    fn overlap(&self) -> TimeDelta {
+        TimeDelta::from_std(self.settings.overlap).unwrap_or(TimeDelta::seconds(30))
+    }
+
+    /// Reads the feed once and delivers what is new; returns how many were delivered.
+    ///
+    /// # Errors
+    /// When the store fails; nothing is marked delivered that was not.
+    pub async fn poll_once(&mut self) -> StoreResult<usize> {
+        let mut since = self.watermark - self.overlap();
+        let mut count = 0;
+        loop {
+            let page = self
+                .store
+                .list_notifications(None, Some(since), self.settings.batch)
+                .await?;
+            let mut fresh = 0;
+            for n in &page {
+                if self.delivered.insert(n.id.clone(), n.created_at).is_none() {
+                    self.sink.deliver(n);
+                    fresh += 1;
+                }
+                self.watermark = self.watermark.max(n.created_at);
+            }
+            count += fresh;
+            // A full page may hide more; read on from its last instant (the ids already
+            // delivered are skipped) until a page brings nothing new.
+            match page.last() {
+                Some(last) if page.len() == self.settings.batch && fresh > 0 => {
+                    since = last.created_at - TimeDelta::milliseconds(1);
+                }
+                _ => break,
+            }
+        }
+        let horizon = self.watermark - self.overlap();
+        self.delivered.retain(|_, at| *at > horizon);
+        if count > 0 {
+            metrics::counter!("quickfix_live_notifications_total").increment(count as u64);
+        }
+        Ok(count)
+    }
+
+    /// Polls every `poll_interval` until `cancel` fires.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.settings.poll_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(err) = self.poll_once().await {
+                warn!(error = %err, "the notification relay could not read the feed; retrying");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{
+        Envelope, EventMetadata, EventType, ManualClock, NotificationKind, UserId,
+    };
+    use crate::store::MemoryStore;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl LiveSink for Recorder {
+        fn deliver(&self, n: &Notification) {
+            self.0.lock().unwrap().push(n.message.clone());
+        }
+    }
+
+    fn note(message: &str, at: DateTime<Utc>) -> Notification {
+        let meta = EventMetadata {
+            correlation_id: "c".into(),
+            causation_id: None,
+            actor: "t".into(),
+        };
+        let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, at);
+        Notification::of(
+            &event,
+            UserId::generate(),
+            NotificationKind::TicketAssigned,
+            message.into(),
+            json!({}),
+            at,
+        )
+    }
+
+    #[tokio::test]
+    async fn each_notification_is_delivered_once_even_when_written_late() {
+        let t0 = Utc::now();
+        let clock = ManualClock::new(t0);
+        let store = Arc::new(MemoryStore::new());
+        let sink = Arc::new(Recorder::default());
+        let settings = FeedSettings {
+            batch: 2,
+            ..FeedSettings::default()
+        };
+        let mut relay = NotificationRelay::new(store.clone(), sink.clone(), &clock, settings);
+        let before_start = note("old", t0 - TimeDelta::minutes(5));
+        store.insert_notifications(&[before_start]).await.unwrap();
+        let batch: Vec<_> = (1..=5)
+            .map(|i| note(&format!("n{i}"), t0 + TimeDelta::seconds(i)))
+            .collect();
+        store.insert_notifications(&batch).await.unwrap();
+        assert_eq!(relay.poll_once().await.unwrap(), 5);
+        assert_eq!(relay.poll_once().await.unwrap(), 0, "nothing twice");
+        // Written now by a worker whose clock is 10 s behind the newest notification.
+        let late = note("late", t0 + TimeDelta::seconds(5) - TimeDelta::seconds(10));
+        store.insert_notifications(&[late]).await.unwrap();
+        assert_eq!(relay.poll_once().await.unwrap(), 1);
+        let got = sink.0.lock().unwrap().clone();
+        assert_eq!(got, ["n1", "n2", "n3", "n4", "n5", "late"]);
+    }
+}
