@@ -186,6 +186,38 @@ async fn updates_apply_only_at_the_expected_revision(store: Arc<dyn Store>) {
     assert_eq!(stored.history.last().unwrap().note.as_deref(), Some("spam"));
 }
 
+async fn changed_tickets_are_listed_oldest_change_first(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let first = insert_ticket(store.as_ref(), requester, "Technical", Priority::Low).await;
+    let second = insert_ticket(store.as_ref(), requester, "Billing", Priority::Low).await;
+    let before = first.updated_at - chrono::Duration::milliseconds(1);
+    let ids = |v: Vec<Ticket>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    let both = store.tickets_changed_since(before, 10).await.unwrap();
+    assert_eq!(ids(both), [first.id, second.id]);
+
+    let mut changed = first.clone();
+    let later = second.updated_at + chrono::Duration::seconds(1);
+    let admin = Principal {
+        id: UserId::generate(),
+        role: Role::Admin,
+    };
+    let events = changed
+        .change_status(&admin, Status::Closed, None, later, meta())
+        .unwrap();
+    assert!(store.update_ticket(&changed, &events).await.unwrap());
+    let since_second = store
+        .tickets_changed_since(second.updated_at, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(since_second), [first.id]);
+    let all = store.tickets_changed_since(before, 10).await.unwrap();
+    assert_eq!(ids(all), [second.id, first.id], "by last change");
+    assert_eq!(
+        store.tickets_changed_since(before, 1).await.unwrap().len(),
+        1
+    );
+}
+
 async fn listing_filters_newest_first_with_a_stable_cursor(store: Arc<dyn Store>) {
     let alice = UserId::generate();
     let bob = UserId::generate();
@@ -683,6 +715,7 @@ on_both_stores!(
     tickets_round_trip_by_id_and_complaint_id,
     duplicate_complaint_ids_and_emails_are_refused,
     updates_apply_only_at_the_expected_revision,
+    changed_tickets_are_listed_oldest_change_first,
     listing_filters_newest_first_with_a_stable_cursor,
     slots_are_claimed_atomically_and_never_exceed_capacity,
     offline_agents_and_customers_have_no_slots_to_take,

@@ -39,6 +39,8 @@ struct Inner {
     sla_checks: BTreeSet<(DateTime<Utc>, TicketId)>,
     /// Active tickets by their next unmet SLA due time.
     sla_due: BTreeSet<(DateTime<Utc>, TicketId)>,
+    /// Every ticket by its last change.
+    changed: BTreeSet<(DateTime<Utc>, TicketId)>,
     /// Every notification by creation time, for the live relay.
     feed: BTreeSet<(DateTime<Utc>, String)>,
     /// Notifications by id, and each recipient's ids oldest first.
@@ -76,11 +78,13 @@ impl Inner {
             old.backlog.map(|k| self.backlog.remove(&k));
             old.sla_check.map(|k| self.sla_checks.remove(&k));
             old.sla_due.map(|k| self.sla_due.remove(&k));
+            self.changed.remove(&old.changed);
         }
         let new = IndexKeys::of(after);
         new.backlog.map(|k| self.backlog.insert(k));
         new.sla_check.map(|k| self.sla_checks.insert(k));
         new.sla_due.map(|k| self.sla_due.insert(k));
+        self.changed.insert(new.changed);
     }
 
     fn agent_mut(&mut self, id: UserId) -> Option<&mut User> {
@@ -96,6 +100,7 @@ struct IndexKeys {
     backlog: Option<(Reverse<Priority>, TicketId)>,
     sla_check: Option<(DateTime<Utc>, TicketId)>,
     sla_due: Option<(DateTime<Utc>, TicketId)>,
+    changed: (DateTime<Utc>, TicketId),
 }
 
 impl IndexKeys {
@@ -105,6 +110,7 @@ impl IndexKeys {
             backlog: (t.status == Status::Open).then_some((Reverse(t.priority), t.id)),
             sla_check: t.sla.check_at.filter(|_| active).map(|at| (at, t.id)),
             sla_due: t.sla.next_due().filter(|_| active).map(|at| (at, t.id)),
+            changed: (t.updated_at, t.id),
         }
     }
 }
@@ -353,6 +359,25 @@ impl Store for MemoryStore {
             .iter()
             .skip_while(|(at, _)| after.is_some_and(|a| *at <= a))
             .take_while(|(at, _)| *at <= until)
+            .take(limit)
+            .filter_map(|(_, id)| inner.tickets.get(id).map(|r| r.doc.clone()))
+            .collect())
+    }
+
+    async fn tickets_changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        let inner = self.lock();
+        Ok(inner
+            .changed
+            .iter()
+            .rev()
+            .take_while(|(at, _)| *at > since)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
             .take(limit)
             .filter_map(|(_, id)| inner.tickets.get(id).map(|r| r.doc.clone()))
             .collect())

@@ -197,6 +197,14 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> StoreResult<Vec<Ticket>>;
 
+    /// Tickets changed after `since`, oldest change first, at most `limit`: the live board's
+    /// feed.
+    async fn tickets_changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>>;
+
     /// The priority, status and SLA state of every ticket opened in `[from, to)`, for the
     /// compliance report.
     async fn sla_records(

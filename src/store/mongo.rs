@@ -174,6 +174,7 @@ impl MongoStore {
                 plain(doc! {"sla.checkAt": 1}, SLA_CHECK_INDEX),
                 plain(doc! {"sla.nextDueAt": 1}, "sla_due"),
                 plain(doc! {"createdAt": 1}, "created"),
+                plain(doc! {"updatedAt": 1, "_id": 1}, "changed"),
             ])
             .await
             .map_err(map_err)?;
@@ -511,6 +512,20 @@ impl Store for MongoStore {
         self.find_tickets_where(
             doc! {"sla.nextDueAt": range},
             doc! {"sla.nextDueAt": 1},
+            limit,
+        )
+        .await
+    }
+
+    #[instrument(skip_all)]
+    async fn tickets_changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.find_tickets_where(
+            doc! {"updatedAt": {"$gt": bson_time(since)}},
+            doc! {"updatedAt": 1, "_id": 1},
             limit,
         )
         .await

@@ -108,6 +108,13 @@ impl Store for FaultyStore {
     ) -> StoreResult<Vec<Ticket>> {
         self.inner.tickets_due(after, until, limit).await
     }
+    async fn tickets_changed_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.inner.tickets_changed_since(since, limit).await
+    }
     async fn sla_records(
         &self,
         from: DateTime<Utc>,
