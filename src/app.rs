@@ -20,6 +20,7 @@ use crate::bus::{
 };
 use crate::config::{DlqCommand, ProvisionArgs, Settings, WorkerArgs};
 use crate::domain::{Categories, Clock, PriorityRules, SlaPolicy, SystemClock};
+use crate::live::{FeedSettings, NotificationRelay, SocketSink, socket_layer};
 use crate::outbox::{OutboxRelay, RelaySettings};
 use crate::store::{MemoryStore, MongoStore, MongoStoreOptions, Store};
 use crate::worker::{self, Worker};
@@ -79,10 +80,26 @@ impl Server {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
 
-        let relay = OutboxRelay::new(config.store, config.publisher, wake, config.relay);
+        let relay = OutboxRelay::new(config.store.clone(), config.publisher, wake, config.relay);
         tasks.spawn(relay.run(shutdown.clone()));
 
-        let app = router(state.clone(), config.limits);
+        let (live_layer, io) = socket_layer(state.tokens.clone());
+        // Open sockets would hold the graceful shutdown forever: close them when it starts.
+        let closing = io.clone();
+        let stop_sockets = shutdown.clone();
+        tasks.spawn(async move {
+            stop_sockets.cancelled().await;
+            closing.close().await;
+        });
+        let live = NotificationRelay::new(
+            config.store,
+            Arc::new(SocketSink::new(io)),
+            state.clock.as_ref(),
+            FeedSettings::default(),
+        );
+        tasks.spawn(live.run(shutdown.clone()));
+
+        let app = router(state.clone(), config.limits).layer(live_layer);
         let stop = shutdown.clone();
         tasks.spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());

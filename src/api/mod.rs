@@ -3,6 +3,7 @@
 mod accounts;
 mod agents;
 mod complaints;
+mod dashboard;
 mod error;
 mod extract;
 mod input;
@@ -70,6 +71,7 @@ pub fn router(state: AppState, limits: ApiLimits) -> Router {
         .merge(agents::router())
         .merge(notifications::router())
         .merge(sla::router())
+        .merge(dashboard::router())
         .merge(ops::router())
         .route_layer(middleware::from_fn(record_request))
         .fallback(|| async { ApiError::NotFound("route") })

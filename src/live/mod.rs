@@ -2,5 +2,7 @@
 //! the Socket.IO endpoint that delivers them to signed-in users' rooms.
 
 mod relay;
+mod socket;
 
 pub use relay::{FeedSettings, LiveSink, NotificationRelay};
+pub use socket::{ADMIN_ROOM, ConnectRefused, SocketSink, agent_room, socket_layer, user_room};

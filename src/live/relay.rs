@@ -1,5 +1,6 @@
-//! The notification relay: every API process follows the notifications feed (what workers
-//! wrote, in creation order) and hands each new notification to its own connected sockets.
+//! The live relay: every API process follows the notifications feed (what workers wrote, in
+//! creation order) and the ticket-changes feed, and hands what is new to its own connected
+//! sockets.
 //!
 //! Following by time alone would miss a notification written a moment late with an earlier
 //! timestamp (two workers, two clocks), so each poll re-reads an overlap window behind the
@@ -11,17 +12,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::domain::{Clock, Notification};
+use crate::domain::{Clock, Notification, Ticket, TicketId};
 use crate::store::{Store, StoreResult};
 
-/// Where the relay hands notifications: this process's connected sockets.
+/// Where the relay hands what is new: this process's connected sockets.
+#[async_trait]
 pub trait LiveSink: Send + Sync + 'static {
     /// Delivers one notification to its recipient's sockets, if any are connected here.
-    fn deliver(&self, notification: &Notification);
+    async fn notify(&self, notification: &Notification);
+
+    /// Tells the sockets watching a ticket (admins, its requester, its agent) that it changed.
+    async fn ticket_changed(&self, ticket: &Ticket);
 }
 
 /// Relay pacing.
@@ -54,6 +60,10 @@ pub struct NotificationRelay {
     watermark: DateTime<Utc>,
     /// Ids delivered inside the overlap window, with their creation time.
     delivered: HashMap<String, DateTime<Utc>>,
+    /// The newest ticket change delivered (or the start time).
+    tickets_watermark: DateTime<Utc>,
+    /// Ticket revisions delivered inside the overlap window, with their change time.
+    changes: HashMap<(TicketId, u64), DateTime<Utc>>,
 }
 
 impl NotificationRelay {
@@ -71,6 +81,8 @@ impl NotificationRelay {
             settings,
             watermark: clock.now(),
             delivered: HashMap::new(),
+            tickets_watermark: clock.now(),
+            changes: HashMap::new(),
         }
     }
 
@@ -78,11 +90,43 @@ impl NotificationRelay {
         TimeDelta::from_std(self.settings.overlap).unwrap_or(TimeDelta::seconds(30))
     }
 
-    /// Reads the feed once and delivers what is new; returns how many were delivered.
+    /// Reads both feeds once and delivers what is new; returns how many items were delivered.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn poll_once(&mut self) -> StoreResult<usize> {
+        Ok(self.poll_notifications().await? + self.poll_tickets().await?)
+    }
+
+    /// Reads the ticket-changes feed once and delivers what is new.
+    async fn poll_tickets(&mut self) -> StoreResult<usize> {
+        let since = self.tickets_watermark - self.overlap();
+        let changed = self
+            .store
+            .tickets_changed_since(since, self.settings.batch)
+            .await?;
+        let mut count = 0;
+        for t in &changed {
+            if self
+                .changes
+                .insert((t.id, t.revision), t.updated_at)
+                .is_none()
+            {
+                self.sink.ticket_changed(t).await;
+                count += 1;
+            }
+            self.tickets_watermark = self.tickets_watermark.max(t.updated_at);
+        }
+        let horizon = self.tickets_watermark - self.overlap();
+        self.changes.retain(|_, at| *at > horizon);
+        Ok(count)
+    }
+
+    /// Reads the notifications feed once and delivers what is new; returns how many.
     ///
     /// # Errors
     /// When the store fails; nothing is marked delivered that was not.
-    pub async fn poll_once(&mut self) -> StoreResult<usize> {
+    async fn poll_notifications(&mut self) -> StoreResult<usize> {
         let mut since = self.watermark - self.overlap();
         let mut count = 0;
         loop {
@@ -93,7 +137,7 @@ impl NotificationRelay {
             let mut fresh = 0;
             for n in &page {
                 if self.delivered.insert(n.id.clone(), n.created_at).is_none() {
-                    self.sink.deliver(n);
+                    self.sink.notify(n).await;
                     fresh += 1;
                 }
                 self.watermark = self.watermark.max(n.created_at);
@@ -147,9 +191,13 @@ mod tests {
     #[derive(Default)]
     struct Recorder(Mutex<Vec<String>>);
 
+    #[async_trait]
     impl LiveSink for Recorder {
-        fn deliver(&self, n: &Notification) {
+        async fn notify(&self, n: &Notification) {
             self.0.lock().unwrap().push(n.message.clone());
+        }
+        async fn ticket_changed(&self, t: &Ticket) {
+            self.0.lock().unwrap().push(t.title.as_str().to_owned());
         }
     }
 

@@ -1,0 +1,241 @@
+//! Live notifications over Socket.IO, with a Rust Socket.IO client: the handshake accepts the
+//! REST bearer token and refuses anything else with a message; each user hears only their own
+//! rooms; every notification kind a worker writes reaches its recipient's socket once, with the
+//! ticket summary; ticket changes reach admins, the requester and the agent. Each test runs on
+//! the embedded backends and on MongoDB + SNS/SQS.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Session, TestApp};
+use futures::FutureExt;
+use quickfix::domain::{
+    Envelope, EventMetadata, EventType, Notification, NotificationKind, UserId,
+};
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Event, Payload};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A connected test client and what it has heard: `(event, first argument)`.
+struct Listener {
+    client: Client,
+    heard: mpsc::UnboundedReceiver<(String, Value)>,
+}
+
+async fn listen(app: &TestApp, auth: Value) -> Listener {
+    let (tx, heard) = mpsc::unbounded_channel::<(String, Value)>();
+    // The client calls `on_any` for named events only; connect and errors have their own.
+    let named = |name: &'static str| {
+        let tx = tx.clone();
+        move |payload: Payload, _| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((name.to_owned(), first(payload)));
+            }
+            .boxed()
+        }
+    };
+    let any = tx.clone();
+    let client = ClientBuilder::new(app.url("/"))
+        .auth(auth)
+        .reconnect(false)
+        .on(Event::Connect, named("connect"))
+        .on(Event::Error, named("error"))
+        .on_any(move |event: Event, payload: Payload, _| {
+            let tx = any.clone();
+            async move {
+                let _ = tx.send((event.as_str().to_owned(), first(payload)));
+            }
+            .boxed()
+        })
+        .connect()
+        .await
+        .expect("the client connects at the transport level");
+    Listener { client, heard }
+}
+
+fn first(payload: Payload) -> Value {
+    match payload {
+        Payload::Text(mut values) if !values.is_empty() => values.remove(0),
+        #[allow(deprecated)]
+        Payload::String(s) => Value::String(s),
+        _ => Value::Null,
+    }
+}
+
+impl Listener {
+    /// Waits for the next `event`, skipping others.
+    async fn next(&mut self, event: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let got = tokio::time::timeout_at(deadline, self.heard.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no `{event}` within {WAIT:?}"))
+                .expect("client channel open");
+            if got.0 == event {
+                return got.1;
+            }
+        }
+    }
+
+    /// Everything heard until `quiet` passes with nothing new.
+    async fn drain(&mut self, quiet: Duration) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        while let Ok(Some(got)) = tokio::time::timeout(quiet, self.heard.recv()).await {
+            out.push(got);
+        }
+        out
+    }
+}
+
+async fn signed_in(app: &TestApp, session: &Session) -> Listener {
+    let mut l = listen(app, json!({"token": session.token})).await;
+    // The server acknowledges the namespace connection before anything is emitted to it.
+    l.next("connect").await;
+    l
+}
+
+/// Writes a notification the way the worker does.
+async fn notify(
+    app: &TestApp,
+    to: &Session,
+    kind: NotificationKind,
+    message: &str,
+) -> Notification {
+    let meta = EventMetadata {
+        correlation_id: "live-test".into(),
+        causation_id: None,
+        actor: "system".into(),
+    };
+    let now = chrono::Utc::now();
+    let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
+    let recipient = UserId::parse("id", &to.id).unwrap();
+    let data = json!({"id": "t-1", "complaintId": "COMP-00001", "title": "Printer on fire"});
+    let n = Notification::of(&event, recipient, kind, message.into(), data, now);
+    app.store
+        .insert_notifications(std::slice::from_ref(&n))
+        .await
+        .unwrap();
+    n
+}
+
+async fn a_valid_token_connects_and_anything_else_is_refused_with_a_message(app: TestApp) {
+    let customer = app.customer(1).await;
+    let ok = signed_in(&app, &customer).await;
+    ok.client.disconnect().await.unwrap();
+
+    for (auth, expected) in [
+        (json!({}), "authentication required"),
+        (json!({"token": ""}), "authentication required"),
+        (json!({"token": "not-a-jwt"}), "invalid or expired token"),
+        (
+            json!({"token": format!("{}x", customer.token)}),
+            "invalid or expired token",
+        ),
+    ] {
+        let mut refused = listen(&app, auth.clone()).await;
+        let error = refused.next("error").await;
+        let text = error.to_string();
+        assert!(text.contains(expected), "{auth}: {text}");
+        let later = refused.drain(Duration::from_millis(300)).await;
+        assert!(
+            !later.iter().any(|(e, _)| e == "connect"),
+            "{auth}: refused sockets are never connected: {later:?}"
+        );
+    }
+}
+
+async fn every_notification_kind_reaches_its_recipient_once(app: TestApp) {
+    let admin = app.admin().await;
+    let agent = app.agent(1).await;
+    let customer = app.customer(1).await;
+    let mut admin_socket = signed_in(&app, &admin).await;
+    let mut agent_socket = signed_in(&app, &agent).await;
+    let mut customer_socket = signed_in(&app, &customer).await;
+
+    let cases = [
+        (&agent, NotificationKind::TicketAssigned),
+        (&customer, NotificationKind::ComplaintUpdated),
+        (&admin, NotificationKind::TicketEscalated),
+        (&admin, NotificationKind::SlaBreached),
+        (&admin, NotificationKind::AgentAvailabilityChanged),
+    ];
+    for (to, kind) in cases {
+        let n = notify(&app, to, kind, &format!("about {kind}")).await;
+        let socket = if to.id == admin.id {
+            &mut admin_socket
+        } else if to.id == agent.id {
+            &mut agent_socket
+        } else {
+            &mut customer_socket
+        };
+        let got = socket.next(kind.as_str()).await;
+        assert_eq!(got["id"], n.id.as_str());
+        assert_eq!(got["kind"], kind.as_str());
+        assert_eq!(got["message"], format!("about {kind}"));
+        assert_eq!(
+            got["data"]["complaintId"], "COMP-00001",
+            "the ticket summary"
+        );
+    }
+    // Nothing twice, and nobody hears another person's notification.
+    for (name, socket) in [
+        ("admin", &mut admin_socket),
+        ("agent", &mut agent_socket),
+        ("customer", &mut customer_socket),
+    ] {
+        let extra: Vec<_> = socket
+            .drain(Duration::from_millis(800))
+            .await
+            .into_iter()
+            .filter(|(e, _)| e != "ticketChanged")
+            .collect();
+        assert!(extra.is_empty(), "{name} heard more: {extra:?}");
+    }
+}
+
+async fn ticket_changes_reach_admins_the_requester_and_the_agent(app: TestApp) {
+    let admin = app.admin().await;
+    let agent = app.agent(1).await;
+    let customer = app.customer(1).await;
+    let stranger = app.customer(2).await;
+    let mut admin_socket = signed_in(&app, &admin).await;
+    let mut agent_socket = signed_in(&app, &agent).await;
+    let mut customer_socket = signed_in(&app, &customer).await;
+    let mut stranger_socket = signed_in(&app, &stranger).await;
+
+    let ticket = app
+        .open_ticket(&customer, "Router blinking", "Technical")
+        .await;
+    let number = ticket["complaintId"].as_str().unwrap().to_owned();
+    let seen = admin_socket.next("ticketChanged").await;
+    assert_eq!(seen["complaintId"], number.as_str());
+    assert_eq!(seen["status"], "Open");
+    assert_eq!(
+        customer_socket.next("ticketChanged").await["complaintId"],
+        number.as_str()
+    );
+
+    app.assign(&admin, ticket["id"].as_str().unwrap(), &agent.id)
+        .await
+        .expect(200);
+    let assigned = agent_socket.next("ticketChanged").await;
+    assert_eq!(assigned["status"], "Assigned");
+    assert_eq!(assigned["assignedTo"], agent.id.as_str());
+
+    let heard = stranger_socket.drain(Duration::from_millis(800)).await;
+    assert!(
+        heard.is_empty(),
+        "another customer hears nothing: {heard:?}"
+    );
+}
+
+on_both_backends!(
+    a_valid_token_connects_and_anything_else_is_refused_with_a_message,
+    every_notification_kind_reaches_its_recipient_once,
+    ticket_changes_reach_admins_the_requester_and_the_agent,
+);
