@@ -234,7 +234,36 @@ async fn ticket_changes_reach_admins_the_requester_and_the_agent(app: TestApp) {
     );
 }
 
+async fn each_api_process_delivers_once_to_its_own_sockets(app: TestApp) {
+    // A second API process on the same database (its events go to a topic nobody reads).
+    let other = common::start_without_seed(
+        app.store.clone(),
+        quickfix::MemoryTopic::new(),
+        quickfix::MemoryTopology::provision(&common::unique_spec(vec![])).queue,
+        16 * 1024,
+    )
+    .await;
+    let agent = app.agent(1).await;
+    let mut here = signed_in(&app, &agent).await;
+    let mut there = signed_in(&other, &agent).await;
+    let mut second_tab = signed_in(&other, &agent).await;
+
+    let n = notify(&app, &agent, NotificationKind::TicketAssigned, "yours").await;
+    for socket in [&mut here, &mut there, &mut second_tab] {
+        assert_eq!(socket.next("ticketAssigned").await["id"], n.id.as_str());
+        let again: Vec<_> = socket
+            .drain(Duration::from_millis(800))
+            .await
+            .into_iter()
+            .filter(|(e, _)| e == "ticketAssigned")
+            .collect();
+        assert!(again.is_empty(), "delivered once per socket: {again:?}");
+    }
+    other.server.stop().await;
+}
+
 on_both_backends!(
+    each_api_process_delivers_once_to_its_own_sockets,
     a_valid_token_connects_and_anything_else_is_refused_with_a_message,
     every_notification_kind_reaches_its_recipient_once,
     ticket_changes_reach_admins_the_requester_and_the_agent,
