@@ -39,6 +39,6 @@ pub use bus::{
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
-    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, SLA_CHECK_INDEX,
-    SlaRecord, Store, StoreError, StoreResult, TicketQuery, commit_claimed,
+    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, ResumeToken,
+    SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery, commit_claimed,
 };

@@ -11,8 +11,9 @@ use std::time::Duration;
 use common::{Session, TestApp};
 use futures::FutureExt;
 use quickfix::domain::{
-    Envelope, EventMetadata, EventType, Notification, NotificationKind, UserId,
+    Envelope, EventMetadata, EventType, Notification, NotificationKind, SystemClock, UserId,
 };
+use quickfix::live::{FeedSettings, LiveSink, NotificationRelay};
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload};
 use serde_json::{Value, json};
@@ -260,6 +261,69 @@ async fn each_api_process_delivers_once_to_its_own_sockets(app: TestApp) {
         assert!(again.is_empty(), "delivered once per socket: {again:?}");
     }
     other.server.stop().await;
+}
+
+/// Records what a relay delivers.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl LiveSink for Recorder {
+    async fn notify(&self, n: &Notification) {
+        self.0.lock().unwrap().push(n.id.clone());
+    }
+    async fn ticket_changed(&self, _: &quickfix::domain::Ticket) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mongodb_the_relay_follows_the_change_stream() {
+    let Some(store) = common::mongo_store().await else {
+        return;
+    };
+    let store: std::sync::Arc<dyn quickfix::Store> = std::sync::Arc::new(store);
+    let sink = std::sync::Arc::new(Recorder::default());
+    // Polling once an hour: only the change stream can deliver within the test's wait.
+    let settings = FeedSettings {
+        poll_interval: Duration::from_secs(3600),
+        ..FeedSettings::default()
+    };
+    let relay = NotificationRelay::new(store.clone(), sink.clone(), &SystemClock, settings);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(relay.run(stop.clone()));
+    // The first may arrive through the catch-up read made when the stream opens; every later
+    // one can only come through the stream.
+    let mut written = Vec::new();
+    for i in 0..3 {
+        let meta = EventMetadata {
+            correlation_id: format!("cs-{i}"),
+            causation_id: None,
+            actor: "system".into(),
+        };
+        let now = chrono::Utc::now();
+        let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
+        let n = Notification::of(
+            &event,
+            UserId::generate(),
+            NotificationKind::TicketAssigned,
+            "hi".into(),
+            json!({}),
+            now,
+        );
+        store
+            .insert_notifications(std::slice::from_ref(&n))
+            .await
+            .unwrap();
+        written.push(n.id);
+        let delivered = common::eventually(WAIT, || async {
+            let got = sink.0.lock().unwrap().clone();
+            (got.len() >= written.len()).then_some(got)
+        })
+        .await
+        .expect("the change stream delivers every notification");
+        assert_eq!(delivered, written, "each once, in order");
+    }
+    stop.cancel();
+    running.await.unwrap();
 }
 
 on_both_backends!(

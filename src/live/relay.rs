@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::domain::{Clock, Notification, Ticket, TicketId};
-use crate::store::{Store, StoreResult};
+use crate::store::{NotificationStream, ResumeToken, Store, StoreResult};
 
 /// Where the relay hands what is new: this process's connected sockets.
 #[async_trait]
@@ -136,11 +137,9 @@ impl NotificationRelay {
                 .await?;
             let mut fresh = 0;
             for n in &page {
-                if self.delivered.insert(n.id.clone(), n.created_at).is_none() {
-                    self.sink.notify(n).await;
+                if self.deliver(n).await {
                     fresh += 1;
                 }
-                self.watermark = self.watermark.max(n.created_at);
             }
             count += fresh;
             // A full page may hide more; read on from its last instant (the ids already
@@ -152,27 +151,102 @@ impl NotificationRelay {
                 _ => break,
             }
         }
-        let horizon = self.watermark - self.overlap();
-        self.delivered.retain(|_, at| *at > horizon);
-        if count > 0 {
-            metrics::counter!("quickfix_live_notifications_total").increment(count as u64);
-        }
+        self.forget_old();
         Ok(count)
     }
 
-    /// Polls every `poll_interval` until `cancel` fires.
+    /// Hands `n` to the sockets unless it was delivered already; returns whether it was new.
+    async fn deliver(&mut self, n: &Notification) -> bool {
+        self.watermark = self.watermark.max(n.created_at);
+        if self.delivered.insert(n.id.clone(), n.created_at).is_some() {
+            return false;
+        }
+        self.sink.notify(n).await;
+        metrics::counter!("quickfix_live_notifications_total").increment(1);
+        true
+    }
+
+    /// Drops delivered ids older than the overlap window.
+    fn forget_old(&mut self) {
+        let horizon = self.watermark - self.overlap();
+        self.delivered.retain(|_, at| *at > horizon);
+    }
+
+    /// Runs until `cancel` fires: follows the store's change stream of notifications where it
+    /// has one (resuming after the last one seen when the stream breaks), polls the feed
+    /// otherwise, and polls ticket changes every `poll_interval`.
     pub async fn run(mut self, cancel: CancellationToken) {
         let mut ticker = tokio::time::interval(self.settings.poll_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stream: Option<NotificationStream> = None;
+        let mut resume: Option<ResumeToken> = None;
+        let mut can_watch = true;
+        let mut next_watch = tokio::time::Instant::now();
         loop {
+            if stream.is_none() && can_watch && tokio::time::Instant::now() >= next_watch {
+                match self.store.watch_notifications(resume.clone()).await {
+                    Ok(Some(opened)) => {
+                        debug!(
+                            resumed = resume.is_some(),
+                            "following the notifications change stream"
+                        );
+                        stream = Some(opened);
+                        // Catch up on what was written before the stream opened.
+                        if let Err(err) = self.poll_notifications().await {
+                            warn!(error = %err, "the live relay could not read the feed");
+                        }
+                    }
+                    Ok(None) => can_watch = false,
+                    Err(err) => {
+                        warn!(error = %err, "cannot open the notifications change stream; polling meanwhile");
+                        // The position may be too old to resume from: start afresh next time
+                        // (the poll covers the gap).
+                        resume = None;
+                        next_watch = tokio::time::Instant::now() + WATCH_RETRY;
+                    }
+                }
+            }
             tokio::select! {
                 () = cancel.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            if let Err(err) = self.poll_once().await {
-                warn!(error = %err, "the notification relay could not read the feed; retrying");
+                item = next_item(&mut stream) => match item {
+                    Some(Ok((n, position))) => {
+                        self.deliver(&n).await;
+                        resume = Some(position);
+                    }
+                    Some(Err(err)) => {
+                        warn!(error = %err, "the notifications change stream broke; resuming");
+                        stream = None;
+                    }
+                    None => stream = None,
+                },
+                _ = ticker.tick() => {
+                    // The poll also covers what a broken stream may have missed; ids already
+                    // delivered are skipped.
+                    let polled = if stream.is_none() {
+                        self.poll_notifications().await
+                    } else {
+                        self.forget_old();
+                        Ok(0)
+                    };
+                    if let Err(err) = polled.and(self.poll_tickets().await) {
+                        warn!(error = %err, "the live relay could not read a feed; retrying");
+                    }
+                }
             }
         }
+    }
+}
+
+/// Time between attempts to open the change stream after a failure.
+const WATCH_RETRY: Duration = Duration::from_secs(5);
+
+/// The stream's next item, or never when there is no stream.
+async fn next_item(
+    stream: &mut Option<NotificationStream>,
+) -> Option<StoreResult<(Notification, ResumeToken)>> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 

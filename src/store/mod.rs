@@ -78,6 +78,14 @@ impl TicketQuery {
     }
 }
 
+/// A position in the notifications feed that a watch resumes after (opaque).
+#[derive(Debug, Clone)]
+pub struct ResumeToken(pub(crate) mongodb::change_stream::event::ResumeToken);
+
+/// New notifications as the database announces them, each with the position after it.
+pub type NotificationStream =
+    futures::stream::BoxStream<'static, StoreResult<(Notification, ResumeToken)>>;
+
 /// What the compliance report needs of one ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaRecord {
@@ -228,6 +236,15 @@ pub trait Store: Send + Sync + 'static {
         since: Option<DateTime<Utc>>,
         limit: usize,
     ) -> StoreResult<Vec<Notification>>;
+
+    /// New notifications as they are written, after `resume` if given (a MongoDB change
+    /// stream); `None` when the store cannot push them, and the relay polls instead.
+    async fn watch_notifications(
+        &self,
+        _resume: Option<ResumeToken>,
+    ) -> StoreResult<Option<NotificationStream>> {
+        Ok(None)
+    }
 
     /// Marks one of `user`'s notifications read; `false` if `user` has no such notification.
     async fn mark_notification_read(

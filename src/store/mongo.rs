@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
@@ -16,7 +16,10 @@ use uuid::Uuid;
 mod sla_doc;
 
 use self::sla_doc::SlaDoc;
-use super::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery};
+use super::{
+    NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
+    StoreResult, TicketQuery,
+};
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
     NotificationKind, PasswordHash, PersonName, Presence, Priority, Role, SlotHold, Status, Ticket,
@@ -608,6 +611,28 @@ impl Store for MongoStore {
         .into_iter()
         .map(NotificationDoc::into_domain)
         .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn watch_notifications(
+        &self,
+        resume: Option<ResumeToken>,
+    ) -> StoreResult<Option<NotificationStream>> {
+        let stream = self
+            .notifications
+            .watch()
+            .pipeline([doc! {"$match": {"operationType": "insert"}}])
+            .resume_after(resume.map(|r| r.0))
+            .await
+            .map_err(map_err)?;
+        let notifications = stream.map(|event| {
+            let event = event.map_err(map_err)?;
+            let doc = event.full_document.ok_or_else(|| {
+                corrupt("notification", "insert event without its document".into())
+            })?;
+            Ok((doc.into_domain()?, ResumeToken(event.id)))
+        });
+        Ok(Some(Box::pin(notifications)))
     }
 
     #[instrument(skip_all)]
