@@ -3,82 +3,18 @@
 
 mod common;
 
+use common::process::{assert_stops_cleanly_on_sigterm, quickfix, start_dev};
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 
-fn quickfix() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quickfix"));
-    // Nothing from the caller's environment decides what these tests see.
-    for var in [
-        "MONGODB_URI",
-        "SNS_TOPIC_ARN",
-        "JWT_SECRET",
-        "QUICKFIX_ADDR",
-        "AWS_ENDPOINT_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
-
-/// Reads the child's stdout until a line contains `marker`; returns that line.
-fn wait_for_line(child: &mut Child, marker: &str) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let marker = marker.to_owned();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains(&marker) {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the line never came")
-}
-
-/// Sends SIGTERM and asserts the process exits with status 0 within `within`.
-fn assert_stops_cleanly_on_sigterm(child: &mut Child, within: Duration) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = wait_for_exit(child, within);
-    assert!(exit.success(), "exit status {exit:?}");
-}
-
-fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let until = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < until, "did not exit within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test]
 async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
-    let mut child = quickfix()
-        .args(["dev", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let line = wait_for_line(&mut child, "API:");
-    let base = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches("/api/complaints")
-        .to_owned();
+    let (mut child, base) = start_dev();
 
     let client = reqwest::Client::new();
     let login: Value = client

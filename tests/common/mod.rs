@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faulty_store;
+pub mod process;
 pub mod proxy;
 
 use std::net::SocketAddr;
@@ -48,6 +49,17 @@ fn service(var: &str, what: &str) -> Option<String> {
 /// The MongoDB-compatible server for tests, or `None` (skip) outside CI.
 pub fn mongo_uri() -> Option<String> {
     service("QUICKFIX_TEST_MONGODB_URI", "MongoDB")
+}
+
+/// The folder of the Node.js end-to-end checks with their packages installed, or `None`
+/// (skip) outside CI.
+pub fn e2e_dir() -> Option<String> {
+    service("QUICKFIX_TEST_E2E_DIR", "Node.js end-to-end")
+}
+
+/// The Chromium binary for the browser test, or `None` (skip) outside CI.
+pub fn chromium() -> Option<String> {
+    service("QUICKFIX_TEST_CHROMIUM", "browser")
 }
 
 /// The SNS/SQS emulator endpoint for tests, or `None` (skip) outside CI.

@@ -1,0 +1,48 @@
+//! QuickFix end to end with the official JavaScript clients, against `quickfix dev` (API and
+//! worker in one process): the `socket.io-client` from npm sees live notifications
+//! (`tests/e2e/live.mjs`), and a headless Chromium driven by `playwright-core` uses the dashboard
+//! (`tests/e2e/dashboard.mjs`, which leaves a screenshot in `artifacts/`).
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::process::{assert_stops_cleanly_on_sigterm, start_dev};
+
+/// Runs `node <script> <base>` in the e2e folder and returns its stdout; fails with its stderr.
+fn node(dir: &str, script: &str, base: &str, env: &[(&str, &str)]) -> String {
+    let out = Command::new("node")
+        .current_dir(dir)
+        .arg(script)
+        .arg(base)
+        .envs(env.iter().copied())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_official_client_hears_assignment_and_update_live() {
+    let Some(dir) = common::e2e_dir() else {
+        return;
+    };
+    let (mut dev, base) = start_dev();
+    let out = node(&dir, "live.mjs", &base, &[]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["ticketAssigned"], report["complaintId"]);
+    assert!(
+        report["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("invalid or expired token")
+    );
+    assert_stops_cleanly_on_sigterm(&mut dev, Duration::from_secs(20));
+}
