@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check QuickFix has, on a fresh machine as on a laptop:
-#   1. installs and starts the pinned MongoDB-compatible server and SNS/SQS emulator,
+#   1. installs and starts the pinned MongoDB-compatible server and SNS/SQS emulator, and
+#      installs the end-to-end tools (npm packages from tests/e2e/package-lock.json, Debian's
+#      chromium),
 #   2. cargo fmt --check, cargo clippy -D warnings,
 #   3. the whole test suite against the real adapters and the embedded ones,
 #   4. stops what it started.
@@ -17,6 +19,18 @@ trap 'scripts/services.sh stop' EXIT
 scripts/services.sh start
 # shellcheck disable=SC1091
 source .test-services/env
+
+step "installing the end-to-end tools (socket.io-client, playwright-core, chromium)"
+npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+if ! command -v chromium >/dev/null 2>&1; then
+  as_root=""
+  [ "$(id -u)" -ne 0 ] && as_root="sudo"
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+export QUICKFIX_TEST_E2E_DIR="$root/tests/e2e"
+QUICKFIX_TEST_CHROMIUM="$(command -v chromium)"
+export QUICKFIX_TEST_CHROMIUM
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

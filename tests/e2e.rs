@@ -46,3 +46,31 @@ fn the_official_client_hears_assignment_and_update_live() {
     );
     assert_stops_cleanly_on_sigterm(&mut dev, Duration::from_secs(20));
 }
+
+#[test]
+fn a_ticket_opened_in_one_page_appears_in_another_without_reload() {
+    let (Some(dir), Some(chromium)) = (common::e2e_dir(), common::chromium()) else {
+        return;
+    };
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let (mut dev, base) = start_dev();
+    let out = node(
+        &dir,
+        "dashboard.mjs",
+        &base,
+        &[
+            ("CHROMIUM", &chromium),
+            ("SCREENSHOT", screenshot.to_str().unwrap()),
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(report["ok"], true);
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 1000,
+        "the screenshot is kept in artifacts/"
+    );
+    assert_stops_cleanly_on_sigterm(&mut dev, Duration::from_secs(20));
+}

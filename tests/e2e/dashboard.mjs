@@ -1,0 +1,53 @@
+// The dashboard in headless Chromium (Debian's, driven by playwright-core): an admin signs in
+// in one page, a customer in another; the customer opens a ticket and it appears on the admin's
+// board, and in the admin's live feed once it is assigned, without a reload. Leaves a screenshot.
+// Usage: CHROMIUM=/usr/bin/chromium SCREENSHOT=out.png node dashboard.mjs http://127.0.0.1:5001
+import { chromium } from "playwright-core";
+
+const base = process.argv[2];
+const password = process.env.QUICKFIX_DEMO_PASSWORD || "quickfix";
+const screenshot = process.env.SCREENSHOT || "dashboard.png";
+const TIMEOUT = 30000;
+
+async function signIn(browser, email) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${base}/dashboard`);
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", password);
+  await page.click("#signin-form button");
+  await page.waitForSelector("#link:has-text('live')", { timeout: TIMEOUT });
+  return page;
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox"],
+  });
+  try {
+    const admin = await signIn(browser, "admin@quickfix.dev");
+    await admin.waitForSelector("#agents tr", { timeout: TIMEOUT });
+    const customer = await signIn(browser, "customer1@quickfix.dev");
+    const title = `Printer on fire ${Date.now()}`;
+    await customer.fill("#open-form input[name=title]", title);
+    await customer.fill("#open-form textarea[name=description]", "It smokes");
+    await customer.selectOption("#open-form select[name=category]", "Technical");
+    await customer.click("#open-form button");
+    await customer.waitForSelector(`#mine tr:has-text("${title}")`, { timeout: TIMEOUT });
+    const loads = [];
+    admin.on("load", () => loads.push(Date.now()));
+    // The admin's page was not reloaded: the card arrives over the socket.
+    await admin.waitForSelector(`#board .card:has-text("${title}")`, { timeout: TIMEOUT });
+    await admin.waitForSelector("#feed li", { timeout: TIMEOUT });
+    const column = await admin.$eval(`#board .card:has-text("${title}")`,
+      (card) => card.closest(".column").dataset.status);
+    const status = await customer.$eval(`#mine tr:has-text("${title}") .status-cell`, (td) => td.textContent);
+    await admin.screenshot({ path: screenshot, fullPage: true });
+    if (loads.length > 0) throw new Error("the admin page reloaded");
+    console.log(JSON.stringify({ ok: true, title, adminColumn: column, customerStatus: status, screenshot }));
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err.stack || String(err)); process.exit(1); });
