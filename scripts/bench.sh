@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks QuickFix and prints tables: the API under load on the embedded backends and on
 # MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference),
-# the worker, and the escalation scan over 100,000 open tickets.
+# the worker, the escalation scan over 100,000 open tickets, and live fan-out to 1,000 sockets.
 #   BENCH_SECONDS=10 BENCH_CONCURRENCY=16 scripts/bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,3 +13,4 @@ source .test-services/env
 cargo bench --bench api_load
 cargo bench --bench worker_load
 cargo bench --bench sla_scan
+cargo bench --bench live_fanout
