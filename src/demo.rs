@@ -156,6 +156,10 @@ pub fn banner(addr: SocketAddr, accounts: &[DemoAccount], password: &SecretStrin
         out,
         "\nQuickFix dev is running on embedded backends (nothing is saved)."
     );
+    let _ = writeln!(
+        out,
+        "  Dashboard: http://{addr}/dashboard  (live, over Socket.IO)"
+    );
     let _ = writeln!(out, "  API:      http://{addr}/api/complaints");
     let _ = writeln!(out, "  OpenAPI:  http://{addr}/openapi.json");
     let _ = writeln!(out, "  Metrics:  http://{addr}/metrics");
