@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
-    let (mut child, base) = start_dev();
+    let mut dev = start_dev();
+    let base = dev.base.clone();
 
     let client = reqwest::Client::new();
     let login: Value = client
@@ -81,7 +82,7 @@ async fn dev_serves_the_demo_accounts_and_stops_cleanly_on_sigterm() {
         .count();
     assert_eq!(available, 2, "the other two demo agents are still free");
 
-    assert_stops_cleanly_on_sigterm(&mut child, Duration::from_secs(20));
+    assert_stops_cleanly_on_sigterm(&mut dev.child, Duration::from_secs(20));
 }
 
 async fn login_token(client: &reqwest::Client, base: &str, email: &str) -> String {

@@ -33,7 +33,8 @@ fn the_official_client_hears_assignment_and_update_live() {
     let Some(dir) = common::e2e_dir() else {
         return;
     };
-    let (mut dev, base) = start_dev();
+    let mut dev = start_dev();
+    let base = dev.base.clone();
     let out = node(&dir, "live.mjs", &base, &[]);
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
     assert_eq!(report["ok"], true);
@@ -44,7 +45,7 @@ fn the_official_client_hears_assignment_and_update_live() {
             .unwrap()
             .contains("invalid or expired token")
     );
-    assert_stops_cleanly_on_sigterm(&mut dev, Duration::from_secs(20));
+    assert_stops_cleanly_on_sigterm(&mut dev.child, Duration::from_secs(20));
 }
 
 #[test]
@@ -56,7 +57,8 @@ fn a_ticket_opened_in_one_page_appears_in_another_without_reload() {
     std::fs::create_dir_all(&artifacts).unwrap();
     let screenshot = artifacts.join("dashboard.png");
     let _ = std::fs::remove_file(&screenshot);
-    let (mut dev, base) = start_dev();
+    let mut dev = start_dev();
+    let base = dev.base.clone();
     let out = node(
         &dir,
         "dashboard.mjs",
@@ -72,5 +74,5 @@ fn a_ticket_opened_in_one_page_appears_in_another_without_reload() {
         std::fs::metadata(&screenshot).unwrap().len() > 1000,
         "the screenshot is kept in artifacts/"
     );
-    assert_stops_cleanly_on_sigterm(&mut dev, Duration::from_secs(20));
+    assert_stops_cleanly_on_sigterm(&mut dev.child, Duration::from_secs(20));
 }

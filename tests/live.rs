@@ -275,12 +275,8 @@ impl LiveSink for Recorder {
     async fn ticket_changed(&self, _: &quickfix::domain::Ticket) {}
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_mongodb_the_relay_follows_the_change_stream() {
-    let Some(store) = common::mongo_store().await else {
-        return;
-    };
-    let store: std::sync::Arc<dyn quickfix::Store> = std::sync::Arc::new(store);
+/// Pushed, not polled: the MongoDB change stream, or the embedded store's broadcast.
+async fn the_relay_is_pushed_new_notifications(store: std::sync::Arc<dyn quickfix::Store>) {
     let sink = std::sync::Arc::new(Recorder::default());
     // Polling once an hour: only the change stream can deliver within the test's wait.
     let settings = FeedSettings {
@@ -324,6 +320,12 @@ async fn on_mongodb_the_relay_follows_the_change_stream() {
     }
     stop.cancel();
     running.await.unwrap();
+}
+
+mod pushed {
+    use super::*;
+
+    on_both_stores!(the_relay_is_pushed_new_notifications);
 }
 
 on_both_backends!(

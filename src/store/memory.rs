@@ -9,9 +9,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreError, StoreResult, TicketQuery};
+use super::{
+    NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
+    StoreResult, TicketQuery,
+};
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
     Ticket, TicketId, TicketRef, Tier, User, UserId,
@@ -49,10 +53,23 @@ struct Inner {
 }
 
 /// In-memory [`Store`] for `quickfix dev` and tests.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// New notifications, pushed to the live relays of this process.
+    live: broadcast::Sender<Notification>,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            live: broadcast::channel(LIVE_BUFFER).0,
+        }
+    }
+}
+
+/// Notifications a slow live relay may fall behind by before it re-reads the feed.
+const LIVE_BUFFER: usize = 4096;
 
 impl MemoryStore {
     /// An empty store.
@@ -421,6 +438,8 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         for n in notifications {
             if !inner.notifications.contains_key(&n.id) {
+                // No relay listening is fine: the feed keeps it.
+                let _ = self.live.send(n.clone());
                 inner
                     .inboxes
                     .entry(n.recipient)
@@ -467,6 +486,25 @@ impl Store for MemoryStore {
         found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         found.truncate(limit);
         Ok(found)
+    }
+
+    async fn watch_notifications(
+        &self,
+        _resume: Option<ResumeToken>,
+    ) -> StoreResult<Option<NotificationStream>> {
+        let stream = futures::stream::unfold(self.live.subscribe(), |mut rx| async move {
+            match rx.recv().await {
+                Ok(n) => Some((Ok((n, ResumeToken(None))), rx)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => Some((
+                    Err(StoreError::Other(format!(
+                        "the live feed fell {missed} notifications behind"
+                    ))),
+                    rx,
+                )),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        });
+        Ok(Some(Box::pin(stream)))
     }
 
     async fn mark_notification_read(

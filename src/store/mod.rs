@@ -78,9 +78,10 @@ impl TicketQuery {
     }
 }
 
-/// A position in the notifications feed that a watch resumes after (opaque).
+/// A position in the notifications feed that a watch resumes after (opaque; the embedded
+/// store's in-process feed has none).
 #[derive(Debug, Clone)]
-pub struct ResumeToken(pub(crate) mongodb::change_stream::event::ResumeToken);
+pub struct ResumeToken(pub(crate) Option<mongodb::change_stream::event::ResumeToken>);
 
 /// New notifications as the database announces them, each with the position after it.
 pub type NotificationStream =
@@ -238,7 +239,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Notification>>;
 
     /// New notifications as they are written, after `resume` if given (a MongoDB change
-    /// stream); `None` when the store cannot push them, and the relay polls instead.
+    /// stream, or the embedded store's in-process broadcast); `None` when the store cannot
+    /// push them, and the relay polls instead.
     async fn watch_notifications(
         &self,
         _resume: Option<ResumeToken>,

@@ -622,7 +622,7 @@ impl Store for MongoStore {
             .notifications
             .watch()
             .pipeline([doc! {"$match": {"operationType": "insert"}}])
-            .resume_after(resume.map(|r| r.0))
+            .resume_after(resume.and_then(|r| r.0))
             .await
             .map_err(map_err)?;
         let notifications = stream.map(|event| {
@@ -630,7 +630,7 @@ impl Store for MongoStore {
             let doc = event.full_document.ok_or_else(|| {
                 corrupt("notification", "insert event without its document".into())
             })?;
-            Ok((doc.into_domain()?, ResumeToken(event.id)))
+            Ok((doc.into_domain()?, ResumeToken(Some(event.id))))
         });
         Ok(Some(Box::pin(notifications)))
     }

@@ -60,8 +60,25 @@ pub fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitS
     }
 }
 
-/// Starts `quickfix dev` on a free port; returns the child and the API's base URL.
-pub fn start_dev() -> (Child, String) {
+/// A running `quickfix dev`, killed if the test ends (or panics) before stopping it.
+pub struct Dev {
+    /// The child process.
+    pub child: Child,
+    /// The API's base URL.
+    pub base: String,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts `quickfix dev` on a free port.
+pub fn start_dev() -> Dev {
     let mut child = quickfix()
         .args(["dev", "--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -75,5 +92,5 @@ pub fn start_dev() -> (Child, String) {
         .unwrap()
         .trim_end_matches("/api/complaints")
         .to_owned();
-    (child, base)
+    Dev { child, base }
 }
