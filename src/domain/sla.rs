@@ -21,8 +21,8 @@ use serde_json::json;
 use super::calendar::Calendar;
 use super::ticket::named_enum;
 use super::{
-    Envelope, EventMetadata, EventType, HistoryEntry, HistoryKind, Priority, Status, Ticket,
-    UserId, ValidationError,
+    Envelope, EventMetadata, EventType, HistoryKind, Priority, Status, Ticket, UserId,
+    ValidationError,
 };
 
 named_enum!(
@@ -522,14 +522,13 @@ impl Ticket {
             target.describe(),
             humanize(allowed)
         );
-        self.history.push(HistoryEntry {
-            at: now,
-            actor: "system".into(),
+        self.record_system(
             kind,
-            from: None,
-            to: Some(target.to_string()),
-            note: Some(format!("{rule}, due {}", due_at.to_rfc3339())),
-        });
+            None,
+            Some(target.to_string()),
+            Some(format!("{rule}, due {}", due_at.to_rfc3339())),
+            now,
+        );
         Envelope::new(
             event_type,
             json!({
@@ -636,18 +635,17 @@ impl Ticket {
         }
         self.updated_at = now;
         self.touch_sla(now);
-        self.history.push(HistoryEntry {
-            at: now,
-            actor: "system".into(),
-            kind: HistoryKind::Escalated,
-            from: Some(from_level.to_string()),
-            to: Some(level.to_string()),
-            note: Some(format!(
+        self.record_system(
+            HistoryKind::Escalated,
+            Some(from_level.to_string()),
+            Some(level.to_string()),
+            Some(format!(
                 "escalation rule `{}`: {}",
                 rule.name,
                 outcome.join(", ")
             )),
-        });
+            now,
+        );
         let actions: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
         let escalated = Envelope::new(
             EventType::TicketEscalated,

@@ -682,6 +682,25 @@ impl Ticket {
         ))
     }
 
+    /// Appends a history entry made by QuickFix itself (actor `system`).
+    pub(crate) fn record_system(
+        &mut self,
+        kind: HistoryKind,
+        from: Option<String>,
+        to: Option<String>,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: "system".into(),
+            kind,
+            from,
+            to,
+            note,
+        });
+    }
+
     /// Changes the priority on the system's behalf, recomputing the SLA due times under
     /// `policy` and recording why.
     pub(crate) fn set_priority(
@@ -696,14 +715,13 @@ impl Ticket {
         self.updated_at = now;
         self.retarget_sla(policy);
         self.touch_sla(now);
-        self.history.push(HistoryEntry {
-            at: now,
-            actor: "system".into(),
-            kind: HistoryKind::PriorityChanged,
-            from: Some(from.to_string()),
-            to: Some(to.to_string()),
-            note: Some(why),
-        });
+        self.record_system(
+            HistoryKind::PriorityChanged,
+            Some(from.to_string()),
+            Some(to.to_string()),
+            Some(why),
+            now,
+        );
     }
 
     /// Sends an assigned-but-not-started ticket back to the backlog (its agent went offline),
@@ -722,14 +740,13 @@ impl Ticket {
         self.assignee = None;
         self.updated_at = now;
         self.touch_sla(now);
-        self.history.push(HistoryEntry {
-            at: now,
-            actor: "system".into(),
-            kind: HistoryKind::Requeued,
-            from: Some(agent.to_string()),
-            to: None,
-            note: Some(reason.to_owned()),
-        });
+        self.record_system(
+            HistoryKind::Requeued,
+            Some(agent.to_string()),
+            None,
+            Some(reason.to_owned()),
+            now,
+        );
         Some(self.requeued_event(Some(agent), reason, now, meta))
     }
 
