@@ -14,6 +14,9 @@ cd "$root"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+PYTHON_HCL2_VERSION="7.3.1"
+CHECKOV_VERSION="3.2.4"
+
 step "starting MongoDB-compatible server and SNS/SQS emulator"
 trap 'scripts/services.sh stop' EXIT
 scripts/services.sh start
@@ -31,6 +34,22 @@ fi
 export QUICKFIX_TEST_E2E_DIR="$root/tests/e2e"
 QUICKFIX_TEST_CHROMIUM="$(command -v chromium)"
 export QUICKFIX_TEST_CHROMIUM
+
+step "Terraform: parse every file (python-hcl2), then the security scan (checkov)"
+# Two virtualenvs: checkov vendors its own fork of the HCL parser under the same module name.
+tool_venv() {
+  local dir="$root/.venv-infra/$1"
+  shift
+  [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  printf '%s' "$dir"
+}
+hcl_venv="$(tool_venv hcl2 "python-hcl2==$PYTHON_HCL2_VERSION")"
+checkov_venv="$(tool_venv checkov "checkov==$CHECKOV_VERSION")"
+export QUICKFIX_TEST_PYTHON="$hcl_venv/bin/python"
+"$QUICKFIX_TEST_PYTHON" scripts/terraform_topology.py infra/terraform >/dev/null
+"$checkov_venv/bin/checkov" --directory infra/terraform --framework terraform --compact --quiet \
+  --skip-download
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -57,6 +57,11 @@ pub fn e2e_dir() -> Option<String> {
     service("QUICKFIX_TEST_E2E_DIR", "Node.js end-to-end")
 }
 
+/// A Python with python-hcl2 (the Terraform checks), or `None` (skip) outside CI.
+pub fn python_with_hcl2() -> Option<String> {
+    service("QUICKFIX_TEST_PYTHON", "Terraform")
+}
+
 /// The Chromium binary for the browser test, or `None` (skip) outside CI.
 pub fn chromium() -> Option<String> {
     service("QUICKFIX_TEST_CHROMIUM", "browser")

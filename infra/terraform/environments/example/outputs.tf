@@ -1,0 +1,34 @@
+output "SNS_TOPIC_ARN" {
+  description = "For quickfix-api and quickfix-worker."
+  value       = module.messaging.topic_arn
+}
+
+output "SQS_QUEUE_URL" {
+  description = "For quickfix-worker."
+  value       = module.messaging.queue_url
+}
+
+output "SQS_DEAD_LETTER_QUEUE_URL" {
+  description = "For quickfix-worker and `quickfix dlq`."
+  value       = module.messaging.dead_letter_queue_url
+}
+
+output "mongodb_secret_arn" {
+  description = "Put the MONGODB_URI in this secret; the tasks read it at start."
+  value       = aws_secretsmanager_secret.mongodb_uri.arn
+}
+
+output "api_task_role_arn" {
+  description = "Task role for quickfix-api."
+  value       = module.iam.api_task_role_arn
+}
+
+output "worker_task_role_arn" {
+  description = "Task role for quickfix-worker."
+  value       = module.iam.worker_task_role_arn
+}
+
+output "execution_role_arn" {
+  description = "Task execution role."
+  value       = module.iam.execution_role_arn
+}
