@@ -34,6 +34,13 @@ resource "aws_secretsmanager_secret" "mongodb_uri" {
   kms_key_id  = module.messaging.kms_key_arn
 }
 
+resource "aws_secretsmanager_secret" "jwt_secret" {
+  #checkov:skip=CKV2_AWS_57:Rotating the signing secret signs every user out; rotate it deliberately.
+  name        = "quickfix/${var.environment}/jwt-secret"
+  description = "JWT_SECRET of quickfix-api"
+  kms_key_id  = module.messaging.kms_key_arn
+}
+
 module "iam" {
   source                = "../../modules/iam"
   name_prefix           = "quickfix-${var.environment}"
@@ -42,4 +49,27 @@ module "iam" {
   dead_letter_queue_arn = module.messaging.dead_letter_queue_arn
   kms_key_arn           = module.messaging.kms_key_arn
   mongodb_secret_arn    = aws_secretsmanager_secret.mongodb_uri.arn
+  jwt_secret_arn        = aws_secretsmanager_secret.jwt_secret.arn
+}
+
+module "compute" {
+  source               = "../../modules/compute"
+  name_prefix          = "quickfix-${var.environment}"
+  image                = var.image
+  subnet_ids           = var.subnet_ids
+  security_group_ids   = var.security_group_ids
+  api_target_group_arn = var.api_target_group_arn
+  api_task_role_arn    = module.iam.api_task_role_arn
+  worker_task_role_arn = module.iam.worker_task_role_arn
+  execution_role_arn   = module.iam.execution_role_arn
+  kms_key_arn          = module.messaging.kms_key_arn
+  mongodb_secret_arn   = aws_secretsmanager_secret.mongodb_uri.arn
+  jwt_secret_arn       = aws_secretsmanager_secret.jwt_secret.arn
+  environment = {
+    SNS_TOPIC_ARN             = module.messaging.topic_arn
+    SQS_QUEUE_URL             = module.messaging.queue_url
+    SQS_DEAD_LETTER_QUEUE_URL = module.messaging.dead_letter_queue_url
+    AWS_REGION                = var.region
+    LOG_FORMAT                = "json"
+  }
 }

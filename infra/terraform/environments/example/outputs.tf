@@ -32,3 +32,13 @@ output "execution_role_arn" {
   description = "Task execution role."
   value       = module.iam.execution_role_arn
 }
+
+output "jwt_secret_arn" {
+  description = "Put a long random JWT_SECRET in this secret."
+  value       = aws_secretsmanager_secret.jwt_secret.arn
+}
+
+output "cluster_name" {
+  description = "The ECS cluster running both services."
+  value       = module.compute.cluster_name
+}

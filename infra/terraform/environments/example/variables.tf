@@ -15,3 +15,27 @@ variable "alarm_actions" {
   type        = list(string)
   default     = []
 }
+
+variable "image" {
+  description = "The QuickFix container image, e.g. <account>.dkr.ecr.<region>.amazonaws.com/quickfix:1.0.0."
+  type        = string
+  default     = "quickfix:latest"
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the tasks."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_group_ids" {
+  description = "Security groups for the tasks."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_target_group_arn" {
+  description = "Load balancer target group of the API (port 5001, health check GET /healthz)."
+  type        = string
+  default     = null
+}

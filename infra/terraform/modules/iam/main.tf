@@ -75,9 +75,14 @@ data "aws_iam_policy_document" "worker" {
 
 data "aws_iam_policy_document" "execution" {
   statement {
-    sid       = "ReadMongoSecret"
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+  statement {
+    sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.mongodb_secret_arn]
+    resources = [var.mongodb_secret_arn, var.jwt_secret_arn]
   }
 }
 
@@ -94,7 +99,7 @@ resource "aws_iam_role_policy" "worker" {
 }
 
 resource "aws_iam_role_policy" "execution" {
-  name   = "read-mongodb-secret"
+  name   = "read-quickfix-secrets"
   role   = aws_iam_role.execution.id
   policy = data.aws_iam_policy_document.execution.json
 }

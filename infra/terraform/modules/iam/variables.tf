@@ -28,6 +28,11 @@ variable "mongodb_secret_arn" {
   type        = string
 }
 
+variable "jwt_secret_arn" {
+  description = "Secrets Manager secret holding JWT_SECRET (read by the task execution role)."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)

@@ -1,0 +1,78 @@
+variable "name_prefix" {
+  description = "Prefix of the cluster, services and log group, e.g. \"quickfix-production\"."
+  type        = string
+}
+
+variable "image" {
+  description = "The QuickFix container image (the Dockerfile builds one image with both binaries)."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets the tasks run in (they reach AWS APIs and MongoDB from there)."
+  type        = list(string)
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the tasks (the API's must admit port 5001 from the load balancer)."
+  type        = list(string)
+}
+
+variable "api_target_group_arn" {
+  description = "Load balancer target group for the API (port 5001); null to run without one."
+  type        = string
+  default     = null
+}
+
+variable "api_task_role_arn" {
+  description = "From modules/iam."
+  type        = string
+}
+
+variable "worker_task_role_arn" {
+  description = "From modules/iam."
+  type        = string
+}
+
+variable "execution_role_arn" {
+  description = "From modules/iam."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Key for the log group."
+  type        = string
+}
+
+variable "mongodb_secret_arn" {
+  description = "Secrets Manager secret with MONGODB_URI."
+  type        = string
+}
+
+variable "jwt_secret_arn" {
+  description = "Secrets Manager secret with JWT_SECRET (the API signs tokens with it)."
+  type        = string
+}
+
+variable "environment" {
+  description = "Plain settings of both binaries: SNS_TOPIC_ARN, SQS_QUEUE_URL, SQS_DEAD_LETTER_QUEUE_URL, AWS_REGION, QUICKFIX_SLA_FILE…"
+  type        = map(string)
+}
+
+variable "api_count" {
+  description = "API tasks (each relays live notifications to its own sockets)."
+  type        = number
+  default     = 2
+}
+
+variable "worker_count" {
+  description = "Worker tasks (any number: claims and escalations are atomic)."
+  type        = number
+  default     = 2
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}
