@@ -23,13 +23,23 @@ scripts/services.sh start
 # shellcheck disable=SC1091
 source .test-services/env
 
-step "installing the end-to-end tools (socket.io-client, playwright-core, chromium)"
+step "installing the end-to-end tools (socket.io-client, playwright-core, chromium, compose)"
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# `docker compose config` when the Docker CLI has the plugin; Debian's docker-compose otherwise.
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+  || missing+=(docker-compose)
+if [ "${#missing[@]}" -gt 0 ]; then
   as_root=""
   [ "$(id -u)" -ne 0 ] && as_root="sudo"
   $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if docker compose version >/dev/null 2>&1; then
+  export QUICKFIX_TEST_COMPOSE="docker compose"
+else
+  export QUICKFIX_TEST_COMPOSE="docker-compose"
 fi
 export QUICKFIX_TEST_E2E_DIR="$root/tests/e2e"
 QUICKFIX_TEST_CHROMIUM="$(command -v chromium)"

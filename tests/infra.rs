@@ -88,3 +88,57 @@ fn the_declared_resources_use_those_values() {
         "{redrive}"
     );
 }
+
+#[test]
+fn the_compose_file_validates_and_runs_the_provisioned_topology() {
+    let Some(compose) = common::compose() else {
+        return;
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut words = compose.split_whitespace();
+    let out = Command::new(words.next().unwrap())
+        .args(words)
+        .args([
+            "-f",
+            &format!("{root}/docker-compose.yml"),
+            "config",
+            "--services",
+        ])
+        .output()
+        .expect("compose runs");
+    assert!(
+        out.status.success(),
+        "docker-compose.yml is invalid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut services: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    services.sort();
+    assert_eq!(
+        services,
+        ["api", "localstack", "mongodb", "provision", "worker"]
+    );
+    // The settings the containers get are the names `quickfix provision` creates.
+    let file = include_str!("../docker-compose.yml");
+    let spec = TopologySpec::default();
+    for (setting, name) in [
+        ("SNS_TOPIC_ARN: arn:aws:sns:", &spec.topic_name),
+        (
+            "SQS_QUEUE_URL: http://localstack:4566/000000000000/",
+            &spec.queue_name,
+        ),
+        (
+            "SQS_DEAD_LETTER_QUEUE_URL: http://localstack:4566/000000000000/",
+            &spec.dead_letter_queue_name,
+        ),
+    ] {
+        let line = file
+            .lines()
+            .find(|l| l.trim_start().starts_with(setting))
+            .unwrap_or_else(|| panic!("{setting} is missing"));
+        assert!(line.trim_end().ends_with(name.as_str()), "{line}");
+    }
+    assert!(file.contains("--replSet"), "MongoDB runs as a replica set");
+}

@@ -62,6 +62,11 @@ pub fn python_with_hcl2() -> Option<String> {
     service("QUICKFIX_TEST_PYTHON", "Terraform")
 }
 
+/// The compose command (`docker compose` or `docker-compose`), or `None` (skip) outside CI.
+pub fn compose() -> Option<String> {
+    service("QUICKFIX_TEST_COMPOSE", "docker compose")
+}
+
 /// The Chromium binary for the browser test, or `None` (skip) outside CI.
 pub fn chromium() -> Option<String> {
     service("QUICKFIX_TEST_CHROMIUM", "browser")
