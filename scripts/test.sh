@@ -45,7 +45,7 @@ export QUICKFIX_TEST_E2E_DIR="$root/tests/e2e"
 QUICKFIX_TEST_CHROMIUM="$(command -v chromium)"
 export QUICKFIX_TEST_CHROMIUM
 
-step "Terraform: parse every file (python-hcl2), then the security scan (checkov)"
+step "Terraform: parse every file (python-hcl2), then the security scan (checkov, also the Dockerfile)"
 # Two virtualenvs: checkov vendors its own fork of the HCL parser under the same module name.
 tool_venv() {
   local dir="$root/.venv-infra/$1"
@@ -60,6 +60,7 @@ export QUICKFIX_TEST_PYTHON="$hcl_venv/bin/python"
 "$QUICKFIX_TEST_PYTHON" scripts/terraform_topology.py infra/terraform >/dev/null
 "$checkov_venv/bin/checkov" --directory infra/terraform --framework terraform --compact --quiet \
   --skip-download
+"$checkov_venv/bin/checkov" --file Dockerfile --framework dockerfile --compact --quiet --skip-download
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
