@@ -31,15 +31,22 @@ function connect(token) {
   return { socket, ready };
 }
 
-function next(socket, event, accept) {
+// Everything `event` brings to `socket`, from now on (events can arrive before the request that
+// caused them has returned).
+function record(socket, event) {
+  const heard = [];
+  socket.on(event, (payload) => heard.push(payload));
+  return heard;
+}
+
+// The first recorded payload `accept`s, once it is there.
+function find(heard, accept) {
   return new Promise((resolve) => {
-    const handler = (payload) => {
-      if (accept(payload)) {
-        socket.off(event, handler);
-        resolve(payload);
-      }
+    const look = () => {
+      const hit = heard.find(accept);
+      if (hit) resolve(hit); else setTimeout(look, 20);
     };
-    socket.on(event, handler);
+    look();
   });
 }
 
@@ -53,15 +60,17 @@ async function main() {
   const agents = await Promise.all([1, 2, 3].map((n) => login(`agent${n}@quickfix.dev`)));
   const customerLink = connect(customer.token);
   const agentLinks = agents.map((a) => connect(a.token));
+  const updates = record(customerLink.socket, "complaintUpdated");
+  const assignments = agentLinks.map((l) => record(l.socket, "ticketAssigned"));
   await Promise.all([customerLink.ready, ...agentLinks.map((l) => l.ready)]);
 
   const opened = await call("POST", "/api/complaints", customer.token, {
     title: "Internet issue", description: "Testing event-driven assignment", category: "Technical",
   });
   const about = (payload) => payload && payload.data && payload.data.id === opened.id;
-  const assigned = Promise.race(agentLinks.map((l, i) =>
-    next(l.socket, "ticketAssigned", about).then((payload) => ({ agent: agents[i].user.id, payload }))));
-  const updated = next(customerLink.socket, "complaintUpdated", about);
+  const assigned = Promise.race(assignments.map((heard, i) =>
+    find(heard, about).then((payload) => ({ agent: agents[i].user.id, payload }))));
+  const updated = find(updates, about);
   const [toAgent, toCustomer] = await Promise.race([
     Promise.all([assigned, updated]), deadline(30000, "ticketAssigned and complaintUpdated"),
   ]);
