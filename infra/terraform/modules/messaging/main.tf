@@ -206,29 +206,27 @@ resource "aws_sns_topic_subscription" "worker" {
   redrive_policy       = jsonencode({ deadLetterTargetArn = aws_sqs_queue.subscription_dead_letters.arn })
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters_not_empty" {
-  alarm_name          = "${var.dead_letter_queue_name}-not-empty"
-  alarm_description   = "Messages the worker gave up on are waiting in ${var.dead_letter_queue_name}: see the runbook (README, Operations)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+locals {
+  # Each dead-letter queue alarms as soon as it holds anything.
+  dead_letter_alarms = {
+    "${var.dead_letter_queue_name}-not-empty" = {
+      queue       = aws_sqs_queue.dead_letters.name
+      description = "Messages the worker gave up on are waiting in ${var.dead_letter_queue_name}: see the runbook (README, Operations)."
+    }
+    "${var.queue_name}-subscription-dlq-not-empty" = {
+      queue       = aws_sqs_queue.subscription_dead_letters.name
+      description = "SNS could not deliver events to ${var.queue_name}: check the queue policy and the KMS key."
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "subscription_dead_letters_not_empty" {
-  alarm_name          = "${var.queue_name}-subscription-dlq-not-empty"
-  alarm_description   = "SNS could not deliver events to ${var.queue_name}: check the queue policy and the KMS key."
+resource "aws_cloudwatch_metric_alarm" "dead_letters_not_empty" {
+  for_each            = local.dead_letter_alarms
+  alarm_name          = each.key
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.subscription_dead_letters.name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 1
