@@ -110,7 +110,11 @@ fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>) -> String {
                 categories,
                 sla: Arc::new(quickfix::domain::SlaPolicy::default()),
                 relay: RelaySettings::default(),
-                limits: ApiLimits { body_bytes: 65_536 },
+                // The load comes from one address: the per-client limits would measure
+                // themselves, not the API.
+                limits: ApiLimits::generous(65_536),
+                access: quickfix::app::AccessSettings::default(),
+                metrics_addr: None,
             };
             let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
                 .await

@@ -59,16 +59,14 @@ const AGENT_SLOTS: usize = 1000;
 async fn seed_agents(store: &dyn Store) {
     let general = Categories::default().parse("skills", "General").unwrap();
     for i in 0..20 {
-        let mut agent = User {
-            id: UserId::generate(),
-            name: PersonName::parse(&format!("Agent {i}")).unwrap(),
-            email: Email::parse(&format!("agent{i}@bench.dev")).unwrap(),
-            role: Role::Agent,
-            password_hash: PasswordHash::from_phc(String::new()),
-            agent: Some(AgentProfile::new(vec![general.clone()], Tier::Agent, 50).unwrap()),
-            created_at: Utc::now(),
-            revision: 0,
-        };
+        let mut agent = User::new(
+            PersonName::parse(&format!("Agent {i}")).unwrap(),
+            Email::parse(&format!("agent{i}@bench.dev")).unwrap(),
+            Role::Agent,
+            PasswordHash::from_phc(String::new()),
+            Some(AgentProfile::new(vec![general.clone()], Tier::Agent, 50).unwrap()),
+            Utc::now(),
+        );
         agent.set_presence(Presence::Online, Utc::now(), meta());
         store.insert_user(&agent, &[]).await.unwrap();
     }

@@ -12,15 +12,21 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use crate::api::{ApiLimits, AppState, router};
-use crate::auth::TokenKeys;
+use crate::api::{ApiLimits, AppState, Guards, Readiness, router};
+use crate::auth::{PasswordWork, Sessions, TokenKeys};
 use crate::bus::{
     AwsOptions, MemoryTopic, MemoryTopology, Publisher, Queue, SnsPublisher, SqsQueue,
     TopologySpec, aws_config, provision,
 };
-use crate::config::{DlqCommand, ProvisionArgs, Settings, WorkerArgs};
-use crate::domain::{Categories, Clock, PriorityRules, SlaPolicy, SystemClock};
-use crate::live::{FeedSettings, NotificationRelay, SocketSink, socket_layer};
+use crate::admin::AdminOutcome;
+use crate::config::{
+    ADMIN_PASSWORD_ENV, AdminCommand, BusKind, DlqCommand, ProvisionArgs, Settings, StoreKind,
+    WorkerArgs,
+};
+use crate::domain::{Categories, Clock, Priority, PriorityRules, SlaPolicy, SystemClock};
+use crate::live::{
+    FeedSettings, NotificationRelay, SocketSink, close_ended_sessions, socket_layer,
+};
 use crate::outbox::{OutboxRelay, RelaySettings};
 use crate::store::{MemoryStore, MongoStore, MongoStoreOptions, Store};
 use crate::worker::{self, Worker};
@@ -42,8 +48,48 @@ pub struct AppConfig {
     pub sla: Arc<SlaPolicy>,
     /// Outbox relay pacing.
     pub relay: RelaySettings,
-    /// Request limits.
+    /// Request and abuse limits.
     pub limits: ApiLimits,
+    /// Sessions, passwords and what customers may choose.
+    pub access: AccessSettings,
+    /// Where `/metrics` is served instead of the API's own listener, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// How sessions and passwords are handled, and what customers may choose.
+#[derive(Debug, Clone)]
+pub struct AccessSettings {
+    /// How long an account's role and state are cached (at most 30 s).
+    pub auth_cache: std::time::Duration,
+    /// How often live sockets are checked for ended sessions.
+    pub session_check: std::time::Duration,
+    /// Password hashing, bounded.
+    pub passwords: PasswordWork,
+    /// The highest priority a customer may choose.
+    pub customer_max_priority: Priority,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self {
+            auth_cache: std::time::Duration::from_secs(5),
+            session_check: std::time::Duration::from_secs(5),
+            passwords: PasswordWork::for_this_machine(),
+            customer_max_priority: Priority::High,
+        }
+    }
+}
+
+impl AccessSettings {
+    /// From the command-line settings.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            auth_cache: std::time::Duration::from_secs(settings.auth_cache_seconds),
+            session_check: std::time::Duration::from_secs(settings.session_check_seconds),
+            passwords: settings.limits.password_work(),
+            customer_max_priority: settings.limits.customer_max_priority,
+        }
+    }
 }
 
 /// A running API with its outbox relay.
@@ -66,24 +112,50 @@ impl Server {
         let addr = listener
             .local_addr()
             .context("Failed to read the bound address")?;
+        let shutdown = CancellationToken::new();
+        if let Some(metrics_addr) = config.metrics_addr {
+            let bound = telemetry::serve_metrics(metrics_addr, shutdown.clone())
+                .await
+                .with_context(|| {
+                    format!("Failed to listen on {metrics_addr} (QUICKFIX_METRICS_ADDR)")
+                })?;
+            info!(addr = %bound, "API metrics on http://{bound}/metrics");
+        }
         let wake = Arc::new(Notify::new());
+        let sessions = Arc::new(Sessions::new(
+            config.tokens,
+            config.store.clone(),
+            config.access.auth_cache,
+        ));
+        let guards = Guards::new(&config.limits);
         let state = AppState {
             store: config.store.clone(),
             publisher: config.publisher.clone(),
             clock: config.clock,
-            tokens: Arc::new(config.tokens),
+            sessions: sessions.clone(),
+            passwords: config.access.passwords.clone(),
+            guards: guards.clone(),
+            customer_max_priority: config.access.customer_max_priority,
+            readiness: Arc::new(Readiness::default()),
+            public_metrics: config.metrics_addr.is_none(),
             categories: Arc::new(config.categories),
             sla: config.sla,
             outbox: wake.clone(),
             metrics: telemetry::metrics_handle(),
         };
-        let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
 
         let relay = OutboxRelay::new(config.store.clone(), config.publisher, wake, config.relay);
         tasks.spawn(relay.run(shutdown.clone()));
+        tasks.spawn(forget_idle_clients(guards.clone(), shutdown.clone()));
 
-        let (live_layer, io) = socket_layer(state.tokens.clone());
+        let (live_layer, io) = socket_layer(sessions.clone());
+        tasks.spawn(close_ended_sessions(
+            io.clone(),
+            sessions,
+            config.access.session_check,
+            shutdown.clone(),
+        ));
         // Open sockets would hold the graceful shutdown forever: close them when it starts.
         let closing = io.clone();
         let stop_sockets = shutdown.clone();
@@ -99,7 +171,14 @@ impl Server {
         );
         tasks.spawn(live.run(shutdown.clone()));
 
-        let app = router(state.clone(), config.limits).layer(live_layer);
+        let socket_guard = guards.clone();
+        let app = router(state.clone(), &config.limits)
+            .layer(live_layer)
+            .layer(axum::middleware::from_fn(move |req, next| {
+                let guard = socket_guard.clone();
+                async move { guard.socket_connects(req, next).await }
+            }))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tasks.spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
@@ -141,6 +220,17 @@ impl Server {
     pub async fn wait(self) {
         self.shutdown.cancelled().await;
         self.stop().await;
+    }
+}
+
+/// Every minute, drops the rate limiters' memory of clients not seen lately.
+async fn forget_idle_clients(guards: Guards, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => guards.forget_idle(),
+        }
     }
 }
 
@@ -188,9 +278,32 @@ fn sla_policy(settings: &Settings) -> anyhow::Result<Arc<SlaPolicy>> {
 fn relay_settings(settings: &Settings) -> RelaySettings {
     RelaySettings {
         sweep_interval: settings.outbox_sweep_interval(),
-        batch_size: settings.outbox_batch_size.max(1),
+        batch_size: settings.outbox_batch_size,
         ..RelaySettings::default()
     }
+}
+
+/// The MongoDB store at `MONGODB_URI`.
+async fn mongo_store(settings: &Settings) -> anyhow::Result<MongoStore> {
+    let uri = settings
+        .mongodb_uri
+        .as_ref()
+        .context("MONGODB_URI is required")?;
+    let options = MongoStoreOptions {
+        server_selection_timeout: settings.mongodb_timeout(),
+    };
+    MongoStore::connect(uri.expose_secret(), &settings.mongodb_database, options)
+        .await
+        .context("Failed to connect to MongoDB (MONGODB_URI)")
+}
+
+fn token_keys(settings: &Settings, secret: &SecretString) -> TokenKeys {
+    TokenKeys::with_names(
+        secret,
+        settings.jwt_ttl(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+    )
 }
 
 fn aws_options(settings: &Settings) -> AwsOptions {
@@ -205,35 +318,29 @@ fn aws_options(settings: &Settings) -> AwsOptions {
 /// # Errors
 /// When a required setting is missing or a backend cannot be reached at start.
 pub async fn run_api(settings: Settings) -> anyhow::Result<()> {
-    let secret = settings
-        .jwt_secret
-        .clone()
-        .context("JWT_SECRET is required for `quickfix api` (it signs bearer tokens)")?;
-    let store: Arc<dyn Store> = match &settings.mongodb_uri {
-        Some(uri) => {
-            let options = MongoStoreOptions {
-                server_selection_timeout: settings.mongodb_timeout(),
-            };
-            let store =
-                MongoStore::connect(uri.expose_secret(), &settings.mongodb_database, options)
-                    .await
-                    .context("Failed to connect to MongoDB (MONGODB_URI)")?;
+    // Every unsafe setting is refused before anything starts.
+    let secret = settings.checked_jwt_secret()?;
+    let store_kind = settings.api_store()?;
+    let bus_kind = settings.api_bus()?;
+    let store: Arc<dyn Store> = match store_kind {
+        StoreKind::Mongodb => {
+            let store = mongo_store(&settings).await?;
             info!(database = %settings.mongodb_database, "store: MongoDB");
             Arc::new(store)
         }
-        None => {
-            warn!("MONGODB_URI is not set: tickets are kept in memory and lost at exit");
+        StoreKind::Memory => {
+            warn!("--store memory: tickets are kept in memory and lost at exit");
             Arc::new(MemoryStore::new())
         }
     };
-    let publisher: Arc<dyn Publisher> = match &settings.sns_topic_arn {
-        Some(arn) => {
+    let publisher: Arc<dyn Publisher> = match (bus_kind, &settings.sns_topic_arn) {
+        (BusKind::Sns, Some(arn)) => {
             let config = aws_config(&aws_options(&settings)).await;
             info!(topic = %arn, "publisher: SNS");
             Arc::new(SnsPublisher::new(&config, arn))
         }
-        None => {
-            warn!("SNS_TOPIC_ARN is not set: events go to an in-process topic with no subscribers");
+        _ => {
+            warn!("--bus memory: events go to an in-process topic that no worker reads");
             MemoryTopic::new()
         }
     };
@@ -241,13 +348,13 @@ pub async fn run_api(settings: Settings) -> anyhow::Result<()> {
         store,
         publisher,
         clock: Arc::new(SystemClock),
-        tokens: TokenKeys::new(&secret, settings.jwt_ttl()),
+        tokens: token_keys(&settings, &secret),
         categories: categories(&settings)?,
         sla: sla_policy(&settings)?,
         relay: relay_settings(&settings),
-        limits: ApiLimits {
-            body_bytes: settings.body_limit_bytes,
-        },
+        limits: settings.limits.api_limits(settings.body_limit_bytes),
+        access: AccessSettings::from_settings(&settings),
+        metrics_addr: settings.limits.api_metrics_addr,
     };
     let server = Server::start(config, settings.addr).await?;
     info!(addr = %server.addr(), "QuickFix API listening");
@@ -282,7 +389,7 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
     .context("Failed to create the demo accounts")?;
     let topology = MemoryTopology::provision(&TopologySpec {
         visibility_timeout: std::time::Duration::from_secs(
-            settings.worker.visibility_timeout_seconds.max(1),
+            settings.worker.visibility_timeout_seconds,
         ),
         ..TopologySpec::default()
     });
@@ -291,13 +398,13 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         store: store.clone(),
         publisher: topology.topic.clone(),
         clock: clock.clone(),
-        tokens: TokenKeys::new(&secret, settings.jwt_ttl()),
+        tokens: token_keys(&settings, &secret),
         categories,
         sla: sla.clone(),
         relay: relay_settings(&settings),
-        limits: ApiLimits {
-            body_bytes: settings.body_limit_bytes,
-        },
+        limits: settings.limits.api_limits(settings.body_limit_bytes),
+        access: AccessSettings::from_settings(&settings),
+        metrics_addr: settings.limits.api_metrics_addr,
     };
     let server = Server::start(config, settings.addr).await?;
     // The worker shares the API's store and outbox: its follow-up events go out through the
@@ -388,7 +495,7 @@ pub fn spawn_worker(
     shutdown: CancellationToken,
 ) -> TaskTracker {
     let tasks = TaskTracker::new();
-    let interval = std::time::Duration::from_secs(args.sweep_interval_seconds.max(1));
+    let interval = std::time::Duration::from_secs(args.sweep_interval_seconds);
     let grace = std::time::Duration::from_secs(args.hold_grace_seconds);
     tasks.spawn(worker::run_sweeps(
         ctx.clone(),
@@ -414,10 +521,9 @@ pub fn spawn_worker(
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    let uri = settings
-        .mongodb_uri
-        .clone()
-        .context("MONGODB_URI is required for `quickfix worker`")?;
+    if settings.mongodb_uri.is_none() {
+        anyhow::bail!("MONGODB_URI: is required for `quickfix worker`");
+    }
     let queue_url = settings
         .sqs_queue_url
         .clone()
@@ -425,14 +531,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let topic_arn = settings.sns_topic_arn.clone().context(
         "SNS_TOPIC_ARN is required for `quickfix worker` (it publishes follow-up events)",
     )?;
-    let options = MongoStoreOptions {
-        server_selection_timeout: settings.mongodb_timeout(),
-    };
-    let store: Arc<dyn Store> = Arc::new(
-        MongoStore::connect(uri.expose_secret(), &settings.mongodb_database, options)
-            .await
-            .context("Failed to connect to MongoDB (MONGODB_URI)")?,
-    );
+    let store: Arc<dyn Store> = Arc::new(mongo_store(&settings).await?);
     let aws = aws_config(&aws_options(&settings)).await;
     let queue = Arc::new(SqsQueue::new(&aws, &queue_url));
     let dead_letters = dead_letter_queue(&settings, queue.as_ref(), &aws).await?;
@@ -547,4 +646,57 @@ pub async fn run_dlq(settings: Settings, command: DlqCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// `quickfix admin create`: creates an admin on the MongoDB store at `MONGODB_URI`, with the
+/// password from `QUICKFIX_ADMIN_PASSWORD` or the first line of standard input.
+///
+/// # Errors
+/// When the store cannot be reached, the password is missing or invalid, or the email belongs
+/// to an account that is not an admin (without `--promote`).
+pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::Create(args) = command;
+    let password = match std::env::var(ADMIN_PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => p,
+        _ => read_password_line().context(
+            "Failed to read the admin password from standard input (or set QUICKFIX_ADMIN_PASSWORD)",
+        )?,
+    };
+    if settings.mongodb_uri.is_none() {
+        anyhow::bail!("MONGODB_URI: is required for `quickfix admin create`");
+    }
+    let store = mongo_store(&settings).await?;
+    let outcome = crate::admin::create_admin(
+        &store,
+        &args.name,
+        &args.email,
+        &password,
+        args.promote,
+        chrono::Utc::now(),
+    )
+    .await?;
+    match outcome {
+        AdminOutcome::Created => println!("created admin {}", args.email.trim().to_lowercase()),
+        AdminOutcome::AlreadyExists => println!(
+            "admin {} already exists; nothing changed",
+            args.email.trim().to_lowercase()
+        ),
+        AdminOutcome::Promoted => {
+            println!("promoted {} to admin", args.email.trim().to_lowercase());
+        }
+    }
+    Ok(())
+}
+
+/// One line of standard input without its line ending; prompts when it is a terminal.
+fn read_password_line() -> std::io::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("admin password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

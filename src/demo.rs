@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::auth::hash_password;
 use crate::domain::{
     AgentProfile, Categories, Clock, Email, EventMetadata, Password, PersonName, Presence, Role,
-    Tier, User, UserId, ValidationError,
+    Tier, User, ValidationError,
 };
 use crate::store::{Store, StoreError};
 
@@ -120,16 +120,14 @@ pub async fn seed(
         } else {
             None
         };
-        let mut user = User {
-            id: UserId::generate(),
-            name: PersonName::parse(name)?,
-            email: Email::parse(email)?,
+        let mut user = User::new(
+            PersonName::parse(name)?,
+            Email::parse(email)?,
             role,
-            password_hash: hash.clone(),
+            hash.clone(),
             agent,
-            created_at: clock.now(),
-            revision: 0,
-        };
+            clock.now(),
+        );
         let meta = EventMetadata {
             correlation_id: "demo-seed".into(),
             causation_id: None,

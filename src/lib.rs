@@ -7,7 +7,8 @@
 //!   topology provisioning for LocalStack or moto.
 //! - [`live`]: live notifications: the feed relay and the Socket.IO endpoint.
 //! - `outbox`: the relay that publishes events stored with each change, then clears them.
-//! - `auth`: password hashing and bearer tokens.
+//! - `auth`: password hashing (bounded), bearer tokens, sessions checked against the store.
+//! - [`admin`]: `quickfix admin create`, the first admin of a deployment.
 //! - `api`: the axum REST API, one router per resource (accounts, complaints, agents,
 //!   notifications, operations).
 //! - `config`: typed settings from flags and the environment; [`sla_file`]: the SLA policy file.
@@ -16,6 +17,7 @@
 //! - `demo`: the demo accounts `quickfix dev` starts with.
 //! - `telemetry`: logs and metrics.
 
+pub mod admin;
 mod api;
 pub mod app;
 mod auth;
@@ -30,8 +32,14 @@ mod store;
 pub mod telemetry;
 pub mod worker;
 
-pub use api::{ApiDoc, ApiError, ApiLimits, AppState, ErrorBody, router};
-pub use auth::{TokenError, TokenKeys, hash_password, verify_password};
+pub use api::{
+    ApiDoc, ApiError, ApiLimits, AppState, CONTENT_SECURITY_POLICY, ClientAddress, ErrorBody,
+    RateLimit, router,
+};
+pub use auth::{
+    MAX_CACHE_TTL, PasswordWork, Session, Sessions, TokenClaims, TokenError, TokenKeys, hash_password,
+    verify_password,
+};
 pub use bus::{
     AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology,
     PublishReport, Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec,
@@ -40,5 +48,6 @@ pub use bus::{
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
     MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, ResumeToken,
-    SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery, commit_claimed,
+    SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery, UserQuery,
+    commit_claimed,
 };

@@ -1,4 +1,4 @@
-//! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`.
+//! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`, `admin`.
 
 use clap::Parser;
 use quickfix::config::{Cli, Command};
@@ -14,5 +14,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker => app::run_worker(cli.settings).await,
         Command::Provision(args) => app::run_provision(cli.settings, args).await,
         Command::Dlq(command) => app::run_dlq(cli.settings, command).await,
+        Command::Admin(command) => app::run_admin(cli.settings, command).await,
     }
 }

@@ -192,7 +192,7 @@ async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     assert_error(&wrong_method, 405, "method_not_allowed");
 }
 
-async fn tickets_are_visible_to_their_requester_agents_and_admins(app: TestApp) {
+async fn tickets_are_visible_to_their_requester_skilled_agents_and_admins(app: TestApp) {
     let owner = app.customer(1).await;
     let other = app.customer(2).await;
     let t = app.open_ticket(&owner, "My printer", "Technical").await;
@@ -217,12 +217,22 @@ async fn tickets_are_visible_to_their_requester_agents_and_admins(app: TestApp) 
         404,
         "not_found",
     );
+    // agent1 takes Technical tickets; agent2 (Billing, General) has no business with it.
     app.get(
         &format!("/api/complaints/{id}"),
-        Some(&app.agent(2).await.token),
+        Some(&app.agent(1).await.token),
     )
     .await
     .expect(200);
+    assert_error(
+        &app.get(
+            &format!("/api/complaints/{id}"),
+            Some(&app.agent(2).await.token),
+        )
+        .await,
+        404,
+        "not_found",
+    );
     app.get(
         &format!("/api/complaints/{id}"),
         Some(&app.admin().await.token),
@@ -964,7 +974,7 @@ on_both_backends!(
     invalid_fields_are_422_naming_the_field,
     malformed_oversized_and_untyped_bodies_are_rejected,
     unknown_routes_and_methods_answer_json,
-    tickets_are_visible_to_their_requester_agents_and_admins,
+    tickets_are_visible_to_their_requester_skilled_agents_and_admins,
     listing_is_scoped_by_role_filtered_and_paginated,
     assigned_agent_works_and_resolves_a_ticket,
     status_changes_follow_the_role_rules,
@@ -999,16 +1009,14 @@ async fn an_unreachable_store_answers_503() {
         &common::JWT_SECRET.to_owned().into(),
         std::time::Duration::from_secs(60),
     );
-    let customer = quickfix::domain::User {
-        id: quickfix::domain::UserId::generate(),
-        name: quickfix::domain::PersonName::parse("C").unwrap(),
-        email: quickfix::domain::Email::parse("c@example.com").unwrap(),
-        role: quickfix::domain::Role::Customer,
-        password_hash: quickfix::domain::PasswordHash::from_phc(String::new()),
-        agent: None,
-        created_at: chrono::Utc::now(),
-        revision: 0,
-    };
+    let customer = quickfix::domain::User::new(
+        quickfix::domain::PersonName::parse("C").unwrap(),
+        quickfix::domain::Email::parse("c@example.com").unwrap(),
+        quickfix::domain::Role::Customer,
+        quickfix::domain::PasswordHash::from_phc(String::new()),
+        None,
+        chrono::Utc::now(),
+    );
     let token = keys.issue(&customer);
     let create = app
         .post(

@@ -92,16 +92,14 @@ impl Scene {
             let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
             AgentProfile::new(skills, tier, capacity).unwrap()
         });
-        let mut user = User {
-            id: UserId::generate(),
-            name: PersonName::parse("Test Person").unwrap(),
-            email: Email::parse(email).unwrap(),
+        let mut user = User::new(
+            PersonName::parse("Test Person").unwrap(),
+            Email::parse(email).unwrap(),
             role,
-            password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+            PasswordHash::from_phc("$argon2id$fake".into()),
             agent,
-            created_at: self.clock.now(),
-            revision: 0,
-        };
+            self.clock.now(),
+        );
         let events: Vec<Envelope> = if role == Role::Agent {
             vec![
                 user.set_presence(Presence::Online, self.clock.now(), meta())

@@ -65,16 +65,14 @@ fn user(email: &str, role: Role) -> User {
         let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
         AgentProfile::new(skills, Tier::Agent, 2).unwrap()
     });
-    User {
-        id: UserId::generate(),
-        name: PersonName::parse("Test Person").unwrap(),
-        email: Email::parse(email).unwrap(),
+    User::new(
+        PersonName::parse("Test Person").unwrap(),
+        Email::parse(email).unwrap(),
         role,
-        password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+        PasswordHash::from_phc("$argon2id$fake".into()),
         agent,
-        created_at: now(),
-        revision: 0,
-    }
+        now(),
+    )
 }
 
 async fn online_agent(store: &dyn Store, email: &str) -> User {

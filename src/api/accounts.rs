@@ -1,4 +1,4 @@
-//! `/api/auth`: customer registration and sign-in.
+//! `/api/auth`: customer registration, sign-in, password change and "sign out everywhere".
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,20 +7,24 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, Auth};
 use super::input::required;
+use super::users::modify_user;
 use super::views::{SessionView, UserView};
-use super::{ApiError, AppState, ErrorBody};
-use crate::auth::{decoy_hash, hash_password, verify_password};
-use crate::domain::{
-    AgentProfile, Email, Password, PersonName, Role, User, UserId, ValidationError,
-};
+use super::{ApiError, AppState, ErrorBody, Guards};
+use crate::auth::decoy_hash;
+use crate::domain::{AgentProfile, Email, Password, PersonName, Role, User, ValidationError};
 
-/// The account routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The account routes; registration and sign-in are rate-limited per client address.
+pub fn router(guards: &Guards) -> Router<AppState> {
+    let limited = Router::new()
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
+        .route_layer(guards.sign_in_layer());
+    Router::new()
+        .merge(limited)
+        .route("/api/auth/password", post(change_password))
+        .route("/api/auth/logout-all", post(sign_out_everywhere))
 }
 
 /// Body of `POST /api/auth/register`.
@@ -36,7 +40,8 @@ pub struct RegisterRequest {
 
 /// Creates a customer account and signs it in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = SessionView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SessionView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -56,27 +61,106 @@ pub struct LoginRequest {
     pub password: Option<String>,
 }
 
-/// Exchanges email and password for a bearer token.
+/// Exchanges email and password for a bearer token. After a few failures on one account,
+/// that account's sign-ins are refused (429) until its next attempt is earned.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The account is disabled"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionView>, ApiError> {
     let email = required("email", &body.email)?.trim().to_lowercase();
     let password = required("password", &body.password)?.to_owned();
+    let failures = state.guards.failed_sign_ins();
+    if let Some(retry_after) = failures.wait(&email) {
+        metrics::counter!("quickfix_rate_limited_total", "limit" => "account").increment(1);
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
     let user = state.store.find_user_by_email(&email).await?;
     // Check a decoy hash for unknown emails so both failures take the same time.
     let hash = user
         .as_ref()
         .map_or_else(|| decoy_hash().clone(), |u| u.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(format!("password check panicked: {e}")))?;
+    let matches = state.passwords.verify(password, hash).await?;
     match user {
+        Some(user) if matches && user.disabled => {
+            Err(ApiError::Forbidden("this account is disabled".into()))
+        }
         Some(user) if matches => Ok(Json(session(&state, &user))),
-        _ => Err(ApiError::Unauthorized("wrong email or password")),
+        _ => {
+            failures.record(&email);
+            Err(ApiError::Unauthorized("wrong email or password"))
+        }
     }
+}
+
+/// Body of `POST /api/auth/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: Option<String>,
+    /// The new one, 8 to 128 characters.
+    pub new_password: Option<String>,
+}
+
+/// Changes the caller's password. Every token issued before stops working; the answer is a
+/// new session for this client.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<Json<SessionView>, ApiError> {
+    let current = required("currentPassword", &body.current_password)?.to_owned();
+    let new = Password::parse(required("newPassword", &body.new_password)?)
+        .map_err(|e| ValidationError::new("newPassword", e.message))?;
+    let user = state
+        .store
+        .find_user(auth.0.id)
+        .await?
+        .ok_or(ApiError::Unauthorized("the session has ended; sign in again"))?;
+    let failures = state.guards.failed_sign_ins();
+    if let Some(retry_after) = failures.wait(user.email.as_str()) {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    if !state
+        .passwords
+        .verify(current, user.password_hash.clone())
+        .await?
+    {
+        failures.record(user.email.as_str());
+        return Err(ValidationError::new("currentPassword", "is not the current password").into());
+    }
+    let hash = state.passwords.hash(new).await?;
+    let user = modify_user(&state, auth.0.id, |user| {
+        user.password_hash = hash.clone();
+        user.end_sessions();
+        Ok(Vec::new())
+    })
+    .await?;
+    Ok(Json(session(&state, &user)))
+}
+
+/// Ends every session of the caller: all their tokens stop working, this one included.
+#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out everywhere"), (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<StatusCode, ApiError> {
+    modify_user(&state, auth.0.id, |user| {
+        user.end_sessions();
+        Ok(Vec::new())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The identity every new account has, validated.
@@ -100,8 +184,8 @@ impl NewAccount {
         })
     }
 
-    /// Builds the user (not yet stored): refuses a taken email, then hashes the password on the
-    /// blocking pool, since argon2 takes tens of milliseconds of CPU by design.
+    /// Builds the user (not yet stored): refuses a taken email, then hashes the password in a
+    /// bounded slot, since argon2 takes tens of milliseconds of CPU and 19 MiB by design.
     pub(crate) async fn into_user(
         self,
         state: &AppState,
@@ -119,27 +203,22 @@ impl NewAccount {
                 "email is already registered",
             ));
         }
-        let password = self.password;
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| ApiError::Internal(format!("password hashing panicked: {e}")))?;
-        Ok(User {
-            id: UserId::generate(),
-            name: self.name,
-            email: self.email,
+        let password_hash = state.passwords.hash(self.password).await?;
+        Ok(User::new(
+            self.name,
+            self.email,
             role,
             password_hash,
             agent,
-            created_at: state.clock.now(),
-            revision: 0,
-        })
+            state.clock.now(),
+        ))
     }
 }
 
 fn session(state: &AppState, user: &User) -> SessionView {
     SessionView {
-        token: state.tokens.issue(user),
-        expires_in: state.tokens.ttl().as_secs(),
+        token: state.sessions.issue(user),
+        expires_in: state.sessions.ttl().as_secs(),
         user: UserView::from(user),
     }
 }

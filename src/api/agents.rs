@@ -12,7 +12,7 @@ use super::extract::{ApiJson, Auth, Correlation};
 use super::input::required;
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody};
-use crate::domain::{AgentProfile, Presence, Role, Tier, UserId};
+use crate::domain::{AgentProfile, Presence, Role, Tier, User, UserId, ValidationError};
 
 /// Attempts of a read-modify-write before answering 409.
 const MAX_ATTEMPTS: usize = 5;
@@ -56,38 +56,88 @@ async fn create(
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     auth.require(&[Role::Admin], "creating an agent")?;
     let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
-    let skills = body
-        .skills
-        .unwrap_or_default()
-        .iter()
-        .map(|s| state.categories.parse("skills", s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tier = body
-        .tier
-        .as_deref()
-        .map(|t| Tier::parse_field("tier", t))
-        .transpose()?
-        .unwrap_or(Tier::Agent);
-    let profile = AgentProfile::new(skills, tier, body.capacity.unwrap_or(1))?;
-    let presence = body
-        .presence
-        .as_deref()
-        .map(|p| Presence::parse_field("presence", p))
-        .transpose()?
-        .unwrap_or(Presence::Offline);
-    let mut user = account
-        .into_user(&state, Role::Agent, Some(profile))
-        .await?;
-    // An agent created online announces it, so the backlog can drain to them.
-    let events: Vec<_> = user
-        .set_presence(presence, state.clock.now(), correlation.metadata(&auth.0))
+    let fields = AgentFields {
+        skills: body.skills,
+        tier: body.tier,
+        capacity: body.capacity,
+        presence: body.presence,
+    };
+    let user = insert_account(&state, &auth, &correlation, account, Role::Agent, fields).await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// The agent fields of a request that creates an account.
+pub(super) struct AgentFields {
+    pub skills: Option<Vec<String>>,
+    pub tier: Option<String>,
+    pub capacity: Option<u32>,
+    pub presence: Option<String>,
+}
+
+impl AgentFields {
+    fn profile(&self, state: &AppState) -> Result<(AgentProfile, Presence), ApiError> {
+        let skills = self
+            .skills
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|s| state.categories.parse("skills", s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tier = self
+            .tier
+            .as_deref()
+            .map(|t| Tier::parse_field("tier", t))
+            .transpose()?
+            .unwrap_or(Tier::Agent);
+        let profile = AgentProfile::new(skills, tier, self.capacity.unwrap_or(1))?;
+        let presence = self
+            .presence
+            .as_deref()
+            .map(|p| Presence::parse_field("presence", p))
+            .transpose()?
+            .unwrap_or(Presence::Offline);
+        Ok((profile, presence))
+    }
+
+    fn any(&self) -> bool {
+        self.skills.is_some() || self.tier.is_some() || self.capacity.is_some() || self.presence.is_some()
+    }
+}
+
+/// Creates an account of `role` (an agent's profile from `fields`; other roles take none) and
+/// stores it; an agent created online announces it, so the backlog can drain to them.
+pub(super) async fn insert_account(
+    state: &AppState,
+    auth: &Auth,
+    correlation: &Correlation,
+    account: NewAccount,
+    role: Role,
+    fields: AgentFields,
+) -> Result<User, ApiError> {
+    let (profile, presence) = match role {
+        Role::Agent => {
+            let (profile, presence) = fields.profile(state)?;
+            (Some(profile), Some(presence))
+        }
+        _ if fields.any() => {
+            return Err(ValidationError::new(
+                "role",
+                "skills, tier, capacity and presence are for agents only",
+            )
+            .into());
+        }
+        _ => (None, None),
+    };
+    let mut user = account.into_user(state, role, profile).await?;
+    let events: Vec<_> = presence
+        .and_then(|p| user.set_presence(p, state.clock.now(), correlation.metadata(&auth.0)))
         .into_iter()
         .collect();
     state.store.insert_user(&user, &events).await?;
     if !events.is_empty() {
         state.outbox.notify_one();
     }
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    Ok(user)
 }
 
 /// Lists agents with their availability (admins and agents).
@@ -134,6 +184,12 @@ async fn set_presence(
             .await?
             .filter(|u| u.role == Role::Agent)
             .ok_or(ApiError::NotFound("agent"))?;
+        if user.disabled && presence == Presence::Online {
+            return Err(ApiError::conflict_on(
+                "presence",
+                "the account is disabled; enable it first",
+            ));
+        }
         let Some(event) =
             user.set_presence(presence, state.clock.now(), correlation.metadata(&auth.0))
         else {

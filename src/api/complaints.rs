@@ -47,7 +47,8 @@ pub struct CreateComplaint {
     pub priority: Option<String>,
 }
 
-/// Opens a ticket (customers and admins) and publishes `ticket.created`.
+/// Opens a ticket (customers and admins) and publishes `ticket.created`. A customer's priority
+/// is capped (`QUICKFIX_CUSTOMER_MAX_PRIORITY`, default High).
 #[utoipa::path(post, path = "/api/complaints", tag = "complaints", request_body = CreateComplaint,
     security(("bearer" = [])),
     responses((status = 201, body = TicketView), (status = 401, body = ErrorBody),
@@ -72,6 +73,16 @@ async fn create(
             .transpose()?
             .unwrap_or(Priority::Medium),
     };
+    if auth.0.role == Role::Customer && new.priority > state.customer_max_priority {
+        return Err(ValidationError::new(
+            "priority",
+            format!(
+                "customers may choose up to {}; higher priorities come from the rules or staff",
+                state.customer_max_priority
+            ),
+        )
+        .into());
+    }
     let sequence = state.store.next_complaint_number().await?;
     let (ticket, event) = Ticket::open(
         new,
@@ -168,15 +179,28 @@ fn parse_list_params(state: &AppState, p: ListParams) -> Result<TicketQuery, Val
     })
 }
 
-/// Finds a ticket the caller may see; anything else is a 404.
+/// Finds a ticket the caller may see; anything else is a 404, so ticket numbers cannot be
+/// probed.
 async fn find_visible(state: &AppState, id: &str, who: &Principal) -> Result<Ticket, ApiError> {
     let by = TicketRef::parse(id).map_err(|_| ApiError::NotFound("ticket"))?;
-    state
-        .store
-        .find_ticket(by)
-        .await?
-        .filter(|t| t.is_visible_to(who))
-        .ok_or(ApiError::NotFound("ticket"))
+    let Some(ticket) = state.store.find_ticket(by).await? else {
+        return Err(ApiError::NotFound("ticket"));
+    };
+    let skills = match who.role {
+        Role::Agent => state
+            .store
+            .find_user(who.id)
+            .await?
+            .and_then(|u| u.agent)
+            .map(|a| a.skills)
+            .unwrap_or_default(),
+        Role::Customer | Role::Admin => Vec::new(),
+    };
+    if ticket.is_visible_to(who, &skills) {
+        Ok(ticket)
+    } else {
+        Err(ApiError::NotFound("ticket"))
+    }
 }
 
 /// Reads a ticket by id or complaint id.

@@ -1,5 +1,7 @@
 //! The one error type every handler returns, rendered as `{"error":{"code","message","details"}}`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -7,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use crate::auth::{HashingError, SessionError};
 use crate::domain::{StatusChangeError, ValidationError};
 use crate::store::StoreError;
 
@@ -45,6 +48,21 @@ pub enum ApiError {
     /// 422: well-formed, but a field is invalid.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// 429: this client (or account) is over its rate limit.
+    #[error("too many requests; retry after the time in the Retry-After header")]
+    TooManyRequests {
+        /// When to come back.
+        retry_after: Duration,
+    },
+    /// 503: the server is at capacity (requests in flight, password hashing slots).
+    #[error("the server is busy; retry shortly")]
+    Overloaded {
+        /// When to come back.
+        retry_after: Duration,
+    },
+    /// 503: the request took longer than the request timeout.
+    #[error("the request took too long and was stopped")]
+    Timeout,
     /// 503: the store (or another dependency) is unavailable.
     #[error("service unavailable")]
     Unavailable(String),
@@ -102,6 +120,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -134,10 +155,18 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after } | Self::Overloaded { retry_after } => {
+                Some(*retry_after)
+            }
+            Self::Timeout => Some(Duration::from_secs(1)),
+            Self::Unavailable(_) => Some(Duration::from_secs(5)),
+            _ => None,
+        };
+        if let Some(wait) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, super::limits::retry_after_header(wait));
         }
         response
     }
@@ -151,6 +180,25 @@ impl From<StoreError> for ApiError {
                 Self::conflict_on(field, format!("{field} is already taken"))
             }
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<HashingError> for ApiError {
+    fn from(err: HashingError) -> Self {
+        match err {
+            HashingError::Busy { retry_after } => Self::Overloaded { retry_after },
+            HashingError::Failed(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::InvalidToken => Self::Unauthorized("invalid or expired token"),
+            SessionError::Ended => Self::Unauthorized("the session has ended; sign in again"),
+            SessionError::Store(e) => e.into(),
         }
     }
 }

@@ -23,8 +23,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(limits) = req.extensions().get::<super::ApiLimits>().copied()
-            && declared_length(&req).is_some_and(|n| n > limits.body_bytes as u64)
+        if let Some(super::BodyLimit(limit)) = req.extensions().get::<super::BodyLimit>().copied()
+            && declared_length(&req).is_some_and(|n| n > limit as u64)
         {
             drain(req).await;
             return Err(ApiError::PayloadTooLarge);
@@ -103,7 +103,8 @@ fn strip_position(message: &str) -> String {
         .to_owned()
 }
 
-/// The caller, from `Authorization: Bearer <token>`.
+/// The caller, from `Authorization: Bearer <token>`, with the role and state the store has for
+/// the account now (a token names its account; it does not grant a role).
 #[derive(Debug, Clone, Copy)]
 pub struct Auth(pub Principal);
 
@@ -149,11 +150,8 @@ where
             .ok_or(ApiError::Unauthorized(
                 "authorization header must be `Bearer <token>`",
             ))?;
-        state
-            .tokens
-            .verify(token)
-            .map(Auth)
-            .map_err(|_| ApiError::Unauthorized("invalid or expired token"))
+        let session = state.sessions.open(token).await?;
+        Ok(Auth(session.principal))
     }
 }
 

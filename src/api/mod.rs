@@ -6,11 +6,14 @@ mod complaints;
 mod dashboard;
 mod error;
 mod extract;
+mod headers;
 mod input;
+mod limits;
 mod notifications;
 mod openapi;
 mod ops;
 mod sla;
+mod users;
 mod views;
 
 use std::sync::Arc;
@@ -26,12 +29,15 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenKeys;
+use crate::auth::{PasswordWork, Sessions};
 use crate::bus::Publisher;
-use crate::domain::{Categories, Clock, SlaPolicy};
+use crate::domain::{Categories, Clock, Priority, SlaPolicy};
 use crate::store::Store;
 
 pub use error::{ApiError, ErrorBody};
+pub use headers::CONTENT_SECURITY_POLICY;
+pub use limits::{ApiLimits, ClientAddress, Guards, RateLimit};
+pub use ops::Readiness;
 pub use openapi::ApiDoc;
 
 /// Everything a handler needs; cheap to clone.
@@ -43,8 +49,19 @@ pub struct AppState {
     pub publisher: Arc<dyn Publisher>,
     /// The source of timestamps.
     pub clock: Arc<dyn Clock>,
-    /// Bearer token keys.
-    pub tokens: Arc<TokenKeys>,
+    /// Issues tokens and checks them against the stored accounts.
+    pub sessions: Arc<Sessions>,
+    /// Password hashing, bounded in concurrency.
+    pub passwords: PasswordWork,
+    /// This process's rate limiters.
+    pub guards: Guards,
+    /// The highest priority a customer may give their own ticket.
+    pub customer_max_priority: Priority,
+    /// The cached readiness check.
+    pub readiness: Arc<Readiness>,
+    /// Whether `/metrics` is served on the API's own listener (not when it has its own
+    /// address).
+    pub public_metrics: bool,
     /// Accepted ticket categories.
     pub categories: Arc<Categories>,
     /// SLA targets (due times of new tickets) and escalation rules.
@@ -55,32 +72,34 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
-/// Limits applied to every request.
+/// The largest request body, as an extension the JSON extractor reads.
 #[derive(Debug, Clone, Copy)]
-pub struct ApiLimits {
-    /// Largest request body, in bytes (413 beyond).
-    pub body_bytes: usize,
-}
+pub struct BodyLimit(pub usize);
 
-/// The whole API with its middleware: request ids, tracing, panic safety, body limit, metrics,
-/// and JSON answers for unknown paths and methods.
-pub fn router(state: AppState, limits: ApiLimits) -> Router {
-    Router::new()
-        .merge(accounts::router())
+/// The whole API with its middleware, outermost first: request ids, tracing, security headers
+/// (and CORS when configured), the per-client rate limit, the request timeout and the cap on
+/// requests in flight, panic safety, the body limit, metrics, and JSON answers for unknown
+/// paths and methods.
+pub fn router(state: AppState, limits: &ApiLimits) -> Router {
+    let routes = Router::new()
+        .merge(accounts::router(&state.guards))
+        .merge(users::router())
         .merge(complaints::router())
         .merge(agents::router())
         .merge(notifications::router())
         .merge(sla::router())
         .merge(dashboard::router())
-        .merge(ops::router())
+        .merge(ops::router(state.public_metrics))
         .route_layer(middleware::from_fn(record_request))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(axum::Extension(limits))
+        .layer(axum::Extension(BodyLimit(limits.body_bytes)))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
-        }))
+        }));
+    let guarded = limits::shed_load(routes, limits).layer(state.guards.per_client_layer());
+    headers::harden(guarded, &limits.cors_origins)
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

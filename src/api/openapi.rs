@@ -3,27 +3,29 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, agents, complaints, error, notifications, ops, sla, views};
+use super::{accounts, agents, complaints, error, notifications, ops, sla, users, views};
 
 /// QuickFix's REST API.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "QuickFix", description = "Helpdesk tickets routed to agents through events."),
     paths(
-        accounts::register, accounts::login,
+        accounts::register, accounts::login, accounts::change_password,
+        accounts::sign_out_everywhere,
+        users::create, users::update, users::list,
         complaints::create, complaints::list, complaints::show, complaints::history,
         complaints::change_status, complaints::assign,
         agents::create, agents::list, agents::set_presence,
         notifications::list, notifications::mark_read,
         sla::at_risk, sla::breached, sla::compliance, sla::policy,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::client_config,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,
         views::HistoryView, views::UserView, views::AgentProfileView, views::SessionView,
         notifications::NotificationView, views::SlaView, views::TargetView, sla::DueList,
         sla::ComplianceReport, sla::PriorityCompliance, sla::TargetCompliance, sla::PolicyView,
-        sla::TargetsView, sla::RuleView,
+        sla::TargetsView, sla::RuleView, users::UserPage, ops::ClientConfig,
     )),
     modifiers(&BearerAuth),
 )]

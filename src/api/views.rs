@@ -199,6 +199,8 @@ pub struct UserView {
     pub role: Role,
     /// Present for agents.
     pub agent: Option<AgentProfileView>,
+    /// A disabled account cannot sign in.
+    pub disabled: bool,
 }
 
 impl From<&User> for UserView {
@@ -218,6 +220,7 @@ impl From<&User> for UserView {
                 active_tickets: a.active_tickets(),
                 last_assigned_at: a.last_assigned_at,
             }),
+            disabled: u.disabled,
         }
     }
 }

@@ -481,12 +481,26 @@ impl Ticket {
         (ticket, event)
     }
 
-    /// Whether `who` may read this ticket: its requester, any agent, any admin.
-    pub fn is_visible_to(&self, who: &Principal) -> bool {
+    /// Whether `who` may read this ticket: its requester; an agent who holds it, held it, or
+    /// takes its category (`agent_skills`, ignored for other roles); any admin.
+    pub fn is_visible_to(&self, who: &Principal, agent_skills: &[Category]) -> bool {
         match who.role {
             Role::Customer => self.requester == who.id,
-            Role::Agent | Role::Admin => true,
+            Role::Admin => true,
+            Role::Agent => {
+                self.assignee == Some(who.id)
+                    || agent_skills.contains(&self.category)
+                    || self.was_assigned_to(who.id)
+            }
         }
+    }
+
+    /// Whether `agent` ever held the ticket.
+    pub fn was_assigned_to(&self, agent: UserId) -> bool {
+        let id = agent.to_string();
+        self.history
+            .iter()
+            .any(|h| h.kind == HistoryKind::Assigned && h.to.as_deref() == Some(id.as_str()))
     }
 
     /// Moves the ticket to `to` on behalf of `by`, recording history, and returns the events

@@ -298,11 +298,46 @@ pub struct User {
     pub agent: Option<AgentProfile>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
+    /// A disabled account cannot sign in and its tokens stop working; its tickets and history
+    /// stay.
+    pub disabled: bool,
+    /// Bumped by a password change and by "sign out everywhere": tokens issued under an
+    /// earlier value stop working.
+    pub session_version: u32,
     /// Bumped by the store on every write; updates are conditional on it.
     pub revision: u64,
 }
 
 impl User {
+    /// A new, enabled account (not yet stored). `agent` must be present exactly when `role` is
+    /// `Agent`.
+    pub fn new(
+        name: PersonName,
+        email: Email,
+        role: Role,
+        password_hash: PasswordHash,
+        agent: Option<AgentProfile>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: UserId::generate(),
+            name,
+            email,
+            role,
+            password_hash,
+            agent,
+            created_at: now,
+            disabled: false,
+            session_version: 0,
+            revision: 0,
+        }
+    }
+
+    /// Ends every session: tokens issued before stop working.
+    pub fn end_sessions(&mut self) {
+        self.session_version = self.session_version.wrapping_add(1);
+    }
+
     /// Sets an agent's presence and returns the `agent.availability_changed` event, or `None`
     /// when nothing changed (or the user is not an agent).
     pub fn set_presence(

@@ -5,4 +5,7 @@ mod relay;
 mod socket;
 
 pub use relay::{FeedSettings, LiveSink, NotificationRelay};
-pub use socket::{ADMIN_ROOM, ConnectRefused, SocketSink, agent_room, socket_layer, user_room};
+pub use socket::{
+    ADMIN_ROOM, ConnectRefused, SocketSink, agent_room, close_ended_sessions, socket_layer,
+    user_room,
+};

@@ -2,12 +2,17 @@
 //! bearer token as the REST API (`auth: {token}`), joins its own rooms, and receives what the
 //! relay delivers there. Clients cannot join rooms themselves.
 //!
+//! A socket lives only as long as its session: a periodic check
+//! ([`close_ended_sessions`]) disconnects sockets whose token has expired or whose account was
+//! disabled, demoted or signed out everywhere since.
+//!
 //! Rooms: `user:{id}` for everyone, `agent:{id}` for agents, `role:admin` for admins.
 //! Events: the notification kinds (`ticketAssigned`, `complaintUpdated`, `ticketEscalated`,
 //! `slaBreached`, `agentAvailabilityChanged`) to their recipient, and `ticketChanged` (the
 //! ticket's summary) to admins, the ticket's requester and its agent, for live boards.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -16,10 +21,11 @@ use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, SocketIoConfig};
-use tracing::{debug, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
 
 use super::LiveSink;
-use crate::auth::TokenKeys;
+use crate::auth::{SessionError, Sessions, TokenClaims};
 use crate::domain::{Notification, Principal, Role, Ticket, UserId};
 
 /// What the client sends in the handshake.
@@ -34,9 +40,12 @@ pub enum ConnectRefused {
     /// No `auth.token` in the handshake.
     #[error("authentication required: connect with auth: {{token}}")]
     MissingToken,
-    /// The token did not verify.
+    /// The token did not verify, or its session has ended.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// The store could not confirm the session.
+    #[error("cannot check the session right now; retry")]
+    Unavailable,
 }
 
 /// The room of one user.
@@ -53,22 +62,27 @@ pub fn agent_room(id: UserId) -> String {
 pub const ADMIN_ROOM: &str = "role:admin";
 
 /// Builds the Socket.IO layer (mounted on the API router) and its handle.
-pub fn socket_layer(tokens: Arc<TokenKeys>) -> (SocketIoLayer, SocketIo) {
+pub fn socket_layer(sessions: Arc<Sessions>) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::builder()
         .with_config(SocketIoConfig::default())
         .build_layer();
     let authenticate = move |s: SocketRef, TryData(handshake): TryData<Handshake>| {
-        let tokens = tokens.clone();
+        let sessions = sessions.clone();
         async move {
             let token = handshake
                 .ok()
                 .and_then(|h| h.token)
                 .filter(|t| !t.trim().is_empty())
                 .ok_or(ConnectRefused::MissingToken)?;
-            let principal = tokens
+            let claims = sessions
                 .verify(token.trim())
                 .map_err(|_| ConnectRefused::InvalidToken)?;
-            s.extensions.insert(principal);
+            let session = sessions.check(&claims).await.map_err(|e| match e {
+                SessionError::Store(_) => ConnectRefused::Unavailable,
+                _ => ConnectRefused::InvalidToken,
+            })?;
+            s.extensions.insert(session.principal);
+            s.extensions.insert(claims);
             Ok::<(), ConnectRefused>(())
         }
     };
@@ -95,6 +109,42 @@ async fn on_connect(s: SocketRef) {
     s.on_disconnect(async || {
         metrics::gauge!("quickfix_live_sockets").decrement(1.0);
     });
+}
+
+/// Every `every`, disconnects the sockets whose session has ended: the token expired, or the
+/// account is gone, disabled, demoted, or signed out everywhere. A socket whose session cannot
+/// be checked (the store is down) stays; it is checked again next round. Runs until `shutdown`.
+pub async fn close_ended_sessions(
+    io: SocketIo,
+    sessions: Arc<Sessions>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for socket in io.sockets() {
+            let Some(claims) = socket.extensions.get::<TokenClaims>() else {
+                continue;
+            };
+            let still = sessions.check(&claims).await;
+            let role_now = still.as_ref().ok().map(|s| s.principal.role);
+            let role_then = socket.extensions.get::<Principal>().map(|p| p.role);
+            let ended = matches!(
+                still,
+                Err(SessionError::InvalidToken | SessionError::Ended)
+            ) || (role_now.is_some() && role_now != role_then);
+            if ended {
+                info!(socket = %socket.id, user_id = %claims.user, "session ended; closing its socket");
+                let _ = socket.emit("sessionEnded", &serde_json::json!({"reason": "signed out"}));
+                let _ = socket.disconnect();
+            }
+        }
+    }
 }
 
 /// A notification as a socket receives it.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
-    StoreResult, TicketQuery,
+    StoreResult, TicketQuery, UserQuery,
 };
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
@@ -267,6 +267,21 @@ impl Store for MemoryStore {
             .filter(|r| r.doc.role == role)
             .map(|r| r.doc.clone())
             .collect())
+    }
+
+    async fn page_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        let inner = self.lock();
+        let mut users: Vec<User> = inner
+            .users
+            .values()
+            .map(|r| &r.doc)
+            .filter(|u| query.role.is_none_or(|r| u.role == r))
+            .filter(|u| query.after.is_none_or(|after| u.id > after))
+            .cloned()
+            .collect();
+        users.sort_by_key(|u| u.id);
+        users.truncate(query.limit);
+        Ok(users)
     }
 
     async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool> {

@@ -78,6 +78,17 @@ impl TicketQuery {
     }
 }
 
+/// Filters and page for listing users, oldest account first.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only accounts made after this one (the cursor of the previous page).
+    pub after: Option<UserId>,
+    /// Page size.
+    pub limit: usize,
+}
+
 /// A position in the notifications feed that a watch resumes after (opaque; the embedded
 /// store's in-process feed has none).
 #[derive(Debug, Clone)]
@@ -224,6 +235,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Users with `role`, oldest account first.
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>>;
+
+    /// A page of users matching `query`, oldest account first (ids are time-ordered).
+    async fn page_users(&self, query: &UserQuery) -> StoreResult<Vec<User>>;
 
     /// Stores notifications; one already stored (same id) is skipped, so redelivered events
     /// notify once.

@@ -18,7 +18,7 @@ mod sla_doc;
 use self::sla_doc::SlaDoc;
 use super::{
     NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
-    StoreResult, TicketQuery,
+    StoreResult, TicketQuery, UserQuery,
 };
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
@@ -394,6 +394,23 @@ impl Store for MongoStore {
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
         let filter = doc! {"role": role.as_str()};
         find_many(&self.users, filter, doc! {"_id": 1}, None)
+            .await?
+            .into_iter()
+            .map(UserDoc::into_domain)
+            .collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn page_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        let mut filter = doc! {};
+        if let Some(role) = query.role {
+            filter.insert("role", role.as_str());
+        }
+        if let Some(after) = query.after {
+            filter.insert("_id", doc! {"$gt": after.to_string()});
+        }
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        find_many(&self.users, filter, doc! {"_id": 1}, Some(limit))
             .await?
             .into_iter()
             .map(UserDoc::into_domain)
@@ -1038,6 +1055,10 @@ struct UserDoc {
     password_hash: String,
     agent: Option<AgentDoc>,
     created_at: bson::DateTime,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    session_version: i64,
     revision: i64,
     #[serde(default)]
     pending_events: Vec<OutboxEntry>,
@@ -1071,6 +1092,8 @@ impl UserDoc {
                 last_assigned_at: a.last_assigned_at.map(bson_time),
             }),
             created_at: bson_time(u.created_at),
+            disabled: u.disabled,
+            session_version: i64::from(u.session_version),
             revision: rev(u.revision),
             outbox_pending: !pending_events.is_empty(),
             pending_events: outbox_entries(&pending_events),
@@ -1110,6 +1133,9 @@ impl UserDoc {
             password_hash: PasswordHash::from_phc(self.password_hash),
             agent,
             created_at: chrono_time(self.created_at),
+            disabled: self.disabled,
+            session_version: u32::try_from(self.session_version)
+                .map_err(|_| corrupt("user", "bad session version".into()))?,
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("user", "negative revision".into()))?,
         })

@@ -2,7 +2,7 @@
 //! handler would: the slot is claimed, the ticket is never written.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,30 +14,38 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// Delegates to `inner`, except that the first `update_ticket` never returns (or, when built
-/// with [`FaultyStore::failing`], every `update_ticket` fails as if the database were down).
+/// with [`FaultyStore::failing`], every `update_ticket` fails as if the database were down;
+/// built with [`FaultyStore::counting`], it only counts pings).
 pub struct FaultyStore {
     pub inner: Arc<dyn Store>,
     pub hung: Arc<Notify>,
+    /// How many times `ping` was called.
+    pub pings: AtomicUsize,
     tripped: AtomicBool,
     fail: bool,
 }
 
 impl FaultyStore {
-    fn build(inner: Arc<dyn Store>, fail: bool) -> Arc<Self> {
+    fn build(inner: Arc<dyn Store>, fail: bool, hang: bool) -> Arc<Self> {
         Arc::new(Self {
             inner,
             hung: Arc::new(Notify::new()),
-            tripped: AtomicBool::new(false),
+            pings: AtomicUsize::new(0),
+            tripped: AtomicBool::new(!hang),
             fail,
         })
     }
 
     pub fn hanging(inner: Arc<dyn Store>) -> Arc<Self> {
-        Self::build(inner, false)
+        Self::build(inner, false, true)
     }
 
     pub fn failing(inner: Arc<dyn Store>) -> Arc<Self> {
-        Self::build(inner, true)
+        Self::build(inner, true, true)
+    }
+
+    pub fn counting(inner: Arc<dyn Store>) -> Arc<Self> {
+        Self::build(inner, false, false)
     }
 }
 
@@ -54,6 +62,7 @@ impl Store for FaultyStore {
         self.inner.update_ticket(ticket, events).await
     }
     async fn ping(&self) -> StoreResult<()> {
+        self.pings.fetch_add(1, Ordering::SeqCst);
         self.inner.ping().await
     }
     async fn next_complaint_number(&self) -> StoreResult<u64> {
@@ -133,6 +142,9 @@ impl Store for FaultyStore {
     }
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
         self.inner.list_users(role).await
+    }
+    async fn page_users(&self, q: &quickfix::UserQuery) -> StoreResult<Vec<User>> {
+        self.inner.page_users(q).await
     }
     async fn insert_notifications(&self, n: &[Notification]) -> StoreResult<()> {
         self.inner.insert_notifications(n).await

@@ -467,6 +467,16 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Sessions and passwords as in production, except that password checks wait long enough
+/// for a loaded machine and accounts are re-read on every request.
+pub fn test_access() -> quickfix::app::AccessSettings {
+    quickfix::app::AccessSettings {
+        auth_cache: Duration::ZERO,
+        passwords: quickfix::PasswordWork::new(4, Duration::from_secs(60)),
+        ..quickfix::app::AccessSettings::default()
+    }
+}
+
 /// Starts a server without seeding (for a store that cannot be written). The relay sweeps
 /// every 200 ms so tests that wait for events stay quick.
 pub async fn start_without_seed(
@@ -487,7 +497,9 @@ pub async fn start_without_seed(
             batch_size: 100,
             initial_backoff: Duration::from_millis(50),
         },
-        limits: ApiLimits { body_bytes },
+        limits: ApiLimits::generous(body_bytes),
+        access: test_access(),
+        metrics_addr: None,
     };
     let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await

@@ -1,6 +1,8 @@
-# An example environment: QuickFix's messaging and IAM in one AWS account and region.
-#   terraform init && terraform apply -var environment=staging -var region=eu-west-1
-# The outputs are the settings the binaries need (see the README, Deployment).
+# An example environment: QuickFix's messaging, IAM and ECS services in one AWS account and
+# region.
+#   terraform init && terraform apply -var environment=staging -var admin_email=you@example.com
+# The outputs are the settings the binaries need and the command that creates the first admin
+# (infra/README.md, "From `terraform apply` to a signed-in admin").
 
 terraform {
   required_version = ">= 1.6"
@@ -22,9 +24,17 @@ provider "aws" {
   }
 }
 
+locals {
+  name_prefix = "quickfix-${var.environment}"
+  # Named here and passed to both modules: compute creates the log group, messaging's key
+  # policy lets CloudWatch Logs encrypt exactly this group.
+  log_group_name = "/ecs/${local.name_prefix}"
+}
+
 module "messaging" {
-  source        = "../../modules/messaging"
-  alarm_actions = var.alarm_actions
+  source          = "../../modules/messaging"
+  alarm_actions   = var.alarm_actions
+  log_group_names = [local.log_group_name]
 }
 
 resource "aws_secretsmanager_secret" "mongodb_uri" {
@@ -41,30 +51,42 @@ resource "aws_secretsmanager_secret" "jwt_secret" {
   kms_key_id  = module.messaging.kms_key_arn
 }
 
+resource "aws_secretsmanager_secret" "admin_password" {
+  #checkov:skip=CKV2_AWS_57:Read once by the one-off admin task; the admin changes the password after signing in.
+  name        = "quickfix/${var.environment}/admin-password"
+  description = "QUICKFIX_ADMIN_PASSWORD of the one-off `quickfix admin create` task"
+  kms_key_id  = module.messaging.kms_key_arn
+}
+
 module "iam" {
-  source                = "../../modules/iam"
-  name_prefix           = "quickfix-${var.environment}"
-  topic_arn             = module.messaging.topic_arn
-  queue_arn             = module.messaging.queue_arn
-  dead_letter_queue_arn = module.messaging.dead_letter_queue_arn
-  kms_key_arn           = module.messaging.kms_key_arn
-  mongodb_secret_arn    = aws_secretsmanager_secret.mongodb_uri.arn
-  jwt_secret_arn        = aws_secretsmanager_secret.jwt_secret.arn
+  source                    = "../../modules/iam"
+  name_prefix               = local.name_prefix
+  topic_arn                 = module.messaging.topic_arn
+  queue_arn                 = module.messaging.queue_arn
+  dead_letter_queue_arn     = module.messaging.dead_letter_queue_arn
+  kms_key_arn               = module.messaging.kms_key_arn
+  mongodb_secret_arn        = aws_secretsmanager_secret.mongodb_uri.arn
+  jwt_secret_arn            = aws_secretsmanager_secret.jwt_secret.arn
+  admin_password_secret_arn = aws_secretsmanager_secret.admin_password.arn
 }
 
 module "compute" {
-  source               = "../../modules/compute"
-  name_prefix          = "quickfix-${var.environment}"
-  image                = var.image
-  subnet_ids           = var.subnet_ids
-  security_group_ids   = var.security_group_ids
-  api_target_group_arn = var.api_target_group_arn
-  api_task_role_arn    = module.iam.api_task_role_arn
-  worker_task_role_arn = module.iam.worker_task_role_arn
-  execution_role_arn   = module.iam.execution_role_arn
-  kms_key_arn          = module.messaging.kms_key_arn
-  mongodb_secret_arn   = aws_secretsmanager_secret.mongodb_uri.arn
-  jwt_secret_arn       = aws_secretsmanager_secret.jwt_secret.arn
+  source                    = "../../modules/compute"
+  name_prefix               = local.name_prefix
+  log_group_name            = local.log_group_name
+  image                     = var.image
+  subnet_ids                = var.subnet_ids
+  security_group_ids        = var.security_group_ids
+  api_target_group_arn      = var.api_target_group_arn
+  api_task_role_arn         = module.iam.api_task_role_arn
+  worker_task_role_arn      = module.iam.worker_task_role_arn
+  execution_role_arn        = module.iam.execution_role_arn
+  kms_key_arn               = module.messaging.kms_key_arn
+  mongodb_secret_arn        = aws_secretsmanager_secret.mongodb_uri.arn
+  jwt_secret_arn            = aws_secretsmanager_secret.jwt_secret.arn
+  admin_password_secret_arn = aws_secretsmanager_secret.admin_password.arn
+  admin_email               = var.admin_email
+  admin_name                = var.admin_name
   environment = {
     SNS_TOPIC_ARN             = module.messaging.topic_arn
     SQS_QUEUE_URL             = module.messaging.queue_url

@@ -42,3 +42,18 @@ output "cluster_name" {
   description = "The ECS cluster running both services."
   value       = module.compute.cluster_name
 }
+
+output "admin_password_secret_arn" {
+  description = "Put the first admin's password in this secret before running admin_create_command."
+  value       = aws_secretsmanager_secret.admin_password.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of every task (the admin task's streams start with quickfix/admin/)."
+  value       = module.compute.log_group_name
+}
+
+output "admin_create_command" {
+  description = "Creates the first admin: run it once (sh -c \"$(terraform output -raw admin_create_command)\"); it prints the task ARN."
+  value       = module.compute.admin_create_command
+}

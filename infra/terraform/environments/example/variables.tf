@@ -39,3 +39,14 @@ variable "api_target_group_arn" {
   type        = string
   default     = null
 }
+
+variable "admin_email" {
+  description = "Sign-in email of the first admin (the admin_create_command output creates it)."
+  type        = string
+}
+
+variable "admin_name" {
+  description = "Display name of the first admin."
+  type        = string
+  default     = "Administrator"
+}

@@ -76,3 +76,35 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "log_group_name" {
+  description = "CloudWatch Logs group of all tasks; null for \"/ecs/<name_prefix>\". The KMS key policy must let CloudWatch Logs use the key for this group (modules/messaging, log_group_names)."
+  type        = string
+  default     = null
+}
+
+variable "admin_password_secret_arn" {
+  description = "Secrets Manager secret holding the first admin's password (QUICKFIX_ADMIN_PASSWORD of the admin task)."
+  type        = string
+}
+
+variable "admin_email" {
+  description = "Sign-in email of the first admin, created by the admin_create_command output."
+  type        = string
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+$", var.admin_email))
+    error_message = "admin_email must be an email address."
+  }
+}
+
+variable "admin_name" {
+  description = "Display name of the first admin."
+  type        = string
+  default     = "Administrator"
+}
+
+variable "admin_promote" {
+  description = "Pass --promote to `quickfix admin create` (make an existing account with admin_email an admin)."
+  type        = bool
+  default     = false
+}

@@ -1,5 +1,6 @@
 # One least-privilege role per QuickFix binary, assumed by its ECS tasks, plus the execution
-# role that pulls images, writes logs and reads the MongoDB secret at task start.
+# role that pulls images, writes logs and reads the secrets at task start (MONGODB_URI,
+# JWT_SECRET, and the first admin's password for the one-off admin task).
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -82,7 +83,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.mongodb_secret_arn, var.jwt_secret_arn]
+    resources = [var.mongodb_secret_arn, var.jwt_secret_arn, var.admin_password_secret_arn]
   }
 }
 

@@ -9,6 +9,6 @@ output "worker_task_role_arn" {
 }
 
 output "execution_role_arn" {
-  description = "Task execution role (image pull, logs, the MongoDB secret)."
+  description = "Task execution role (image pull, logs, the secrets)."
   value       = aws_iam_role.execution.arn
 }

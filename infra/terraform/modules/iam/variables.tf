@@ -33,6 +33,11 @@ variable "jwt_secret_arn" {
   type        = string
 }
 
+variable "admin_password_secret_arn" {
+  description = "Secrets Manager secret holding the first admin's password (read by the task execution role for the admin task)."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)

@@ -9,10 +9,16 @@ data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  # Built from names, not from the resources: the key policy cannot refer to the topic (which
+  # is encrypted with the key) nor to the log groups (declared by the compute module, which
+  # takes the key) without a dependency cycle.
+  topic_arn      = "arn:aws:sns:${local.region}:${local.account_id}:${var.topic_name}"
+  log_group_arns = [for name in var.log_group_names : "arn:aws:logs:${local.region}:${local.account_id}:log-group:${name}"]
 }
 
 resource "aws_kms_key" "messaging" {
-  description             = "QuickFix events: SNS topic and SQS queues"
+  description             = "QuickFix: SNS topic, SQS queues, secrets and ECS logs"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms.json
@@ -38,6 +44,8 @@ data "aws_iam_policy_document" "kms" {
       identifiers = ["arn:aws:iam::${local.account_id}:root"]
     }
   }
+  # SNS uses the key to deliver to the encrypted queues, only on behalf of this account's
+  # events topic (no other topic can make SNS use it: confused-deputy protection).
   statement {
     sid       = "SnsDeliversToEncryptedQueues"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
@@ -46,7 +54,18 @@ data "aws_iam_policy_document" "kms" {
       type        = "Service"
       identifiers = ["sns.amazonaws.com"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.topic_arn]
+    }
   }
+  # CloudWatch alarms of this account may publish to a topic encrypted with this key.
   statement {
     sid       = "CloudWatchAlarmsPublish"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
@@ -54,6 +73,33 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+  # CloudWatch Logs encrypts the ECS log group with this key; the encryption context names the
+  # log group, so the grant covers those log groups and nothing else.
+  statement {
+    sid = "CloudWatchLogsEncryptsLogGroups"
+    actions = [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = local.log_group_arns
     }
   }
 }

@@ -29,6 +29,6 @@ output "subscription_dead_letter_queue_url" {
 }
 
 output "kms_key_arn" {
-  description = "The key that encrypts the topic and the queues (binaries need kms:GenerateDataKey/Decrypt)."
+  description = "The key that encrypts the topic, the queues, the secrets and the ECS log group (binaries need kms:GenerateDataKey/Decrypt)."
   value       = aws_kms_key.messaging.arn
 }

@@ -55,6 +55,15 @@ variable "worker_event_types" {
   ]
 }
 
+variable "log_group_names" {
+  description = "CloudWatch Logs groups encrypted with this module's key (the compute module's log group, e.g. \"/ecs/quickfix-production\"); the key policy lets CloudWatch Logs use the key for these groups only."
+  type        = list(string)
+  validation {
+    condition     = length(var.log_group_names) > 0
+    error_message = "Name at least one log group (the ECS tasks' log group is encrypted with this key)."
+  }
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when an alarm fires (e.g. an on-call SNS topic)."
   type        = list(string)

@@ -1,0 +1,256 @@
+//! `/api/users`: user administration, for admins: create accounts of any role, change a role,
+//! disable or enable an account, list accounts page by page. Disabling never deletes: the
+//! account's tickets and their history stay, and it can be enabled again.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::accounts::NewAccount;
+use super::agents::{AgentFields, insert_account};
+use super::extract::{ApiJson, Auth, Correlation};
+use super::input::page_limit;
+use super::views::UserView;
+use super::{ApiError, AppState, ErrorBody};
+use crate::domain::{Envelope, Presence, Role, User, UserId, ValidationError};
+use crate::store::UserQuery;
+
+/// Attempts of a read-modify-write before answering 409.
+const MAX_ATTEMPTS: usize = 5;
+/// Default and largest page size.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+
+/// The user administration routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/users", get(list).post(create))
+        .route("/api/users/{id}", patch(update))
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUser {
+    /// Display name, 1 to 100 characters.
+    pub name: Option<String>,
+    /// Sign-in email.
+    pub email: Option<String>,
+    /// 8 to 128 characters.
+    pub password: Option<String>,
+    /// customer, agent or admin.
+    pub role: Option<String>,
+    /// Agents only: categories the agent takes (at least one).
+    pub skills: Option<Vec<String>>,
+    /// Agents only: agent (default), senior or manager.
+    pub tier: Option<String>,
+    /// Agents only: tickets held at once, 1 to 50 (default 1).
+    pub capacity: Option<u32>,
+    /// Agents only: online or offline (default).
+    pub presence: Option<String>,
+}
+
+/// Creates an account of any role (admins).
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
+    security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    auth.require(&[Role::Admin], "creating a user")?;
+    let role = Role::parse_field(
+        "role",
+        body.role
+            .as_deref()
+            .ok_or_else(|| ValidationError::new("role", "is required"))?,
+    )?;
+    let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
+    let fields = AgentFields {
+        skills: body.skills,
+        tier: body.tier,
+        capacity: body.capacity,
+        presence: body.presence,
+    };
+    let user = insert_account(&state, &auth, &correlation, account, role, fields).await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// Body of `PATCH /api/users/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUser {
+    /// customer or admin. An agent's role is fixed (their slots and tickets hang on it):
+    /// disable the agent instead.
+    pub role: Option<String>,
+    /// `true` disables the account: it cannot sign in and its tokens stop working; an agent
+    /// also goes offline, so their untouched tickets return to the backlog.
+    pub disabled: Option<bool>,
+}
+
+/// Changes an account's role or disables it (admins). Takes effect on the next request the
+/// account makes (this process at once; other API processes within the session cache time).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    correlation: Correlation,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<Json<UserView>, ApiError> {
+    auth.require(&[Role::Admin], "changing a user")?;
+    let id = UserId::parse("id", &id).map_err(|_| ApiError::NotFound("user"))?;
+    let role = body
+        .role
+        .as_deref()
+        .map(|r| Role::parse_field("role", r))
+        .transpose()?;
+    if role.is_none() && body.disabled.is_none() {
+        return Err(ValidationError::new("body", "give a role or disabled").into());
+    }
+    if id == auth.0.id && (role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true)) {
+        return Err(ApiError::conflict_on(
+            "id",
+            "an admin cannot demote or disable themselves; ask another admin",
+        ));
+    }
+    let now = state.clock.now();
+    let user = modify_user(&state, id, |user| {
+        if let Some(role) = role
+            && role != user.role
+        {
+            if role == Role::Agent || user.role == Role::Agent {
+                return Err(ValidationError::new(
+                    "role",
+                    "an agent's role is fixed: create agents with POST /api/users and disable \
+                     accounts that should stop working",
+                )
+                .into());
+            }
+            user.role = role;
+        }
+        let mut events = Vec::new();
+        if let Some(disabled) = body.disabled {
+            user.disabled = disabled;
+            if disabled {
+                events.extend(user.set_presence(
+                    Presence::Offline,
+                    now,
+                    correlation.metadata(&auth.0),
+                ));
+            }
+        }
+        Ok(events)
+    })
+    .await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+/// Query of `GET /api/users`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Filter by role.
+    pub role: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    /// Oldest account first.
+    pub items: Vec<UserView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists accounts, oldest first (admins).
+#[utoipa::path(get, path = "/api/users", tag = "users", params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserPage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<UserPage>, ApiError> {
+    auth.require(&[Role::Admin], "listing users")?;
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let query = UserQuery {
+        role: params
+            .role
+            .as_deref()
+            .map(|r| Role::parse_field("role", r))
+            .transpose()?,
+        after: params
+            .cursor
+            .as_deref()
+            .map(|c| {
+                UserId::parse("cursor", c).map_err(|_| {
+                    ValidationError::new("cursor", "is not a cursor from a previous page")
+                })
+            })
+            .transpose()?,
+        limit: page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?,
+    };
+    let users = state.store.page_users(&query).await?;
+    let next_cursor = (users.len() == query.limit)
+        .then(|| users.last().map(|u| u.id.to_string()))
+        .flatten();
+    Ok(Json(UserPage {
+        items: users.iter().map(UserView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Applies `change` to the stored user and stores it with the events it returns, retrying
+/// when a concurrent writer got there first; then forgets the cached session state of the
+/// account, so the change applies to its next request.
+///
+/// # Errors
+/// 404 when there is no such user, 409 after repeated conflicts, or what `change` returns.
+pub(super) async fn modify_user<F>(
+    state: &AppState,
+    id: UserId,
+    mut change: F,
+) -> Result<User, ApiError>
+where
+    F: FnMut(&mut User) -> Result<Vec<Envelope>, ApiError>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let mut user = state
+            .store
+            .find_user(id)
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        let events = change(&mut user)?;
+        if state.store.update_user(&user, &events).await? {
+            state.sessions.forget(id);
+            if !events.is_empty() {
+                state.outbox.notify_one();
+            }
+            user.revision += 1;
+            return Ok(user);
+        }
+    }
+    Err(ApiError::conflict(
+        "the account is changing too often right now; try again",
+    ))
+}
