@@ -93,8 +93,7 @@ async fn promote_existing(
                 Ok(AdminOutcome::Promoted)
             } else {
                 Err(StoreError::Other(
-                    "the account changed while it was being promoted; run the command again"
-                        .into(),
+                    "the account changed while it was being promoted; run the command again".into(),
                 )
                 .into())
             }

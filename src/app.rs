@@ -12,13 +12,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::admin::AdminOutcome;
 use crate::api::{ApiLimits, AppState, Guards, Readiness, router};
 use crate::auth::{PasswordWork, Sessions, TokenKeys};
 use crate::bus::{
     AwsOptions, MemoryTopic, MemoryTopology, Publisher, Queue, SnsPublisher, SqsQueue,
     TopologySpec, aws_config, provision,
 };
-use crate::admin::AdminOutcome;
 use crate::config::{
     ADMIN_PASSWORD_ENV, AdminCommand, BusKind, DlqCommand, ProvisionArgs, Settings, StoreKind,
     WorkerArgs,

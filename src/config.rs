@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::http::{HeaderName, HeaderValue};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
-use axum::http::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::{ApiLimits, RateLimit};
@@ -181,21 +181,31 @@ pub struct LimitArgs {
         value_parser = parse_priority)]
     pub customer_max_priority: Priority,
     /// Serve the API's `/metrics` on this address only (not on the public listener).
-    #[arg(long = "api-metrics-addr", env = "QUICKFIX_METRICS_ADDR", global = true)]
+    #[arg(
+        long = "api-metrics-addr",
+        env = "QUICKFIX_METRICS_ADDR",
+        global = true
+    )]
     pub api_metrics_addr: Option<SocketAddr>,
 }
 
 fn parse_header_name(raw: &str) -> Result<HeaderName, String> {
-    HeaderName::from_bytes(raw.trim().as_bytes()).map_err(|_| format!("{raw:?} is not a header name"))
+    HeaderName::from_bytes(raw.trim().as_bytes())
+        .map_err(|_| format!("{raw:?} is not a header name"))
 }
 
 fn parse_origin(raw: &str) -> Result<HeaderValue, String> {
     let raw = raw.trim();
     let ok = (raw.starts_with("https://") || raw.starts_with("http://"))
         && !raw.ends_with('/')
-        && raw.split("://").nth(1).is_some_and(|host| !host.is_empty() && !host.contains('/'));
+        && raw
+            .split("://")
+            .nth(1)
+            .is_some_and(|host| !host.is_empty() && !host.contains('/'));
     if !ok {
-        return Err(format!("{raw:?} is not an origin like https://support.example.com"));
+        return Err(format!(
+            "{raw:?} is not an origin like https://support.example.com"
+        ));
     }
     HeaderValue::from_str(raw).map_err(|_| format!("{raw:?} is not an origin"))
 }
@@ -473,6 +483,41 @@ pub struct Settings {
     /// Worker settings.
     #[command(flatten)]
     pub worker: WorkerArgs,
+}
+
+/// Parses the command line and environment into `T`, or exits with clap's message. A refused
+/// value also names its environment variable, since deployments mostly set values there.
+pub fn parse_or_exit<T: Parser>() -> T {
+    use clap::error::{ContextKind, ContextValue};
+    let err = match T::try_parse() {
+        Ok(parsed) => return parsed,
+        Err(err) => err,
+    };
+    let long = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .strip_prefix("--")
+            .and_then(|a| a.split([' ', '=']).next())
+            .map(str::to_owned),
+        _ => None,
+    };
+    let env = long.and_then(|long| env_of(&<T as clap::CommandFactory>::command(), &long));
+    match env {
+        Some(env) => {
+            eprintln!("{}", err.render().to_string().trim_end());
+            eprintln!("       (this setting is the flag or the environment variable {env})");
+            std::process::exit(2);
+        }
+        None => err.exit(),
+    }
+}
+
+/// The environment variable of the flag `--long`, in `cmd` or any subcommand.
+fn env_of(cmd: &clap::Command, long: &str) -> Option<String> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .or_else(|| cmd.get_subcommands().find_map(|sub| env_of(sub, long)))
 }
 
 impl WorkerArgs {

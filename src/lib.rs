@@ -37,8 +37,8 @@ pub use api::{
     RateLimit, router,
 };
 pub use auth::{
-    MAX_CACHE_TTL, PasswordWork, Session, Sessions, TokenClaims, TokenError, TokenKeys, hash_password,
-    verify_password,
+    MAX_CACHE_TTL, PasswordWork, Session, Sessions, TokenClaims, TokenError, TokenKeys,
+    hash_password, verify_password,
 };
 pub use bus::{
     AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology,

@@ -1,12 +1,11 @@
 //! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`, `admin`.
 
-use clap::Parser;
 use quickfix::config::{Cli, Command};
 use quickfix::{app, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = quickfix::config::parse_or_exit();
     telemetry::init_logging(cli.settings.log_format);
     match cli.command.unwrap_or(Command::Dev) {
         Command::Dev => app::run_dev(cli.settings).await,

@@ -124,7 +124,9 @@ async fn change_password(
         .store
         .find_user(auth.0.id)
         .await?
-        .ok_or(ApiError::Unauthorized("the session has ended; sign in again"))?;
+        .ok_or(ApiError::Unauthorized(
+            "the session has ended; sign in again",
+        ))?;
     let failures = state.guards.failed_sign_ins();
     if let Some(retry_after) = failures.wait(user.email.as_str()) {
         return Err(ApiError::TooManyRequests { retry_after });

@@ -100,7 +100,10 @@ impl AgentFields {
     }
 
     fn any(&self) -> bool {
-        self.skills.is_some() || self.tier.is_some() || self.capacity.is_some() || self.presence.is_some()
+        self.skills.is_some()
+            || self.tier.is_some()
+            || self.capacity.is_some()
+            || self.presence.is_some()
     }
 }
 

@@ -15,7 +15,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// Adds the security headers to every response (unless a handler set its own), and CORS for
 /// `origins` when there are any.
-pub fn harden<S: Clone + Send + Sync + 'static>(router: Router<S>, origins: &[HeaderValue]) -> Router<S> {
+pub fn harden<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    origins: &[HeaderValue],
+) -> Router<S> {
     let fixed: [(HeaderName, &'static str); 5] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

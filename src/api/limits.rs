@@ -20,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::IntoResponse;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
@@ -184,19 +185,25 @@ impl Guards {
         Self {
             per_client: Arc::new(address_limit(&client, limits.per_client)),
             sign_in: Arc::new(address_limit(&client, limits.sign_in_per_client)),
-            sockets: Arc::new(RateLimiter::keyed(limits.socket_connects_per_client.quota())),
+            sockets: Arc::new(RateLimiter::keyed(
+                limits.socket_connects_per_client.quota(),
+            )),
             failed_sign_ins: Arc::new(FailedSignIns::new(limits.failed_sign_ins_per_account)),
             client,
         }
     }
 
     /// The limiter for every API request.
-    pub fn per_client_layer(&self) -> GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, Body> {
+    pub fn per_client_layer(
+        &self,
+    ) -> GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, Body> {
         GovernorLayer::new(self.per_client.clone()).error_handler(too_many_requests)
     }
 
     /// The limiter for sign-in and registration.
-    pub fn sign_in_layer(&self) -> GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, Body> {
+    pub fn sign_in_layer(
+        &self,
+    ) -> GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, Body> {
         GovernorLayer::new(self.sign_in.clone()).error_handler(too_many_requests)
     }
 
@@ -213,9 +220,7 @@ impl Guards {
                 .uri()
                 .query()
                 .is_some_and(|q| q.split('&').any(|p| p.starts_with("sid=")));
-        if is_new_connection
-            && let Err(not_until) = self.sockets.check_key(&self.client.of(&req))
-        {
+        if is_new_connection && let Err(not_until) = self.sockets.check_key(&self.client.of(&req)) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             metrics::counter!("quickfix_rate_limited_total", "limit" => "socket_connect")
                 .increment(1);
@@ -284,19 +289,27 @@ impl FailedSignIns {
     pub fn record(&self, account: &str) {
         if let Err(not_until) = self.failures.check_key(&account.to_owned()) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            self.blocked.insert(account.to_owned(), Instant::now() + wait);
+            self.blocked
+                .insert(account.to_owned(), Instant::now() + wait);
         }
     }
 }
 
 /// Wraps `router` in the request timeout and the cap on requests in flight: a request over
 /// the cap is refused with 503 at once rather than queued.
-pub fn shed_load<S: Clone + Send + Sync + 'static>(router: Router<S>, limits: &ApiLimits) -> Router<S> {
+pub fn shed_load<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limits: &ApiLimits,
+) -> Router<S> {
     router.layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(overloaded))
             .load_shed()
-            .concurrency_limit(limits.max_in_flight.max(1))
+            // Global: `Router::layer` applies a layer to each route, and a plain concurrency
+            // limit would then be a limit per route.
+            .layer(GlobalConcurrencyLimitLayer::new(
+                limits.max_in_flight.max(1),
+            ))
             .timeout(limits.request_timeout),
     )
 }

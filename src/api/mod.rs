@@ -37,8 +37,8 @@ use crate::store::Store;
 pub use error::{ApiError, ErrorBody};
 pub use headers::CONTENT_SECURITY_POLICY;
 pub use limits::{ApiLimits, ClientAddress, Guards, RateLimit};
-pub use ops::Readiness;
 pub use openapi::ApiDoc;
+pub use ops::Readiness;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]

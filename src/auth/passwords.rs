@@ -140,8 +140,16 @@ mod tests {
         let work = PasswordWork::new(1, Duration::from_millis(20));
         let held = work.slots.clone().acquire_owned().await.unwrap();
         let refused = work.verify("whatever1".into(), decoy_hash().clone()).await;
-        assert!(matches!(refused, Err(HashingError::Busy { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(HashingError::Busy { .. })),
+            "{refused:?}"
+        );
         drop(held);
-        assert!(!work.verify("whatever1".into(), decoy_hash().clone()).await.unwrap());
+        assert!(
+            !work
+                .verify("whatever1".into(), decoy_hash().clone())
+                .await
+                .unwrap()
+        );
     }
 }

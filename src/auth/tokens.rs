@@ -113,8 +113,7 @@ impl TokenKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         let user = UserId::parse("sub", &data.claims.sub).map_err(|_| TokenError::Invalid)?;
-        let expires_at =
-            DateTime::from_timestamp(data.claims.exp, 0).ok_or(TokenError::Invalid)?;
+        let expires_at = DateTime::from_timestamp(data.claims.exp, 0).ok_or(TokenError::Invalid)?;
         Ok(TokenClaims {
             user,
             session_version: data.claims.sv,
@@ -161,7 +160,8 @@ mod tests {
         let ttl = Duration::from_secs(60);
         let keys = TokenKeys::new(&secret("s3cret"), ttl);
         let u = user();
-        let other_issuer = TokenKeys::with_names(&secret("s3cret"), ttl, "someone", DEFAULT_AUDIENCE);
+        let other_issuer =
+            TokenKeys::with_names(&secret("s3cret"), ttl, "someone", DEFAULT_AUDIENCE);
         let other_audience = TokenKeys::with_names(&secret("s3cret"), ttl, DEFAULT_ISSUER, "other");
         assert!(keys.verify(&other_issuer.issue(&u)).is_err());
         assert!(keys.verify(&other_audience.issue(&u)).is_err());

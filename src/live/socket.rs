@@ -134,10 +134,8 @@ pub async fn close_ended_sessions(
             let still = sessions.check(&claims).await;
             let role_now = still.as_ref().ok().map(|s| s.principal.role);
             let role_then = socket.extensions.get::<Principal>().map(|p| p.role);
-            let ended = matches!(
-                still,
-                Err(SessionError::InvalidToken | SessionError::Ended)
-            ) || (role_now.is_some() && role_now != role_then);
+            let ended = matches!(still, Err(SessionError::InvalidToken | SessionError::Ended))
+                || (role_now.is_some() && role_now != role_then);
             if ended {
                 info!(socket = %socket.id, user_id = %claims.user, "session ended; closing its socket");
                 let _ = socket.emit("sessionEnded", &serde_json::json!({"reason": "signed out"}));

@@ -6,13 +6,14 @@
 pub mod faulty_store;
 pub mod process;
 pub mod proxy;
+pub mod socket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use quickfix::app::{AppConfig, Server};
-use quickfix::domain::{Categories, Clock, Envelope, EventType, SystemClock};
+use quickfix::domain::{Categories, Envelope, EventType, SystemClock};
 use quickfix::{
     ApiLimits, AwsOptions, MemoryStore, MemoryTopology, MongoStore, MongoStoreOptions, Publisher,
     Queue, RelaySettings, SnsPublisher, SqsQueue, Store, TokenKeys, Topology, TopologySpec,
@@ -203,15 +204,7 @@ pub async fn start(
     events: Arc<dyn Queue>,
     body_bytes: usize,
 ) -> TestApp {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    quickfix::demo::seed(
-        store.as_ref(),
-        &Categories::default(),
-        clock.as_ref(),
-        &SecretString::from(PASSWORD),
-    )
-    .await
-    .expect("seed demo accounts");
+    seed(store.as_ref()).await;
     start_without_seed(store, publisher, events, body_bytes).await
 }
 
@@ -241,6 +234,21 @@ impl Reply {
         self.body["error"]["details"]["field"]
             .as_str()
             .unwrap_or("")
+    }
+
+    /// Asserts an error answer: the status, the JSON error code, and a message.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Self {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "an error carries a message: {}",
+            self.body
+        );
+        self
     }
 
     /// Asserts the status, printing the body when it differs.
@@ -485,6 +493,27 @@ pub async fn start_without_seed(
     events: Arc<dyn Queue>,
     body_bytes: usize,
 ) -> TestApp {
+    start_configured(
+        store,
+        publisher,
+        events,
+        ApiLimits::generous(body_bytes),
+        test_access(),
+        None,
+    )
+    .await
+}
+
+/// Starts a server with explicit limits, access settings and metrics address, without
+/// seeding.
+pub async fn start_configured(
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    events: Arc<dyn Queue>,
+    limits: ApiLimits,
+    access: quickfix::app::AccessSettings,
+    metrics_addr: Option<SocketAddr>,
+) -> TestApp {
     let config = AppConfig {
         store: store.clone(),
         publisher,
@@ -497,9 +526,9 @@ pub async fn start_without_seed(
             batch_size: 100,
             initial_backoff: Duration::from_millis(50),
         },
-        limits: ApiLimits::generous(body_bytes),
-        access: test_access(),
-        metrics_addr: None,
+        limits,
+        access,
+        metrics_addr,
     };
     let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await
@@ -512,6 +541,28 @@ pub async fn start_without_seed(
         store,
         events,
     }
+}
+
+/// An embedded app with the demo accounts and the given limits and access settings.
+pub async fn embedded_app_with(
+    limits: ApiLimits,
+    access: quickfix::app::AccessSettings,
+) -> TestApp {
+    let (store, publisher, events, _) = backends(Backend::Embedded).await.expect("embedded");
+    seed(store.as_ref()).await;
+    start_configured(store, publisher, events, limits, access, None).await
+}
+
+/// The demo accounts, with [`PASSWORD`].
+pub async fn seed(store: &dyn Store) {
+    quickfix::demo::seed(
+        store,
+        &Categories::default(),
+        &SystemClock,
+        &SecretString::from(PASSWORD),
+    )
+    .await
+    .expect("seed demo accounts");
 }
 
 /// A publisher that refuses everything while switched off, like a topic that is down.

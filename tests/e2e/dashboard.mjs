@@ -1,6 +1,8 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core): an admin signs in
 // in one page, a customer in another; the customer opens a ticket and it appears on the admin's
-// board, and in the admin's live feed once it is assigned, without a reload. Leaves a screenshot.
+// board, and in the admin's live feed once it is assigned, without a reload. The page must run
+// under the server's Content-Security-Policy without a single violation, and offer a customer
+// only the priorities the server lets customers choose. Leaves a screenshot.
 // Usage: CHROMIUM=/usr/bin/chromium SCREENSHOT=out.png node dashboard.mjs http://127.0.0.1:5001
 import { chromium } from "playwright-core";
 
@@ -8,9 +10,13 @@ const base = process.argv[2];
 const password = process.env.QUICKFIX_DEMO_PASSWORD || "quickfix";
 const screenshot = process.env.SCREENSHOT || "dashboard.png";
 const TIMEOUT = 30000;
+const violations = [];
 
 async function signIn(browser, email) {
   const page = await (await browser.newContext()).newPage();
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/.test(msg.text())) violations.push(msg.text());
+  });
   await page.goto(`${base}/dashboard`);
   await page.fill("input[name=email]", email);
   await page.fill("input[name=password]", password);
@@ -28,6 +34,14 @@ async function main() {
     const admin = await signIn(browser, "admin@quickfix.dev");
     await admin.waitForSelector("#agents tr", { timeout: TIMEOUT });
     const customer = await signIn(browser, "customer1@quickfix.dev");
+    const config = await (await fetch(`${base}/api/config`)).json();
+    await customer.waitForFunction(
+      (n) => document.querySelectorAll("#open-form select[name=priority] option").length === n,
+      config.customerPriorities.length, { timeout: TIMEOUT });
+    const offered = await customer.$$eval("#open-form select[name=priority] option", (os) => os.map((o) => o.value));
+    if (JSON.stringify(offered) !== JSON.stringify(config.customerPriorities)) {
+      throw new Error(`the form offers ${offered}, the server allows ${config.customerPriorities}`);
+    }
     const title = `Printer on fire ${Date.now()}`;
     await customer.fill("#open-form input[name=title]", title);
     await customer.fill("#open-form textarea[name=description]", "It smokes");
@@ -44,7 +58,9 @@ async function main() {
     const status = await customer.$eval(`#mine tr:has-text("${title}") .status-cell`, (td) => td.textContent);
     await admin.screenshot({ path: screenshot, fullPage: true });
     if (loads.length > 0) throw new Error("the admin page reloaded");
-    console.log(JSON.stringify({ ok: true, title, adminColumn: column, customerStatus: status, screenshot }));
+    if (violations.length > 0) throw new Error(`CSP violations: ${violations.join(" | ")}`);
+    console.log(JSON.stringify({ ok: true, title, adminColumn: column, customerStatus: status,
+      priorities: offered, screenshot }));
   } finally {
     await browser.close();
   }

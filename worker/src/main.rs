@@ -1,12 +1,11 @@
 //! `quickfix-worker`: the same as `quickfix worker`, as its own binary for deployment.
 //! All settings are the `quickfix` settings (flags or environment; `--help` lists them).
 
-use clap::Parser;
 use quickfix::config::Settings;
 use quickfix::{app, telemetry};
 
 /// QuickFix worker: consumes SQS_QUEUE_URL, assigns agents, writes notifications.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "quickfix-worker", version, about)]
 struct Cli {
     #[command(flatten)]
@@ -15,7 +14,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = quickfix::config::parse_or_exit();
     telemetry::init_logging(cli.settings.log_format);
     app::run_worker(cli.settings).await
 }

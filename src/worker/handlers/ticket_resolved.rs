@@ -26,7 +26,10 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
         return Ok(());
     };
     if claimed != Some(holder.to_string().as_str()) {
-        return ignore(event, "the event names another agent than the one holding the ticket");
+        return ignore(
+            event,
+            "the event names another agent than the one holding the ticket",
+        );
     }
     ctx.store.release_slot(holder, ticket.id).await?;
     drain_to(ctx, holder, &caused_by(event)).await?;

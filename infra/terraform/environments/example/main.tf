@@ -87,6 +87,7 @@ module "compute" {
   admin_password_secret_arn = aws_secretsmanager_secret.admin_password.arn
   admin_email               = var.admin_email
   admin_name                = var.admin_name
+  admin_promote             = var.admin_promote
   environment = {
     SNS_TOPIC_ARN             = module.messaging.topic_arn
     SQS_QUEUE_URL             = module.messaging.queue_url

@@ -34,7 +34,7 @@ output "execution_role_arn" {
 }
 
 output "jwt_secret_arn" {
-  description = "Put a long random JWT_SECRET in this secret."
+  description = "Put JWT_SECRET in this secret: at least 32 random bytes, e.g. `openssl rand -base64 48`."
   value       = aws_secretsmanager_secret.jwt_secret.arn
 }
 

@@ -50,3 +50,9 @@ variable "admin_name" {
   type        = string
   default     = "Administrator"
 }
+
+variable "admin_promote" {
+  description = "Make an existing account with admin_email an admin (it keeps its password) instead of refusing."
+  type        = bool
+  default     = false
+}

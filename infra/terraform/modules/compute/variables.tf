@@ -14,7 +14,7 @@ variable "subnet_ids" {
 }
 
 variable "security_group_ids" {
-  description = "Security groups of the tasks (the API's must admit port 5001 from the load balancer)."
+  description = "Security groups of the tasks: admit port 5001 from the load balancer, and the metrics ports (9090 API, 9091 worker) only from the Prometheus scraper inside the VPC. The one-off admin task uses them too (it needs MongoDB and Secrets Manager)."
   type        = list(string)
 }
 
