@@ -26,6 +26,12 @@ fn start_dev() -> (Child, String) {
         .env_remove("MONGODB_URI")
         .env_remove("SNS_TOPIC_ARN")
         .env("RUST_LOG", "warn")
+        // A thousand sockets from one address: the per-address limits would measure
+        // themselves, not the fan-out.
+        .env("QUICKFIX_SOCKET_CONNECTS_BURST", "1000000")
+        .env("QUICKFIX_SIGN_IN_BURST", "1000000")
+        .env("QUICKFIX_RATE_LIMIT_BURST", "1000000")
+        .env("QUICKFIX_MAX_IN_FLIGHT", "100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -70,12 +70,20 @@ pub struct AccessSettings {
 }
 
 impl Default for AccessSettings {
+    /// The defaults of `quickfix api`'s settings.
     fn default() -> Self {
+        use crate::config::{
+            DEFAULT_AUTH_CACHE_SECONDS, DEFAULT_CUSTOMER_MAX_PRIORITY, DEFAULT_HASH_WAIT_MS,
+            DEFAULT_SESSION_CHECK_SECONDS,
+        };
         Self {
-            auth_cache: std::time::Duration::from_secs(5),
-            session_check: std::time::Duration::from_secs(5),
-            passwords: PasswordWork::for_this_machine(),
-            customer_max_priority: Priority::High,
+            auth_cache: std::time::Duration::from_secs(DEFAULT_AUTH_CACHE_SECONDS),
+            session_check: std::time::Duration::from_secs(DEFAULT_SESSION_CHECK_SECONDS),
+            passwords: PasswordWork::new(
+                crate::auth::default_concurrency(),
+                std::time::Duration::from_millis(DEFAULT_HASH_WAIT_MS),
+            ),
+            customer_max_priority: DEFAULT_CUSTOMER_MAX_PRIORITY,
         }
     }
 }
@@ -406,6 +414,13 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         access: AccessSettings::from_settings(&settings),
         metrics_addr: settings.limits.api_metrics_addr,
     };
+    if !settings.addr.ip().is_loopback() {
+        warn!(
+            addr = %settings.addr,
+            "`quickfix dev` is reachable from other machines with demo accounts and their \
+             password; it is a demo, not a deployment (use `quickfix api`)"
+        );
+    }
     let server = Server::start(config, settings.addr).await?;
     // The worker shares the API's store and outbox: its follow-up events go out through the
     // same relay, to the same in-process topic.

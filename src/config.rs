@@ -14,6 +14,14 @@ use crate::domain::Priority;
 
 /// The `JWT_SECRET` value `.env.example` shows; refused, since everyone can read it.
 pub const EXAMPLE_JWT_SECRET: &str = "change-me-to-a-long-random-string";
+/// Default of `QUICKFIX_AUTH_CACHE_SECONDS`.
+pub const DEFAULT_AUTH_CACHE_SECONDS: u64 = 5;
+/// Default of `QUICKFIX_SESSION_CHECK_SECONDS`.
+pub const DEFAULT_SESSION_CHECK_SECONDS: u64 = 5;
+/// Default of `QUICKFIX_HASH_WAIT_MS`.
+pub const DEFAULT_HASH_WAIT_MS: u64 = 500;
+/// Default of `QUICKFIX_CUSTOMER_MAX_PRIORITY`.
+pub const DEFAULT_CUSTOMER_MAX_PRIORITY: Priority = Priority::High;
 /// The shortest `JWT_SECRET` accepted, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -161,7 +169,7 @@ pub struct LimitArgs {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub hash_concurrency: Option<usize>,
     /// Milliseconds a sign-in waits for a hashing slot before it is answered with 503.
-    #[arg(long, env = "QUICKFIX_HASH_WAIT_MS", default_value_t = 500, global = true,
+    #[arg(long, env = "QUICKFIX_HASH_WAIT_MS", default_value_t = DEFAULT_HASH_WAIT_MS, global = true,
         value_parser = value_parser!(u64).range(1..=30_000))]
     pub hash_wait_ms: u64,
     /// Header whose right-most address is the client's, set by a trusted load balancer
@@ -177,7 +185,7 @@ pub struct LimitArgs {
     pub cors_origins: Vec<HeaderValue>,
     /// The highest priority a customer may give their own ticket; higher ones come from the
     /// prioritisation rules or staff.
-    #[arg(long, env = "QUICKFIX_CUSTOMER_MAX_PRIORITY", default_value = "High", global = true,
+    #[arg(long, env = "QUICKFIX_CUSTOMER_MAX_PRIORITY", default_value_t = DEFAULT_CUSTOMER_MAX_PRIORITY, global = true,
         value_parser = parse_priority)]
     pub customer_max_priority: Priority,
     /// Serve the API's `/metrics` on this address only (not on the public listener).
@@ -423,11 +431,11 @@ pub struct Settings {
     /// Seconds an account's role and state are cached per API process (0 to 30): a demoted or
     /// disabled user loses access on other processes within this time (at once on the one
     /// that made the change).
-    #[arg(long, env = "QUICKFIX_AUTH_CACHE_SECONDS", default_value_t = 5, global = true,
+    #[arg(long, env = "QUICKFIX_AUTH_CACHE_SECONDS", default_value_t = DEFAULT_AUTH_CACHE_SECONDS, global = true,
         value_parser = value_parser!(u64).range(0..=30))]
     pub auth_cache_seconds: u64,
     /// Seconds between checks that close live sockets whose session has ended.
-    #[arg(long, env = "QUICKFIX_SESSION_CHECK_SECONDS", default_value_t = 5, global = true,
+    #[arg(long, env = "QUICKFIX_SESSION_CHECK_SECONDS", default_value_t = DEFAULT_SESSION_CHECK_SECONDS, global = true,
         value_parser = value_parser!(u64).range(1..=300))]
     pub session_check_seconds: u64,
     /// Ticket categories, comma-separated (agents' skills use the same names).

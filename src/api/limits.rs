@@ -63,7 +63,8 @@ impl RateLimit {
     }
 }
 
-/// Limits applied to every request; [`ApiLimits::default`] is what a deployment can keep.
+/// Limits applied to every request (`quickfix api` takes them from its settings, whose defaults
+/// a deployment can keep).
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
     /// Largest request body, in bytes (413 beyond).
@@ -86,22 +87,6 @@ pub struct ApiLimits {
     /// Origins allowed to call the API from a browser on another origin; CORS is off when
     /// empty.
     pub cors_origins: Vec<HeaderValue>,
-}
-
-impl Default for ApiLimits {
-    fn default() -> Self {
-        Self {
-            body_bytes: 65_536,
-            request_timeout: Duration::from_secs(15),
-            max_in_flight: 512,
-            per_client: RateLimit::per_second(50, 100),
-            sign_in_per_client: RateLimit::per_minute(20, 10),
-            failed_sign_ins_per_account: RateLimit::per_minute(1, 5),
-            socket_connects_per_client: RateLimit::per_minute(60, 20),
-            trusted_proxy_header: None,
-            cors_origins: Vec::new(),
-        }
-    }
 }
 
 impl ApiLimits {

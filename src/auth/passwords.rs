@@ -45,11 +45,6 @@ impl PasswordWork {
         }
     }
 
-    /// One slot per CPU, a 500 ms wait: what `quickfix api` uses unless configured.
-    pub fn for_this_machine() -> Self {
-        Self::new(default_concurrency(), Duration::from_millis(500))
-    }
-
     /// Hashes a new password.
     ///
     /// # Errors

@@ -343,3 +343,48 @@ async fn tokens_for_another_issuer_or_audience_are_refused() {
             .expect_error(401, "unauthorized");
     }
 }
+
+#[tokio::test]
+async fn another_api_process_sees_a_disabled_account_within_its_cache_time() {
+    use std::time::Duration;
+    let (store, publisher, events, _) = common::backends(Backend::Embedded).await.unwrap();
+    common::seed(store.as_ref()).await;
+    let cached = quickfix::app::AccessSettings {
+        auth_cache: Duration::from_secs(1),
+        ..common::test_access()
+    };
+    let limits = || quickfix::ApiLimits::generous(16 * 1024);
+    let a = common::start_configured(
+        store.clone(),
+        publisher.clone(),
+        events.clone(),
+        limits(),
+        cached.clone(),
+        None,
+    )
+    .await;
+    let b = common::start_configured(store, publisher, events, limits(), cached, None).await;
+    let admin = a.admin().await;
+    let customer = a.customer(1).await;
+    b.get("/api/complaints", Some(&customer.token))
+        .await
+        .expect(200);
+    a.patch(
+        &format!("/api/users/{}", customer.id),
+        Some(&admin.token),
+        json!({"disabled": true}),
+    )
+    .await
+    .expect(200);
+    a.get("/api/complaints", Some(&customer.token))
+        .await
+        .expect_error(401, "unauthorized");
+    let refused = common::eventually(Duration::from_secs(20), || async {
+        (b.get("/api/complaints", Some(&customer.token)).await.status == 401).then_some(())
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "the other process refuses within its cache time"
+    );
+}
