@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks QuickFix and prints tables: the API under load on the embedded backends and on
 # MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference),
-# the worker, the escalation scan over 100,000 open tickets, and live fan-out to 1,000 sockets.
+# the worker, the escalation scan over 100,000 open tickets, live fan-out to 1,000 sockets, and
+# a flood of 500 concurrent sign-ins against the abuse limits.
 #   BENCH_SECONDS=10 BENCH_CONCURRENCY=16 scripts/bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,3 +15,4 @@ cargo bench --bench api_load
 cargo bench --bench worker_load
 cargo bench --bench sla_scan
 cargo bench --bench live_fanout
+cargo bench --bench login_flood
