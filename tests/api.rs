@@ -771,15 +771,7 @@ async fn operations_endpoints_answer(app: TestApp) {
     app.get("/api/agents", Some(&app.admin().await.token))
         .await
         .expect(200);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.text("/metrics").await;
     assert!(
         metrics.contains("quickfix_http_requests_total"),
         "{metrics}"

@@ -288,6 +288,12 @@ impl TestApp {
         }
     }
 
+    /// The body of `GET path` as text, whatever its type.
+    pub async fn text(&self, path: &str) -> String {
+        let res = self.client.get(self.url(path)).send().await.expect("GET");
+        res.text().await.expect("a text body")
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(Self::with_token(self.client.get(self.url(path)), token))
             .await

@@ -24,7 +24,15 @@ pub fn quickfix() -> Command {
 
 /// Reads the child's stdout until a line contains `marker`; returns that line.
 pub fn wait_for_line(child: &mut Child, marker: &str) -> String {
-    let stdout = child.stdout.take().expect("piped stdout");
+    first_line_with(child.stdout.take().expect("piped stdout"), marker)
+}
+
+/// Reads the child's stderr (where logs go) until a line contains `marker`; returns that line.
+pub fn wait_for_log_line(child: &mut Child, marker: &str) -> String {
+    first_line_with(child.stderr.take().expect("piped stderr"), marker)
+}
+
+fn first_line_with(stdout: impl std::io::Read + Send + 'static, marker: &str) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     let marker = marker.to_owned();
     std::thread::spawn(move || {

@@ -258,15 +258,7 @@ async fn responses_carry_the_hardening_headers_and_no_cors_by_default() {
         );
     }
     // The dashboard runs under that policy: no inline script or style in the page.
-    let page = app
-        .client
-        .get(app.url("/dashboard"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.text("/dashboard").await;
     assert!(!page.contains("<script>") && !page.contains("<style>") && !page.contains(" onclick="));
 }
 

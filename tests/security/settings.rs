@@ -100,7 +100,6 @@ fn out_of_range_values_are_refused_not_clamped() {
 
 #[test]
 fn api_starts_on_memory_when_told_so_explicitly() {
-    use std::io::{BufRead, BufReader};
     let mut child = quickfix()
         .args([
             "api",
@@ -118,19 +117,7 @@ fn api_starts_on_memory_when_told_so_explicitly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Logs go to standard error; the line that says it listens arrives within a minute.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("QuickFix API listening") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("the API says where it listens");
+    let line = common::process::wait_for_log_line(&mut child, "QuickFix API listening");
     assert!(line.contains("127.0.0.1:"), "{line}");
     common::process::assert_stops_cleanly_on_sigterm(
         &mut child,
