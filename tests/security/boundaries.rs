@@ -74,28 +74,41 @@ impl Routed {
         user.agent.unwrap().free_slots
     }
 
-    /// Sends a `ticket.resolved` straight to the worker queue, as a forger would.
-    async fn forge_resolved(&self, ticket: &str, agent: &str) {
+    /// Sends an event straight to the worker queue, as a forger would.
+    async fn forge(&self, event_type: EventType, data: serde_json::Value) {
         let meta = EventMetadata {
             correlation_id: "forged".into(),
             causation_id: None,
             actor: "system".into(),
         };
-        let event = Envelope::new(
+        let event = Envelope::new(event_type, data, meta, chrono::Utc::now());
+        let body = serde_json::to_string(&event).unwrap();
+        let attributes = [("eventType".to_owned(), event_type.as_str().to_owned())];
+        self.queue.send(&body, &attributes).await.unwrap();
+    }
+
+    async fn forge_resolved(&self, ticket: &str, agent: &str) {
+        self.forge(
             EventType::TicketResolved,
             json!({"ticketId": ticket, "complaintId": "COMP-00001", "agentId": agent,
                    "resolvedBy": agent, "resolvedAt": chrono::Utc::now()}),
-            meta,
-            chrono::Utc::now(),
-        );
-        let body = serde_json::to_string(&event).unwrap();
-        let attributes = [("eventType".to_owned(), "ticket.resolved".to_owned())];
-        self.queue.send(&body, &attributes).await.unwrap();
+        )
+        .await;
+    }
+
+    async fn inbox_size(&self, user: &str) -> usize {
+        let id = UserId::parse("id", user).unwrap();
+        self.app
+            .store
+            .list_notifications(Some(id), None, 1000)
+            .await
+            .unwrap()
+            .len()
     }
 }
 
 #[tokio::test]
-async fn forged_or_stale_resolved_events_change_nothing() {
+async fn forged_or_stale_events_change_nothing() {
     let r = routed().await;
     let app = &r.app;
     let agent1 = app.agent(1).await;
@@ -128,11 +141,24 @@ async fn forged_or_stale_resolved_events_change_nothing() {
     let held = r.free_slots(&holder).await;
     let other_free = r.free_slots(other).await;
 
+    let other_inbox = r.inbox_size(other).await;
+
     // The ticket is not resolved: a resolved event for its real holder is a lie.
     r.forge_resolved(&id, &holder).await;
     // Another agent's id: a lie about who holds it.
     r.forge_resolved(&id, other).await;
+    // An assignment that never happened would send the other agent the ticket's summary.
+    r.forge(
+        EventType::TicketAssigned,
+        json!({"ticketId": id, "complaintId": "COMP-00001", "assignedTo": other}),
+    )
+    .await;
     r.drain().await;
+    assert_eq!(
+        r.inbox_size(other).await,
+        other_inbox,
+        "nothing reaches the other agent"
+    );
     assert_eq!(
         r.free_slots(&holder).await,
         held,

@@ -36,7 +36,16 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
 async fn to_admins(ctx: &Context, event: &Envelope) -> Result<Vec<Notification>, HandlerError> {
     let now = ctx.clock.now();
     let agent = user_id(event, "agentId")?;
-    let name = field(event, "name").unwrap_or("An agent");
+    // The name comes from the store: a message cannot put words in an agent's mouth.
+    let Some(stored) = ctx
+        .store
+        .find_user(agent)
+        .await?
+        .filter(|u| u.agent.is_some())
+    else {
+        return Ok(Vec::new());
+    };
+    let name = stored.name.as_str();
     let availability = field(event, "availability").unwrap_or("changed");
     let message = format!("{name} is now {availability}");
     let data = json!({"agentId": agent.to_string(), "name": name, "availability": availability,
@@ -72,6 +81,16 @@ fn to_agent_and_requester(
     let requester_message = match event.event_type {
         EventType::TicketAssigned => {
             let agent = user_id(event, "assignedTo")?;
+            // The store says who ever held the ticket; a message naming someone else would
+            // send them the ticket's summary.
+            if !ticket.was_assigned_to(agent) {
+                tracing::warn!(event_id = %event.event_id, ticket_id = %ticket.id, agent_id = %agent,
+                    "ignoring a ticket.assigned for an agent the ticket never had");
+                metrics::counter!("quickfix_events_ignored_total", "event_type" => "ticket.assigned",
+                    "why" => "the ticket was never assigned to that agent")
+                .increment(1);
+                return Ok(Vec::new());
+            }
             out.push(Notification::of(
                 event,
                 agent,
