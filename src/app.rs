@@ -365,8 +365,9 @@ pub async fn run_api(settings: Settings) -> anyhow::Result<()> {
         metrics_addr: settings.limits.api_metrics_addr,
     };
     let server = Server::start(config, settings.addr).await?;
-    info!(addr = %server.addr(), "QuickFix API listening");
+    // Signals stop the server cleanly from before anyone can learn that it listens.
     cancel_on_signal(server.shutdown_token());
+    info!(addr = %server.addr(), "QuickFix API listening");
     server.wait().await;
     info!("QuickFix API stopped");
     Ok(())
@@ -422,6 +423,7 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let server = Server::start(config, settings.addr).await?;
+    cancel_on_signal(server.shutdown_token());
     // The worker shares the API's store and outbox: its follow-up events go out through the
     // same relay, to the same in-process topic.
     let ctx = worker_context(
@@ -442,7 +444,6 @@ pub async fn run_dev(settings: Settings) -> anyhow::Result<()> {
         "{}",
         demo::banner(server.addr(), &accounts, &settings.demo_password)
     );
-    cancel_on_signal(server.shutdown_token());
     server.wait().await;
     workers.wait().await;
     Ok(())
