@@ -287,6 +287,7 @@ fn relay_settings(settings: &Settings) -> RelaySettings {
     RelaySettings {
         sweep_interval: settings.outbox_sweep_interval(),
         batch_size: settings.outbox_batch_size,
+        lease: std::time::Duration::from_secs(settings.outbox_lease_seconds),
         ..RelaySettings::default()
     }
 }

@@ -472,6 +472,11 @@ pub struct Settings {
         value_parser = value_parser!(u64).range(10..=600_000)
     )]
     pub outbox_sweep_interval_ms: u64,
+    /// Seconds a relay's claim on a document's events lasts if it dies before clearing them;
+    /// then another relay takes them over.
+    #[arg(long, env = "OUTBOX_LEASE_SECONDS", default_value_t = 30, global = true,
+        value_parser = value_parser!(u64).range(1..=3600))]
+    pub outbox_lease_seconds: u64,
     /// Documents the outbox relay reads per round.
     #[arg(long, env = "OUTBOX_BATCH_SIZE", default_value_t = 100, global = true,
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=1000))]

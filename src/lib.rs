@@ -47,7 +47,7 @@ pub use bus::{
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
-    MemoryStore, MongoStore, MongoStoreOptions, OutboxOwner, PendingEvents, ResumeToken,
-    SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery, UserQuery,
-    commit_claimed,
+    MemoryStore, MongoStore, MongoStoreOptions, OutboxLease, OutboxOwner, PendingEvents,
+    ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
+    UserQuery, commit_claimed,
 };

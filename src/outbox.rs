@@ -6,17 +6,47 @@
 //! or by an outage of the topic. Within one document, events go out strictly in order: each
 //! round publishes only the oldest pending event of every document, and the next one only after
 //! the first is accepted.
+//!
+//! Every API and worker process runs a relay, and every relay may publish any document's
+//! events (so events a crashed process wrote still go out). To publish each event once, a relay
+//! first claims the documents it is about to publish with a lease (one atomic update per claim
+//! round), publishes, then clears the events and ends the lease in one write. A relay that dies
+//! holding a lease delays those documents until it expires (`OUTBOX_LEASE_SECONDS`); then
+//! another relay takes them over. A duplicate is possible only when a relay dies, or stalls past
+//! its lease, between publishing and clearing; consumers absorb it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::bus::{BusError, Publisher};
 use crate::domain::Envelope;
-use crate::store::{OutboxOwner, Store, StoreError};
+use crate::store::{OutboxLease, OutboxOwner, PendingEvents, Store, StoreError};
+
+/// Counts what a claim round took, and sets how old the oldest event this relay holds is (the
+/// maximum over relays is the outbox's lag).
+fn record_claims(claimed: &[PendingEvents], now: DateTime<Utc>) {
+    metrics::counter!("quickfix_outbox_claimed_total").increment(claimed.len() as u64);
+    let taken_over = claimed.iter().filter(|p| p.taken_over).count();
+    if taken_over > 0 {
+        metrics::counter!("quickfix_outbox_lease_takeovers_total").increment(taken_over as u64);
+        info!(
+            taken_over,
+            "took over events from a relay whose lease expired"
+        );
+    }
+    let oldest = claimed
+        .iter()
+        .filter_map(|p| p.events.first())
+        .map(|e| e.timestamp)
+        .min()
+        .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+    metrics::gauge!("outbox_oldest_pending_seconds").set(oldest);
+}
 
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
@@ -27,6 +57,8 @@ pub struct RelaySettings {
     pub batch_size: usize,
     /// First wait after a failed publish; doubles up to `sweep_interval`.
     pub initial_backoff: Duration,
+    /// How long a claim on a document lasts if the relay does not clear it (it died).
+    pub lease: Duration,
 }
 
 impl Default for RelaySettings {
@@ -35,6 +67,7 @@ impl Default for RelaySettings {
             sweep_interval: Duration::from_secs(2),
             batch_size: 100,
             initial_backoff: Duration::from_millis(100),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -62,6 +95,8 @@ pub enum RelayError {
 /// Moves events from the store's outboxes to the publisher.
 #[derive(Clone)]
 pub struct OutboxRelay {
+    /// Unique per relay: the name its leases carry.
+    id: String,
     store: Arc<dyn Store>,
     publisher: Arc<dyn Publisher>,
     wake: Arc<Notify>,
@@ -77,11 +112,17 @@ impl OutboxRelay {
         settings: RelaySettings,
     ) -> Self {
         Self {
+            id: format!("relay-{}", uuid::Uuid::new_v4().simple()),
             store,
             publisher,
             wake,
             settings,
         }
+    }
+
+    /// The name this relay's leases carry.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Publishes everything pending, round by round, until the outboxes are empty or the
@@ -93,11 +134,23 @@ impl OutboxRelay {
     pub async fn run_once(&self) -> Result<RelayPass, RelayError> {
         let mut pass = RelayPass::default();
         loop {
-            let pending = self.store.pending_events(self.settings.batch_size).await?;
+            // Wall-clock time: leases are compared across processes.
+            let now = Utc::now();
+            let lease = OutboxLease {
+                relay: self.id.clone(),
+                now,
+                until: now
+                    + TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(30)),
+            };
+            let pending = self
+                .store
+                .claim_events(&lease, self.settings.batch_size)
+                .await?;
             let heads: Vec<(OutboxOwner, &Envelope)> = pending
                 .iter()
                 .filter_map(|p| p.events.first().map(|e| (p.owner, e)))
                 .collect();
+            record_claims(&pending, now);
             if heads.is_empty() {
                 return Ok(pass);
             }
@@ -105,7 +158,9 @@ impl OutboxRelay {
             let report = self.publisher.publish(&events).await?;
             for (owner, event) in &heads {
                 if report.published.contains(&event.event_id) {
-                    self.store.clear_events(*owner, &[event.event_id]).await?;
+                    self.store
+                        .clear_events(*owner, &[event.event_id], &self.id)
+                        .await?;
                     metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
                 }
             }

@@ -224,16 +224,15 @@ async fn sns_outbox_survives_an_unreachable_endpoint() {
     outage_then_recovery(&app, proxy.start()).await;
 }
 
-/// Events written just before a crash (stored, never relayed) are published by the next start.
-async fn events_left_by_a_crash_go_out_after_restart(backend: Backend) {
-    let Some((store, topic, events, _)) = common::backends(backend).await else {
-        return;
-    };
-    // First life: the ticket and its event are stored, and the process dies before relaying.
+/// A new ticket and its `ticket.created`, stored the way the API stores them, not relayed.
+async fn stored_ticket(
+    store: &dyn quickfix::Store,
+    title: &str,
+) -> (quickfix::domain::Ticket, quickfix::domain::Envelope) {
     let requester = quickfix::domain::UserId::generate();
     let seq = store.next_complaint_number().await.unwrap();
     let new = quickfix::domain::NewTicket {
-        title: quickfix::domain::Title::parse("Written before the crash").unwrap(),
+        title: quickfix::domain::Title::parse(title).unwrap(),
         description: quickfix::domain::Description::parse("d").unwrap(),
         category: quickfix::domain::Categories::default()
             .parse("category", "Billing")
@@ -257,6 +256,16 @@ async fn events_left_by_a_crash_go_out_after_restart(backend: Backend) {
         .insert_ticket(&ticket, std::slice::from_ref(&event))
         .await
         .unwrap();
+    (ticket, event)
+}
+
+/// Events written just before a crash (stored, never relayed) are published by the next start.
+async fn events_left_by_a_crash_go_out_after_restart(backend: Backend) {
+    let Some((store, topic, events, _)) = common::backends(backend).await else {
+        return;
+    };
+    // First life: the ticket and its event are stored, and the process dies before relaying.
+    let (ticket, event) = stored_ticket(store.as_ref(), "Written before the crash").await;
 
     // Second life: a new server on the same store.
     let app = common::start(store, topic, events, 16 * 1024).await;
@@ -280,4 +289,110 @@ async fn embedded_events_left_by_a_crash_go_out_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_events_left_by_a_crash_go_out_after_restart() {
     events_left_by_a_crash_go_out_after_restart(Backend::Real).await;
+}
+
+/// Relays sweeping every 20 ms on `store` and `topic`, until `stop`.
+fn relays(
+    n: usize,
+    store: &Arc<dyn quickfix::Store>,
+    topic: &Arc<dyn Publisher>,
+    stop: &tokio_util::sync::CancellationToken,
+) {
+    for _ in 0..n {
+        let relay = quickfix::OutboxRelay::new(
+            store.clone(),
+            topic.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            quickfix::RelaySettings {
+                sweep_interval: Duration::from_millis(20),
+                ..quickfix::RelaySettings::default()
+            },
+        );
+        tokio::spawn(relay.run(stop.clone()));
+    }
+}
+
+/// Every message on `queue` until none comes for a while: their event ids.
+async fn drain_event_ids(queue: &dyn quickfix::Queue, want: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for body in common::collect_bodies(queue, want, WAIT).await {
+        let e: quickfix::domain::Envelope = serde_json::from_str(&body).unwrap();
+        ids.push(e.event_id.to_string());
+    }
+    // Anything beyond `want` is a duplicate; give it time to show up.
+    ids.extend(
+        common::collect_bodies(queue, usize::MAX, Duration::from_secs(3))
+            .await
+            .into_iter()
+            .map(|b| {
+                serde_json::from_str::<quickfix::domain::Envelope>(&b)
+                    .unwrap()
+                    .event_id
+                    .to_string()
+            }),
+    );
+    ids
+}
+
+/// Five relays on one store publish each of 40 events exactly once.
+async fn five_relays_publish_each_event_once(backend: Backend) {
+    let Some((store, topic, events, _)) = common::backends(backend).await else {
+        return;
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    relays(5, &store, &topic, &stop);
+    for n in 0..40 {
+        stored_ticket(store.as_ref(), &format!("Ticket number {n}")).await;
+    }
+    let ids = drain_event_ids(events.as_ref(), 40).await;
+    stop.cancel();
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 40, "every event published");
+    assert_eq!(
+        ids.len(),
+        40,
+        "and each exactly once: {} publishes",
+        ids.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_five_relays_publish_each_event_once() {
+    five_relays_publish_each_event_once(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_five_relays_publish_each_event_once() {
+    five_relays_publish_each_event_once(Backend::Real).await;
+}
+
+/// A relay that claimed events and died: once its lease ends, another relay publishes them,
+/// once.
+async fn a_dead_relays_lease_is_taken_over(backend: Backend) {
+    let Some((store, topic, events, _)) = common::backends(backend).await else {
+        return;
+    };
+    let (_, event) = stored_ticket(store.as_ref(), "Claimed by a relay that died").await;
+    let now = chrono::Utc::now();
+    let dead = quickfix::OutboxLease {
+        relay: "relay-that-died".into(),
+        now,
+        until: now + chrono::TimeDelta::seconds(2),
+    };
+    assert_eq!(store.claim_events(&dead, 10).await.unwrap().len(), 1);
+    let stop = tokio_util::sync::CancellationToken::new();
+    relays(2, &store, &topic, &stop);
+    let ids = drain_event_ids(events.as_ref(), 1).await;
+    stop.cancel();
+    assert_eq!(ids, [event.event_id.to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_dead_relays_lease_is_taken_over() {
+    a_dead_relays_lease_is_taken_over(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_a_dead_relays_lease_is_taken_over() {
+    a_dead_relays_lease_is_taken_over(Backend::Real).await;
 }

@@ -408,7 +408,7 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
     // Clearing the first event leaves the second, still pending.
     let first = ticket_events.events[0].event_id;
     store
-        .clear_events(OutboxOwner::Ticket(ticket.id), &[first])
+        .clear_events(OutboxOwner::Ticket(ticket.id), &[first], "relay-a")
         .await
         .unwrap();
     let pending = store.pending_events(10).await.unwrap();
@@ -420,13 +420,18 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
     assert_eq!(rest.events[0].event_type, EventType::TicketStatusChanged);
 
     store
-        .clear_events(OutboxOwner::Ticket(ticket.id), &[rest.events[0].event_id])
+        .clear_events(
+            OutboxOwner::Ticket(ticket.id),
+            &[rest.events[0].event_id],
+            "relay-a",
+        )
         .await
         .unwrap();
     store
         .clear_events(
             OutboxOwner::User(agent.id),
             &[agent_events.events[0].event_id],
+            "relay-a",
         )
         .await
         .unwrap();
@@ -704,6 +709,120 @@ async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Sto
     assert!(inbox[1].read_at.is_none());
 }
 
+fn lease(relay: &str, now: chrono::DateTime<chrono::Utc>, seconds: i64) -> quickfix::OutboxLease {
+    quickfix::OutboxLease {
+        relay: relay.to_owned(),
+        now,
+        until: now + chrono::TimeDelta::seconds(seconds),
+    }
+}
+
+async fn an_outbox_is_leased_to_one_relay_until_cleared_or_expired(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let ticket = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
+    let admin = Principal {
+        id: UserId::generate(),
+        role: Role::Admin,
+    };
+    let mut closed = ticket.clone();
+    let events = closed
+        .change_status(&admin, Status::Closed, None, now(), meta())
+        .unwrap();
+    assert!(store.update_ticket(&closed, &events).await.unwrap());
+    let owner = OutboxOwner::Ticket(ticket.id);
+    let t0 = now();
+
+    let a = store.claim_events(&lease("a", t0, 30), 10).await.unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].owner, owner);
+    assert_eq!(a[0].events.len(), 2);
+    assert!(!a[0].taken_over);
+    assert!(
+        store
+            .claim_events(&lease("b", t0, 30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased outbox is nobody else's"
+    );
+    assert_eq!(
+        store
+            .claim_events(&lease("a", t0, 30), 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the holder renews its own lease"
+    );
+
+    // Clearing ends the holder's lease: the next event is anyone's at once.
+    store
+        .clear_events(owner, &[a[0].events[0].event_id], "a")
+        .await
+        .unwrap();
+    let c = store.claim_events(&lease("c", t0, 30), 10).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].events.len(), 1);
+    assert!(!c[0].taken_over);
+
+    // A lease that ended is taken over.
+    let later = t0 + chrono::TimeDelta::seconds(31);
+    assert!(
+        store
+            .claim_events(&lease("b", t0, 30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let b = store
+        .claim_events(&lease("b", later, 30), 10)
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 1);
+    assert!(b[0].taken_over);
+    // The old holder's late clear still removes what it published.
+    store
+        .clear_events(owner, &[c[0].events[0].event_id], "c")
+        .await
+        .unwrap();
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_events(&lease("b", later, 30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn concurrent_relays_claim_each_outbox_once(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    for _ in 0..20 {
+        insert_ticket(store.as_ref(), requester, "Billing", Priority::Low).await;
+    }
+    let t0 = now();
+    let claims = (0..5).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_events(&lease(&format!("relay-{n}"), t0, 30), 100)
+                .await
+                .unwrap()
+        }
+    });
+    let won: Vec<OutboxOwner> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|p| p.owner)
+        .collect();
+    let mut distinct = won.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(won.len(), 20, "every outbox claimed: {won:?}");
+    assert_eq!(distinct.len(), 20, "and each by one relay");
+}
+
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
@@ -719,6 +838,8 @@ on_both_stores!(
     offline_agents_and_customers_have_no_slots_to_take,
     user_updates_keep_slot_counters,
     outbox_keeps_events_in_order_until_cleared,
+    an_outbox_is_leased_to_one_relay_until_cleared_or_expired,
+    concurrent_relays_claim_each_outbox_once,
     claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,
     concurrent_claims_never_overbook,
     the_backlog_serves_highest_priority_then_oldest_for_the_skills,

@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::{
-    NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
-    StoreResult, TicketQuery, UserQuery,
+    NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
+    StoreError, StoreResult, TicketQuery, UserQuery,
 };
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
@@ -25,7 +25,11 @@ use crate::domain::{
 struct Record<T> {
     doc: T,
     outbox: Vec<Envelope>,
+    lease: Lease,
 }
+
+/// The relay holding an outbox, and until when.
+type Lease = Option<(String, DateTime<Utc>)>;
 
 #[derive(Default)]
 struct Inner {
@@ -83,6 +87,28 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// The outbox of `owner` and its lease.
+    fn outbox_of(&self, owner: OutboxOwner) -> Option<(&Vec<Envelope>, &Lease)> {
+        match owner {
+            OutboxOwner::Ticket(id) => self.tickets.get(&id).map(|r| (&r.outbox, &r.lease)),
+            OutboxOwner::User(id) => self.users.get(&id).map(|r| (&r.outbox, &r.lease)),
+        }
+    }
+
+    /// The outbox of `owner` and its lease, to change.
+    fn outbox_of_mut(&mut self, owner: OutboxOwner) -> Option<(&mut Vec<Envelope>, &mut Lease)> {
+        match owner {
+            OutboxOwner::Ticket(id) => self
+                .tickets
+                .get_mut(&id)
+                .map(|r| (&mut r.outbox, &mut r.lease)),
+            OutboxOwner::User(id) => self
+                .users
+                .get_mut(&id)
+                .map(|r| (&mut r.outbox, &mut r.lease)),
+        }
+    }
+
     fn add_events(&mut self, owner: OutboxOwner, events: &[Envelope]) {
         if !events.is_empty() {
             self.outbox.insert(owner);
@@ -178,6 +204,7 @@ impl Store for MemoryStore {
             Record {
                 doc: ticket.clone(),
                 outbox: events.to_vec(),
+                lease: None,
             },
         );
         inner.add_events(OutboxOwner::Ticket(ticket.id), events);
@@ -240,6 +267,7 @@ impl Store for MemoryStore {
             Record {
                 doc: user.clone(),
                 outbox: events.to_vec(),
+                lease: None,
             },
         );
         inner.add_events(OutboxOwner::User(user.id), events);
@@ -544,28 +572,55 @@ impl Store for MemoryStore {
             .outbox
             .iter()
             .take(limit)
-            .map(|&owner| {
-                let events = match owner {
-                    OutboxOwner::Ticket(id) => inner.tickets.get(&id).map(|r| &r.outbox),
-                    OutboxOwner::User(id) => inner.users.get(&id).map(|r| &r.outbox),
-                };
-                PendingEvents {
-                    owner,
-                    events: events.cloned().unwrap_or_default(),
-                }
+            .map(|&owner| PendingEvents {
+                owner,
+                events: inner
+                    .outbox_of(owner)
+                    .map(|(events, _)| events.clone())
+                    .unwrap_or_default(),
+                taken_over: false,
             })
             .collect())
     }
 
-    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
+    async fn claim_events(
+        &self,
+        lease: &OutboxLease,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingEvents>> {
         let mut inner = self.lock();
-        let outbox = match owner {
-            OutboxOwner::Ticket(id) => inner.tickets.get_mut(&id).map(|r| &mut r.outbox),
-            OutboxOwner::User(id) => inner.users.get_mut(&id).map(|r| &mut r.outbox),
-        };
-        let now_empty = match outbox {
-            Some(outbox) => {
+        let owners: Vec<OutboxOwner> = inner.outbox.iter().copied().collect();
+        let mut claimed = Vec::new();
+        for owner in owners {
+            if claimed.len() == limit {
+                break;
+            }
+            let Some((events, held)) = inner.outbox_of_mut(owner) else {
+                continue;
+            };
+            let taken_over = match held {
+                Some((by, until)) if *by != lease.relay && *until >= lease.now => continue,
+                Some((by, _)) => *by != lease.relay,
+                None => false,
+            };
+            *held = Some((lease.relay.clone(), lease.until));
+            claimed.push(PendingEvents {
+                owner,
+                events: events.clone(),
+                taken_over,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
+        let mut inner = self.lock();
+        let now_empty = match inner.outbox_of_mut(owner) {
+            Some((outbox, lease)) => {
                 outbox.retain(|e| !ids.contains(&e.event_id));
+                if lease.as_ref().is_some_and(|(by, _)| by == relay) {
+                    *lease = None;
+                }
                 outbox.is_empty()
             }
             None => true,

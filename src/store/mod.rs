@@ -125,6 +125,20 @@ pub struct PendingEvents {
     pub owner: OutboxOwner,
     /// Its events, oldest first.
     pub events: Vec<Envelope>,
+    /// Claimed from another relay whose lease had expired (it died, or stalled).
+    pub taken_over: bool,
+}
+
+/// A relay's claim on documents with unpublished events: while it lasts, no other relay
+/// publishes them, so each event goes out once however many relays run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxLease {
+    /// The relay's id, unique per relay instance.
+    pub relay: String,
+    /// Now: a lease that ended before this is free to take.
+    pub now: DateTime<Utc>,
+    /// When the claim ends unless the relay clears the events first.
+    pub until: DateTime<Utc>,
 }
 
 /// Persistence for tickets, users and their outboxes.
@@ -270,11 +284,23 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
-    /// Documents with unpublished events, oldest document first, at most `limit`.
+    /// Documents with unpublished events, oldest document first, at most `limit`, whoever
+    /// holds them (a read-only view).
     async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>>;
 
-    /// Removes the published events `ids` from `owner`'s outbox.
-    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()>;
+    /// Claims for `lease.relay`, until `lease.until`, at most `limit` documents with
+    /// unpublished events that no other relay holds (a lease that ended before `lease.now` is
+    /// free; the relay's own leases are renewed), oldest document first, and returns their
+    /// events. Each document goes to one relay, however many claim at once.
+    async fn claim_events(
+        &self,
+        lease: &OutboxLease,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingEvents>>;
+
+    /// Removes the published events `ids` from `owner`'s outbox and ends `relay`'s lease on
+    /// it (a lease another relay has taken since is left alone).
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()>;
 }
 
 /// Stores `ticket`, just assigned to `agent` whose slot for it is already taken, with its

@@ -17,8 +17,8 @@ mod sla_doc;
 
 use self::sla_doc::SlaDoc;
 use super::{
-    NotificationStream, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store, StoreError,
-    StoreResult, TicketQuery, UserQuery,
+    NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
+    StoreError, StoreResult, TicketQuery, UserQuery,
 };
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
@@ -247,6 +247,85 @@ impl MongoStore {
                         .into_iter()
                         .map(OutboxEntry::into_envelope)
                         .collect::<StoreResult<_>>()?,
+                    taken_over: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Claims up to `limit` documents of one collection for `lease.relay`: the candidates
+    /// are read, then leased in one `updateMany` that re-checks each one's lease atomically
+    /// (so two relays never both win a document), then what this round won is read back.
+    async fn claim_in<T: Send + Sync>(
+        &self,
+        collection: &Collection<T>,
+        lease: &OutboxLease,
+        limit: usize,
+        owner: fn(&str) -> StoreResult<OutboxOwner>,
+    ) -> StoreResult<Vec<PendingEvents>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let free = doc! {
+            "outboxPending": true,
+            "$or": [
+                {"outboxLease": {"$exists": false}},
+                {"outboxLease.until": {"$lt": bson_time(lease.now)}},
+                {"outboxLease.by": &lease.relay},
+            ],
+        };
+        let candidates: Vec<LeaseProbe> = collection
+            .clone_with_type::<LeaseProbe>()
+            .find(free.clone())
+            .projection(doc! {"_id": 1, "outboxLease.by": 1})
+            .sort(doc! {"_id": 1})
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_err)?
+            .try_collect()
+            .await
+            .map_err(map_err)?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+        let round = Uuid::new_v4().to_string();
+        let mut contested = free;
+        contested.insert("_id", doc! {"$in": &ids});
+        collection
+            .update_many(
+                contested,
+                doc! {"$set": {"outboxLease": {
+                    "by": &lease.relay, "until": bson_time(lease.until), "round": &round,
+                }}},
+            )
+            .await
+            .map_err(map_err)?;
+        let won: Vec<OutboxDoc> = collection
+            .clone_with_type::<OutboxDoc>()
+            .find(doc! {"_id": {"$in": &ids}, "outboxLease.round": &round})
+            .projection(doc! {"_id": 1, "pendingEvents": 1})
+            .sort(doc! {"_id": 1})
+            .await
+            .map_err(map_err)?
+            .try_collect()
+            .await
+            .map_err(map_err)?;
+        won.into_iter()
+            .map(|d| {
+                let taken_over = candidates
+                    .iter()
+                    .find(|c| c.id == d.id)
+                    .and_then(|c| c.outbox_lease.as_ref())
+                    .is_some_and(|l| l.by != lease.relay);
+                Ok(PendingEvents {
+                    owner: owner(&d.id)?,
+                    events: d
+                        .pending_events
+                        .into_iter()
+                        .map(OutboxEntry::into_envelope)
+                        .collect::<StoreResult<_>>()?,
+                    taken_over,
                 })
             })
             .collect()
@@ -257,15 +336,26 @@ impl MongoStore {
         collection: &Collection<T>,
         id: String,
         ids: &[Uuid],
+        relay: &str,
     ) -> StoreResult<()> {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        collection
+        let pull = doc! {"pendingEvents": {"eventId": {"$in": &ids}}};
+        // The usual case, one write: the relay still holds the lease and ends it.
+        let mine = collection
             .update_one(
-                doc! {"_id": &id},
-                doc! {"$pull": {"pendingEvents": {"eventId": {"$in": ids}}}},
+                doc! {"_id": &id, "outboxLease.by": relay},
+                doc! {"$pull": pull.clone(), "$unset": {"outboxLease": ""}},
             )
             .await
             .map_err(map_err)?;
+        if mine.matched_count == 0 {
+            // Another relay took the lease over: clear what this one published, leave its
+            // lease alone.
+            collection
+                .update_one(doc! {"_id": &id}, doc! {"$pull": pull})
+                .await
+                .map_err(map_err)?;
+        }
         // A write that added events in between keeps the flag set: the filter sees them.
         collection
             .update_one(
@@ -680,29 +770,38 @@ impl Store for MongoStore {
 
     #[instrument(skip_all)]
     async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
-        let mut out = self
-            .pending_in(&self.tickets, limit, |id| {
-                TicketId::parse(id)
-                    .map(OutboxOwner::Ticket)
-                    .map_err(|e| corrupt("ticket", e.to_string()))
-            })
-            .await?;
+        let mut out = self.pending_in(&self.tickets, limit, ticket_owner).await?;
         let users = self
-            .pending_in(&self.users, limit - out.len(), |id| {
-                UserId::parse("_id", id)
-                    .map(OutboxOwner::User)
-                    .map_err(|e| corrupt("user", e.to_string()))
-            })
+            .pending_in(&self.users, limit - out.len(), user_owner)
             .await?;
         out.extend(users);
         Ok(out)
     }
 
     #[instrument(skip_all)]
-    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
+    async fn claim_events(
+        &self,
+        lease: &OutboxLease,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingEvents>> {
+        let mut out = self
+            .claim_in(&self.tickets, lease, limit, ticket_owner)
+            .await?;
+        let users = self
+            .claim_in(&self.users, lease, limit - out.len(), user_owner)
+            .await?;
+        out.extend(users);
+        Ok(out)
+    }
+
+    #[instrument(skip_all)]
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
         match owner {
-            OutboxOwner::Ticket(id) => self.clear_in(&self.tickets, id.to_string(), ids).await,
-            OutboxOwner::User(id) => self.clear_in(&self.users, id.to_string(), ids).await,
+            OutboxOwner::Ticket(id) => {
+                self.clear_in(&self.tickets, id.to_string(), ids, relay)
+                    .await
+            }
+            OutboxOwner::User(id) => self.clear_in(&self.users, id.to_string(), ids, relay).await,
         }
     }
 }
@@ -895,6 +994,32 @@ impl OutboxEntry {
 
 fn outbox_entries(events: &[Envelope]) -> Vec<OutboxEntry> {
     events.iter().map(OutboxEntry::from_envelope).collect()
+}
+
+fn ticket_owner(id: &str) -> StoreResult<OutboxOwner> {
+    TicketId::parse(id)
+        .map(OutboxOwner::Ticket)
+        .map_err(|e| corrupt("ticket", e.to_string()))
+}
+
+fn user_owner(id: &str) -> StoreResult<OutboxOwner> {
+    UserId::parse("_id", id)
+        .map(OutboxOwner::User)
+        .map_err(|e| corrupt("user", e.to_string()))
+}
+
+/// Who holds a document's outbox, as a claim reads it.
+#[derive(Deserialize)]
+struct LeaseProbe {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(rename = "outboxLease", default)]
+    outbox_lease: Option<LeaseHolder>,
+}
+
+#[derive(Deserialize)]
+struct LeaseHolder {
+    by: String,
 }
 
 /// Just the outbox of any document.

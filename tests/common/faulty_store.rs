@@ -168,7 +168,14 @@ impl Store for FaultyStore {
     async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
         self.inner.pending_events(limit).await
     }
-    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid]) -> StoreResult<()> {
-        self.inner.clear_events(owner, ids).await
+    async fn claim_events(
+        &self,
+        lease: &quickfix::OutboxLease,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingEvents>> {
+        self.inner.claim_events(lease, limit).await
+    }
+    async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
+        self.inner.clear_events(owner, ids, relay).await
     }
 }

@@ -531,6 +531,7 @@ pub async fn start_configured(
             sweep_interval: Duration::from_millis(200),
             batch_size: 100,
             initial_backoff: Duration::from_millis(50),
+            ..RelaySettings::default()
         },
         limits,
         access,
