@@ -136,6 +136,13 @@ impl Server {
             config.access.auth_cache,
         ));
         let guards = Guards::new(&config.limits);
+        let (live_layer, io) = socket_layer(sessions.clone());
+        let live = NotificationRelay::new(
+            config.store.clone(),
+            Arc::new(SocketSink::new(io.clone())),
+            config.clock.as_ref(),
+            FeedSettings::default(),
+        );
         let state = AppState {
             store: config.store.clone(),
             publisher: config.publisher.clone(),
@@ -145,6 +152,7 @@ impl Server {
             guards: guards.clone(),
             customer_max_priority: config.access.customer_max_priority,
             readiness: Arc::new(Readiness::default()),
+            live_ready: live.ready(),
             public_metrics: config.metrics_addr.is_none(),
             categories: Arc::new(config.categories),
             sla: config.sla,
@@ -156,8 +164,7 @@ impl Server {
         let relay = OutboxRelay::new(config.store.clone(), config.publisher, wake, config.relay);
         tasks.spawn(relay.run(shutdown.clone()));
         tasks.spawn(forget_idle_clients(guards.clone(), shutdown.clone()));
-
-        let (live_layer, io) = socket_layer(sessions.clone());
+        tasks.spawn(live.run(shutdown.clone()));
         tasks.spawn(close_ended_sessions(
             io.clone(),
             sessions,
@@ -165,19 +172,12 @@ impl Server {
             shutdown.clone(),
         ));
         // Open sockets would hold the graceful shutdown forever: close them when it starts.
-        let closing = io.clone();
+        let closing = io;
         let stop_sockets = shutdown.clone();
         tasks.spawn(async move {
             stop_sockets.cancelled().await;
             closing.close().await;
         });
-        let live = NotificationRelay::new(
-            config.store,
-            Arc::new(SocketSink::new(io)),
-            state.clock.as_ref(),
-            FeedSettings::default(),
-        );
-        tasks.spawn(live.run(shutdown.clone()));
 
         let socket_guard = guards.clone();
         let app = router(state.clone(), &config.limits)

@@ -766,8 +766,17 @@ async fn operations_endpoints_answer(app: TestApp) {
         app.get("/healthz", None).await.expect(200).body["status"],
         "ok"
     );
-    let ready = app.get("/readyz", None).await.expect(200);
-    assert_eq!(ready.body["checks"], json!({"store": "ok", "bus": "ok"}));
+    // Ready once the live relay follows the feed, which takes a moment after start.
+    let ready = common::eventually(std::time::Duration::from_secs(30), || async {
+        let r = app.get("/readyz", None).await;
+        (r.status == 200).then_some(r)
+    })
+    .await
+    .expect("ready within 30 s");
+    assert_eq!(
+        ready.body["checks"],
+        json!({"store": "ok", "bus": "ok", "live": "ok"})
+    );
     app.get("/api/agents", Some(&app.admin().await.token))
         .await
         .expect(200);

@@ -250,3 +250,52 @@ on_both_backends!(
     every_notification_kind_reaches_its_recipient_once,
     ticket_changes_reach_admins_the_requester_and_the_agent,
 );
+
+/// A second API process started while the machine is busy: a notification written the moment
+/// its socket is told it is connected reaches that socket (its rooms are joined before the
+/// client hears "connected"), and the process reports ready only once its live relay follows
+/// the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_api_process_under_load_delivers_from_its_first_socket() {
+    let app = common::spawn_app(common::Backend::Embedded).await.unwrap();
+    // Keep both cores busy for the whole test.
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let hogs: Vec<_> = (0..4)
+        .map(|_| {
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while busy.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                }
+                x
+            })
+        })
+        .collect();
+    for round in 0..5 {
+        let other = common::start_without_seed(
+            app.store.clone(),
+            quickfix::MemoryTopic::new(),
+            quickfix::MemoryTopology::provision(&common::unique_spec(vec![])).queue,
+            16 * 1024,
+        )
+        .await;
+        let ready = common::eventually(WAIT, || async {
+            (other.get("/readyz", None).await.status == 200).then_some(())
+        })
+        .await;
+        assert!(
+            ready.is_some(),
+            "round {round}: the new process became ready"
+        );
+        let agent = other.agent(1).await;
+        let mut socket = signed_in(&other, &agent).await;
+        let n = notify(&other, &agent, NotificationKind::TicketAssigned, "first").await;
+        assert_eq!(socket.next("ticketAssigned").await["id"], n.id.as_str());
+        other.server.stop().await;
+    }
+    busy.store(false, std::sync::atomic::Ordering::Relaxed);
+    for h in hogs {
+        h.join().unwrap();
+    }
+}

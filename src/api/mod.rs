@@ -59,6 +59,8 @@ pub struct AppState {
     pub customer_max_priority: Priority,
     /// The cached readiness check.
     pub readiness: Arc<Readiness>,
+    /// Whether the live relay follows the notifications feed yet.
+    pub live_ready: tokio::sync::watch::Receiver<bool>,
     /// Whether `/metrics` is served on the API's own listener (not when it has its own
     /// address).
     pub public_metrics: bool,

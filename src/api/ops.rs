@@ -66,20 +66,26 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the store and the event bus answer (checked at most once a second).
+/// Readiness: the store and the event bus answer (checked at most once a second), and the live
+/// relay follows the notifications feed.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down")))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let (store_ok, bus_ok) = state.readiness.check(&state).await;
+    let live_ok = *state.live_ready.borrow();
     let describe = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let status = if store_ok && bus_ok {
+    let status = if store_ok && bus_ok && live_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "checks": {"store": describe(store_ok), "bus": describe(bus_ok)},
+        "checks": {
+            "store": describe(store_ok),
+            "bus": describe(bus_ok),
+            "live": if live_ok { "ok" } else { "starting" },
+        },
     });
     (status, Json(body))
 }

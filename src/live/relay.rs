@@ -65,6 +65,8 @@ pub struct NotificationRelay {
     tickets_watermark: DateTime<Utc>,
     /// Ticket revisions delivered inside the overlap window, with their change time.
     changes: HashMap<(TicketId, u64), DateTime<Utc>>,
+    /// Becomes `true` once the relay follows the feed (subscribed and caught up, or polled).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl NotificationRelay {
@@ -84,7 +86,14 @@ impl NotificationRelay {
             delivered: HashMap::new(),
             tickets_watermark: clock.now(),
             changes: HashMap::new(),
+            ready: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Turns `true` once the relay follows the feed: an API process is not ready before that,
+    /// or a notification written meanwhile could reach its sockets late.
+    pub fn ready(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.ready.subscribe()
     }
 
     fn overlap(&self) -> TimeDelta {
@@ -192,9 +201,13 @@ impl NotificationRelay {
                         );
                         stream = Some(opened);
                         // Catch up on what was written before the stream opened.
-                        if let Err(err) = self.poll_notifications().await {
-                            warn!(error = %err, "the live relay could not read the feed");
-                        }
+                        match self.poll_notifications().await {
+                            Ok(_) => self.ready.send_replace(true),
+                            Err(err) => {
+                                warn!(error = %err, "the live relay could not read the feed");
+                                false
+                            }
+                        };
                     }
                     Ok(None) => can_watch = false,
                     Err(err) => {
@@ -223,7 +236,11 @@ impl NotificationRelay {
                     // The poll also covers what a broken stream may have missed; ids already
                     // delivered are skipped.
                     let polled = if stream.is_none() {
-                        self.poll_notifications().await
+                        let polled = self.poll_notifications().await;
+                        if polled.is_ok() {
+                            self.ready.send_replace(true);
+                        }
+                        polled
                     } else {
                         self.forget_old();
                         Ok(0)

@@ -81,6 +81,10 @@ pub fn socket_layer(sessions: Arc<Sessions>) -> (SocketIoLayer, SocketIo) {
                 SessionError::Store(_) => ConnectRefused::Unavailable,
                 _ => ConnectRefused::InvalidToken,
             })?;
+            // Join the rooms here, before the client is told it is connected: a notification
+            // emitted the moment it hears so must find it in them. (The connect handler runs
+            // after the client has been told.)
+            s.join(rooms_of(&session.principal));
             s.extensions.insert(session.principal);
             s.extensions.insert(claims);
             Ok::<(), ConnectRefused>(())
@@ -90,21 +94,25 @@ pub fn socket_layer(sessions: Arc<Sessions>) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
-/// Joins the signed-in user's rooms.
-async fn on_connect(s: SocketRef) {
-    let Some(principal) = s.extensions.get::<Principal>() else {
-        warn!(socket = %s.id, "socket without a principal; disconnecting");
-        let _ = s.disconnect();
-        return;
-    };
+/// The rooms of a signed-in user.
+fn rooms_of(principal: &Principal) -> Vec<String> {
     let mut rooms = vec![user_room(principal.id)];
     match principal.role {
         Role::Agent => rooms.push(agent_room(principal.id)),
         Role::Admin => rooms.push(ADMIN_ROOM.to_owned()),
         Role::Customer => {}
     }
-    debug!(socket = %s.id, user_id = %principal.id, ?rooms, "socket connected");
-    s.join(rooms);
+    rooms
+}
+
+/// Counts the socket (its rooms were joined during the handshake).
+async fn on_connect(s: SocketRef) {
+    let Some(principal) = s.extensions.get::<Principal>() else {
+        warn!(socket = %s.id, "socket without a principal; disconnecting");
+        let _ = s.disconnect();
+        return;
+    };
+    debug!(socket = %s.id, user_id = %principal.id, "socket connected");
     metrics::gauge!("quickfix_live_sockets").increment(1.0);
     s.on_disconnect(async || {
         metrics::gauge!("quickfix_live_sockets").decrement(1.0);
