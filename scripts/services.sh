@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Installs and runs the real services the tests use, with no Docker:
-#   SecantusDB (MongoDB wire protocol) and moto (SNS + SQS), pinned, in a local virtualenv.
+#   SecantusDB (MongoDB wire protocol), pinned, in the virtualenv .venv, and LocalStack
+#   (SNS + SQS, localstack-core in host mode), pinned, in .venv-ls on Python 3.13 or newer
+#   (localstack-core 2026.3 needs it; pyenv's is found, or set PYTHON313).
 #
 #   scripts/services.sh start   # install if needed, start on free ports, write .test-services/env
 #   scripts/services.sh stop    # stop what start started
 #
 # After `start`, `source .test-services/env` exports QUICKFIX_TEST_MONGODB_URI,
-# QUICKFIX_TEST_AWS_ENDPOINT and dummy AWS credentials.
+# QUICKFIX_TEST_AWS_ENDPOINT, QUICKFIX_TEST_AWS_PID (the emulator's process, which the chaos
+# suite freezes and thaws) and dummy AWS credentials.
 set -euo pipefail
 
 SECANTUSDB_VERSION="0.7.0b3"
-MOTO_VERSION="5.2.5"
+LOCALSTACK_VERSION="2026.3.0"
+# What localstack-core 2026.3 needs beside it on a host (see ../shared/LOCAL-SERVICES.md).
+LOCALSTACK_PINS=("cbor2<6" "pyopenssl==25.1.0" "cryptography>=45,<46" "service_identity")
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="$root/.test-services"
 venv="$root/.venv"
+ls_venv="$root/.venv-ls"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -25,14 +31,49 @@ install() {
     "$python" -m venv "$venv"
   fi
   # Capture first: `pip show | grep -q` fails under pipefail when grep closes the pipe early.
-  local have_db have_moto
+  local have_db
   have_db="$("$venv/bin/pip" show secantusdb 2>/dev/null || true)"
-  have_moto="$("$venv/bin/pip" show moto 2>/dev/null || true)"
-  if [[ "$have_db" != *"Version: $SECANTUSDB_VERSION"* || "$have_moto" != *"Version: $MOTO_VERSION"* ]]; then
-    log "installing secantusdb==$SECANTUSDB_VERSION and moto[server]==$MOTO_VERSION"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      "secantusdb==$SECANTUSDB_VERSION" "moto[server]==$MOTO_VERSION"
+  if [[ "$have_db" != *"Version: $SECANTUSDB_VERSION"* ]]; then
+    log "installing secantusdb==$SECANTUSDB_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUSDB_VERSION"
   fi
+  install_localstack
+}
+
+# A Python 3.13 or newer: $PYTHON313, python3.13 on the PATH, or one of pyenv's.
+python313() {
+  local candidates=("${PYTHON313:-}" "$(command -v python3.13 || true)")
+  if command -v pyenv >/dev/null 2>&1 || [[ -d "${PYENV_ROOT:-$HOME/.pyenv}" ]]; then
+    local pyenv_root
+    pyenv_root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+    candidates+=("$pyenv_root"/versions/3.1[3-9]*/bin/python3)
+  fi
+  local p
+  for p in "${candidates[@]}"; do
+    if [[ -n "$p" && -x "$p" ]] \
+      && "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else 1)' 2>/dev/null; then
+      printf '%s' "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+install_localstack() {
+  local have_ls
+  have_ls="$("$ls_venv/bin/pip" show localstack-core 2>/dev/null || true)"
+  [[ "$have_ls" == *"Version: $LOCALSTACK_VERSION"* ]] && return 0
+  local python
+  if ! python="$(python313)"; then
+    log "LocalStack $LOCALSTACK_VERSION needs Python 3.13 or newer and none was found:"
+    log "install one (e.g. pyenv install 3.13) or point PYTHON313 at it"
+    exit 1
+  fi
+  log "installing localstack-core==$LOCALSTACK_VERSION on $python (about a minute)"
+  rm -rf "$ls_venv"
+  "$python" -m venv "$ls_venv"
+  "$ls_venv/bin/pip" install --quiet --disable-pip-version-check \
+    "localstack-core[runtime]==$LOCALSTACK_VERSION" "${LOCALSTACK_PINS[@]}"
 }
 
 free_port() {
@@ -53,6 +94,32 @@ wait_for_port() {
   log "$name is up on 127.0.0.1:$port (pid $pid)"
 }
 
+# LocalStack listens before its services run: wait until its health endpoint says SNS and SQS
+# are running.
+wait_for_localstack() {
+  local port="$1" pid="$2" deadline=$((SECONDS + 180)) health
+  while :; do
+    health="$("$venv/bin/python" -c "
+import json, sys, urllib.request
+try:
+    h = json.load(urllib.request.urlopen('http://127.0.0.1:$port/_localstack/health', timeout=2))
+    ok = all(h['services'].get(s) in ('running', 'available') for s in ('sns', 'sqs'))
+    print('ok' if ok else 'starting')
+except Exception:
+    print('down')
+" 2>/dev/null || echo down)"
+    [[ "$health" == ok ]] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "localstack exited during start-up; its log:"; cat "$state/localstack.log" >&2; exit 1
+    fi
+    if (( SECONDS > deadline )); then
+      log "localstack was not healthy within 180 s; its log:"; cat "$state/localstack.log" >&2; exit 1
+    fi
+    sleep 0.5
+  done
+  log "localstack is up on 127.0.0.1:$port (pid $pid)"
+}
+
 start() {
   install
   stop quiet
@@ -64,15 +131,19 @@ start() {
   "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$mongo_port" --storage-path :memory: \
     >"$state/secantusdb.log" 2>&1 &
   echo $! >"$state/secantusdb.pid"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port" >"$state/moto.log" 2>&1 &
-  echo $! >"$state/moto.pid"
+  # Its own session, so that stop can end it and anything it started.
+  GATEWAY_LISTEN="127.0.0.1:$aws_port" SERVICES=sns,sqs EAGER_SERVICE_LOADING=1 DNS_ADDRESS=0 \
+    PERSISTENCE=0 SQS_ENDPOINT_STRATEGY=path SKIP_SSL_CERT_DOWNLOAD=1 \
+    setsid "$ls_venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
+  echo $! >"$state/localstack.pid"
 
   wait_for_port secantusdb "$mongo_port" "$(cat "$state/secantusdb.pid")"
-  wait_for_port moto "$aws_port" "$(cat "$state/moto.pid")"
+  wait_for_localstack "$aws_port" "$(cat "$state/localstack.pid")"
 
   cat >"$state/env" <<ENV
 export QUICKFIX_TEST_MONGODB_URI=mongodb://127.0.0.1:$mongo_port/
 export QUICKFIX_TEST_AWS_ENDPOINT=http://127.0.0.1:$aws_port
+export QUICKFIX_TEST_AWS_PID=$(cat "$state/localstack.pid")
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
@@ -81,7 +152,7 @@ ENV
 
 stop() {
   local quiet="${1:-}"
-  for name in secantusdb moto; do
+  for name in secantusdb localstack; do
     local pidfile="$state/$name.pid"
     [[ -f "$pidfile" ]] || continue
     local pid; pid="$(cat "$pidfile")"
@@ -90,6 +161,8 @@ stop() {
       # SecantusDB takes a few seconds to exit after SIGTERM.
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       kill -9 "$pid" 2>/dev/null || true
+      # LocalStack runs in a session of its own: end whatever it left.
+      [[ "$name" != localstack ]] || kill -9 -- "-$pid" 2>/dev/null || true
       [[ -n "$quiet" ]] || log "stopped $name (pid $pid)"
     fi
     rm -f "$pidfile"

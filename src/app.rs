@@ -153,6 +153,7 @@ impl Server {
             customer_max_priority: config.access.customer_max_priority,
             readiness: Arc::new(Readiness::default()),
             live_ready: live.ready(),
+            idempotency_window: config.limits.idempotency_window,
             public_metrics: config.metrics_addr.is_none(),
             categories: Arc::new(config.categories),
             sla: config.sla,

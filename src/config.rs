@@ -188,6 +188,10 @@ pub struct LimitArgs {
     #[arg(long, env = "QUICKFIX_CUSTOMER_MAX_PRIORITY", default_value_t = DEFAULT_CUSTOMER_MAX_PRIORITY, global = true,
         value_parser = parse_priority)]
     pub customer_max_priority: Priority,
+    /// Hours the first answer to a request with an `Idempotency-Key` is kept and replayed.
+    #[arg(long, env = "QUICKFIX_IDEMPOTENCY_HOURS", default_value_t = 24, global = true,
+        value_parser = value_parser!(u64).range(1..=720))]
+    pub idempotency_hours: u64,
     /// Serve the API's `/metrics` on this address only (not on the public listener).
     #[arg(
         long = "api-metrics-addr",
@@ -571,6 +575,7 @@ impl LimitArgs {
             ),
             trusted_proxy_header: self.trusted_proxy_header.clone(),
             cors_origins: self.cors_origins.clone(),
+            idempotency_window: Duration::from_secs(self.idempotency_hours * 3600),
         }
     }
 

@@ -48,6 +48,6 @@ pub use bus::{
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::{
     MemoryStore, MongoStore, MongoStoreOptions, OutboxLease, OutboxOwner, PendingEvents,
-    ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, TicketQuery,
-    UserQuery, commit_claimed,
+    ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, StoredAnswer,
+    TicketQuery, UserQuery, commit_claimed,
 };

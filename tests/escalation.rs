@@ -124,7 +124,7 @@ impl Scene {
             .assign(agent.id, "test", None, self.clock.now(), meta())
             .unwrap();
         assert!(
-            commit_claimed(self.store.as_ref(), &current, agent.id, &[event])
+            commit_claimed(self.store.as_ref(), &current, agent.id, &[event], None)
                 .await
                 .unwrap()
         );

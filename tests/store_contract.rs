@@ -823,6 +823,73 @@ async fn concurrent_relays_claim_each_outbox_once(store: Arc<dyn Store>) {
     assert_eq!(distinct.len(), 20, "and each by one relay");
 }
 
+fn stored_answer(key: &str, expires_at: chrono::DateTime<chrono::Utc>) -> quickfix::StoredAnswer {
+    quickfix::StoredAnswer {
+        key: key.to_owned(),
+        fingerprint: "f".into(),
+        status: 201,
+        body: r#"{"id":"x"}"#.into(),
+        expires_at,
+    }
+}
+
+async fn answers_are_stored_with_their_write_once_per_key_until_they_expire(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let seq = store.next_complaint_number().await.unwrap();
+    let (ticket, event) = new_ticket(seq, requester, "Billing", Priority::Low);
+    let answer = stored_answer("u:k", ticket.created_at + chrono::TimeDelta::hours(1));
+    store
+        .insert_ticket_answering(&ticket, &[event], Some(&answer))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_answer("u:k", ticket.created_at).await.unwrap(),
+        Some(answer.clone())
+    );
+    assert_eq!(
+        store
+            .find_answer("u:other", ticket.created_at)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The key answers once: a second write with it is refused, and stores nothing.
+    let seq = store.next_complaint_number().await.unwrap();
+    let (twin, twin_event) = new_ticket(seq, requester, "Billing", Priority::Low);
+    let refused = store
+        .insert_ticket_answering(&twin, &[twin_event], Some(&answer))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, quickfix::StoreError::Duplicate { field } if field == "Idempotency-Key"),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .find_ticket(TicketRef::Id(twin.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut user = user("answered@example.com", Role::Customer);
+    assert!(matches!(
+        store.insert_user_answering(&user, &[], Some(&answer)).await,
+        Err(quickfix::StoreError::Duplicate { .. })
+    ));
+
+    // Once expired it is gone, and the key can answer again.
+    let later = ticket.created_at + chrono::TimeDelta::hours(2);
+    assert_eq!(store.find_answer("u:k", later).await.unwrap(), None);
+    user.created_at = later;
+    let again = stored_answer("u:k", later + chrono::TimeDelta::hours(1));
+    store
+        .insert_user_answering(&user, &[], Some(&again))
+        .await
+        .unwrap();
+    assert_eq!(store.find_answer("u:k", later).await.unwrap(), Some(again));
+}
+
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
@@ -840,6 +907,7 @@ on_both_stores!(
     outbox_keeps_events_in_order_until_cleared,
     an_outbox_is_leased_to_one_relay_until_cleared_or_expired,
     concurrent_relays_claim_each_outbox_once,
+    answers_are_stored_with_their_write_once_per_key_until_they_expire,
     claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,
     concurrent_claims_never_overbook,
     the_backlog_serves_highest_priority_then_oldest_for_the_skills,

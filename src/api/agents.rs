@@ -2,17 +2,19 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::accounts::NewAccount;
 use super::extract::{ApiJson, Auth, Correlation};
+use super::idempotency::{IdempotencyKey, Idempotent, answer_once, replay_if_answered};
 use super::input::required;
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody};
-use crate::domain::{AgentProfile, Presence, Role, Tier, User, UserId, ValidationError};
+use crate::domain::{AgentProfile, Presence, Role, Tier, UserId, ValidationError};
 
 /// Attempts of a read-modify-write before answering 409.
 const MAX_ATTEMPTS: usize = 5;
@@ -25,13 +27,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /api/agents`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateAgent {
     /// Display name.
     pub name: Option<String>,
     /// Sign-in email.
     pub email: Option<String>,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters. (Not part of an `Idempotency-Key`'s fingerprint, which is stored.)
+    #[serde(skip_serializing)]
     pub password: Option<String>,
     /// Categories the agent takes (at least one).
     pub skills: Option<Vec<String>>,
@@ -45,6 +48,7 @@ pub struct CreateAgent {
 
 /// Creates an agent (admins).
 #[utoipa::path(post, path = "/api/agents", tag = "agents", request_body = CreateAgent,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
     security(("bearer" = [])),
     responses((status = 201, body = UserView), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -52,9 +56,11 @@ async fn create(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     ApiJson(body): ApiJson<CreateAgent>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "creating an agent")?;
+    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
     let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
     let fields = AgentFields {
         skills: body.skills,
@@ -62,8 +68,16 @@ async fn create(
         capacity: body.capacity,
         presence: body.presence,
     };
-    let user = insert_account(&state, &auth, &correlation, account, Role::Agent, fields).await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    insert_account(
+        &state,
+        &auth,
+        &correlation,
+        account,
+        Role::Agent,
+        fields,
+        keyed.as_ref(),
+    )
+    .await
 }
 
 /// The agent fields of a request that creates an account.
@@ -109,6 +123,8 @@ impl AgentFields {
 
 /// Creates an account of `role` (an agent's profile from `fields`; other roles take none) and
 /// stores it; an agent created online announces it, so the backlog can drain to them.
+///
+/// With an `Idempotency-Key`, a repeat answers what the first request answered.
 pub(super) async fn insert_account(
     state: &AppState,
     auth: &Auth,
@@ -116,7 +132,12 @@ pub(super) async fn insert_account(
     account: NewAccount,
     role: Role,
     fields: AgentFields,
-) -> Result<User, ApiError> {
+    keyed: Option<&Idempotent>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    if let Some(first) = replay_if_answered(keyed, state, now).await? {
+        return Ok(first);
+    }
     let (profile, presence) = match role {
         Role::Agent => {
             let (profile, presence) = fields.profile(state)?;
@@ -133,14 +154,29 @@ pub(super) async fn insert_account(
     };
     let mut user = account.into_user(state, role, profile).await?;
     let events: Vec<_> = presence
-        .and_then(|p| user.set_presence(p, state.clock.now(), correlation.metadata(&auth.0)))
+        .and_then(|p| user.set_presence(p, now, correlation.metadata(&auth.0)))
         .into_iter()
         .collect();
-    state.store.insert_user(&user, &events).await?;
-    if !events.is_empty() {
+    let view = UserView::from(&user);
+    let store = state.store.clone();
+    let announces = !events.is_empty();
+    let response = answer_once(
+        keyed,
+        state,
+        now,
+        StatusCode::CREATED,
+        &view,
+        |answer| async move {
+            store
+                .insert_user_answering(&user, &events, answer.as_ref())
+                .await
+        },
+    )
+    .await?;
+    if announces {
         state.outbox.notify_one();
     }
-    Ok(user)
+    Ok(response)
 }
 
 /// Lists agents with their availability (admins and agents).

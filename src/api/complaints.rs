@@ -3,12 +3,14 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, Auth, Correlation};
+use super::idempotency::{IdempotencyKey, answer_once, replay, replay_if_answered};
 use super::input::{note, page_limit, required};
 use super::views::{HistoryView, TicketPage, TicketView};
 use super::{ApiError, AppState, ErrorBody};
@@ -35,7 +37,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /api/complaints`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateComplaint {
     /// 3 to 200 characters.
     pub title: Option<String>,
@@ -50,6 +52,7 @@ pub struct CreateComplaint {
 /// Opens a ticket (customers and admins) and publishes `ticket.created`. A customer's priority
 /// is capped (`QUICKFIX_CUSTOMER_MAX_PRIORITY`, default High).
 #[utoipa::path(post, path = "/api/complaints", tag = "complaints", request_body = CreateComplaint,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
     security(("bearer" = [])),
     responses((status = 201, body = TicketView), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -57,9 +60,15 @@ async fn create(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     ApiJson(body): ApiJson<CreateComplaint>,
-) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Role::Customer, Role::Admin], "opening a ticket")?;
+    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
+    let now = state.clock.now();
+    if let Some(first) = replay_if_answered(keyed.as_ref(), &state, now).await? {
+        return Ok(first);
+    }
     let new = NewTicket {
         title: Title::parse(required("title", &body.title)?)?,
         description: Description::parse(required("description", &body.description)?)?,
@@ -89,12 +98,26 @@ async fn create(
         ComplaintId::from_sequence(sequence),
         auth.0.id,
         &state.sla,
-        state.clock.now(),
+        now,
         correlation.metadata(&auth.0),
     );
-    state.store.insert_ticket(&ticket, &[event]).await?;
+    let view = TicketView::from(&ticket);
+    let store = state.store.clone();
+    let response = answer_once(
+        keyed.as_ref(),
+        &state,
+        now,
+        StatusCode::CREATED,
+        &view,
+        |answer| async move {
+            store
+                .insert_ticket_answering(&ticket, &[event], answer.as_ref())
+                .await
+        },
+    )
+    .await?;
     state.outbox.notify_one();
-    Ok((StatusCode::CREATED, Json(TicketView::from(&ticket))))
+    Ok(response)
 }
 
 /// Query of `GET /api/complaints`.
@@ -299,7 +322,7 @@ async fn change_status(
 }
 
 /// Body of `POST /api/complaints/{id}/assign`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignRequest {
     /// The agent to give the ticket to; must be online with a free slot.
@@ -311,7 +334,8 @@ pub struct AssignRequest {
 /// Assigns or reassigns a ticket by hand (admins). Takes one of the agent's slots atomically
 /// and gives the previous agent's slot back.
 #[utoipa::path(post, path = "/api/complaints/{id}/assign", tag = "complaints", request_body = AssignRequest,
-    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    params(("id" = String, Path, description = "Ticket id or COMP-number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
     security(("bearer" = [])),
     responses((status = 200, body = TicketView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -319,10 +343,15 @@ async fn assign(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssignRequest>,
-) -> Result<Json<TicketView>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "assigning a ticket")?;
+    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
+    if let Some(first) = replay_if_answered(keyed.as_ref(), &state, state.clock.now()).await? {
+        return Ok(first);
+    }
     let agent_id = UserId::parse("agentId", required("agentId", &body.agent_id)?)?;
     let why = note("note", body.note, 2000)?;
     state
@@ -356,13 +385,29 @@ async fn assign(
                 "the agent is offline or has no free slot",
             ));
         }
-        if commit_claimed(state.store.as_ref(), &ticket, agent_id, &[event]).await? {
+        let view = TicketView::from(&ticket);
+        let answer = keyed
+            .as_ref()
+            .map(|k| k.answer(StatusCode::OK, &view, now, state.idempotency_window));
+        let committed = commit_claimed(
+            state.store.as_ref(),
+            &ticket,
+            agent_id,
+            &[event],
+            answer.as_ref(),
+        )
+        .await;
+        let committed = match (committed, &keyed) {
+            (Ok(done), _) => done,
+            (Err(err), Some(k)) => return Ok(replay(&k.after_conflict(&state, err, now).await?)),
+            (Err(err), None) => return Err(err.into()),
+        };
+        if committed {
             if let Some(previous) = previous {
                 state.store.release_slot(previous, ticket.id).await?;
             }
             state.outbox.notify_one();
-            ticket.revision += 1;
-            return Ok(Json(TicketView::from(&ticket)));
+            return Ok((StatusCode::OK, Json(view)).into_response());
         }
         // Someone changed the ticket first (its slot is already given back): look again.
     }

@@ -87,6 +87,8 @@ pub struct ApiLimits {
     /// Origins allowed to call the API from a browser on another origin; CORS is off when
     /// empty.
     pub cors_origins: Vec<HeaderValue>,
+    /// How long the first answer to an `Idempotency-Key` is kept and replayed.
+    pub idempotency_window: Duration,
 }
 
 impl ApiLimits {
@@ -104,6 +106,7 @@ impl ApiLimits {
             socket_connects_per_client: plenty,
             trusted_proxy_header: None,
             cors_origins: Vec::new(),
+            idempotency_window: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -7,6 +7,7 @@ mod dashboard;
 mod error;
 mod extract;
 mod headers;
+mod idempotency;
 mod input;
 mod limits;
 mod notifications;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// Whether the live relay follows the notifications feed yet.
     pub live_ready: tokio::sync::watch::Receiver<bool>,
+    /// How long the answer to an `Idempotency-Key` is kept.
+    pub idempotency_window: std::time::Duration,
     /// Whether `/metrics` is served on the API's own listener (not when it has its own
     /// address).
     pub public_metrics: bool,

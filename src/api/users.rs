@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::accounts::NewAccount;
 use super::agents::{AgentFields, insert_account};
 use super::extract::{ApiJson, Auth, Correlation};
+use super::idempotency::IdempotencyKey;
 use super::input::page_limit;
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody};
@@ -33,13 +34,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /api/users`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateUser {
     /// Display name, 1 to 100 characters.
     pub name: Option<String>,
     /// Sign-in email.
     pub email: Option<String>,
-    /// 8 to 128 characters.
+    /// 8 to 128 characters. (Not part of an `Idempotency-Key`'s fingerprint, which is stored.)
+    #[serde(skip_serializing)]
     pub password: Option<String>,
     /// customer, agent or admin.
     pub role: Option<String>,
@@ -55,6 +57,7 @@ pub struct CreateUser {
 
 /// Creates an account of any role (admins).
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
     security(("bearer" = [])),
     responses((status = 201, body = UserView), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -63,9 +66,11 @@ async fn create(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     ApiJson(body): ApiJson<CreateUser>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "creating a user")?;
+    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
     let role = Role::parse_field(
         "role",
         body.role
@@ -79,8 +84,16 @@ async fn create(
         capacity: body.capacity,
         presence: body.presence,
     };
-    let user = insert_account(&state, &auth, &correlation, account, role, fields).await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    insert_account(
+        &state,
+        &auth,
+        &correlation,
+        account,
+        role,
+        fields,
+        keyed.as_ref(),
+    )
+    .await
 }
 
 /// Body of `PATCH /api/users/{id}`.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
-    StoreError, StoreResult, TicketQuery, UserQuery,
+    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
 };
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
@@ -51,6 +51,8 @@ struct Inner {
     changed: BTreeSet<(DateTime<Utc>, TicketId)>,
     /// Every notification by creation time, for the live relay.
     feed: BTreeSet<(DateTime<Utc>, String)>,
+    /// Stored answers by their scoped `Idempotency-Key`.
+    answers: HashMap<String, StoredAnswer>,
     /// Notifications by id, and each recipient's ids oldest first.
     notifications: HashMap<String, Notification>,
     inboxes: HashMap<UserId, Vec<String>>,
@@ -106,6 +108,22 @@ impl Inner {
                 .users
                 .get_mut(&id)
                 .map(|r| (&mut r.outbox, &mut r.lease)),
+        }
+    }
+
+    /// Refuses an answer whose key is taken by an unexpired one.
+    fn check_answer(&self, answer: Option<&StoredAnswer>, now: DateTime<Utc>) -> StoreResult<()> {
+        match answer.and_then(|a| self.answers.get(&a.key)) {
+            Some(held) if held.expires_at > now => Err(StoreError::Duplicate {
+                field: "Idempotency-Key",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn keep_answer(&mut self, answer: Option<&StoredAnswer>) {
+        if let Some(a) = answer {
+            self.answers.insert(a.key.clone(), a.clone());
         }
     }
 
@@ -187,8 +205,14 @@ impl Store for MemoryStore {
         Ok(inner.complaint_counter)
     }
 
-    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()> {
+    async fn insert_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
         let mut inner = self.lock();
+        inner.check_answer(answer, ticket.created_at)?;
         if inner.by_complaint.contains_key(&ticket.complaint_id) {
             return Err(StoreError::Duplicate {
                 field: "complaintId",
@@ -198,6 +222,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Duplicate { field: "id" });
         }
         inner.by_complaint.insert(ticket.complaint_id, ticket.id);
+        inner.keep_answer(answer);
         inner.reindex(None, ticket);
         inner.tickets.insert(
             ticket.id,
@@ -237,8 +262,27 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+    async fn find_answer(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredAnswer>> {
+        Ok(self
+            .lock()
+            .answers
+            .get(key)
+            .filter(|a| a.expires_at > now)
+            .cloned())
+    }
+
+    async fn update_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<bool> {
         let mut inner = self.lock();
+        inner.check_answer(answer, ticket.updated_at)?;
         let Some(record) = inner.tickets.get_mut(&ticket.id) else {
             return Ok(false);
         };
@@ -250,15 +294,23 @@ impl Store for MemoryStore {
         record.doc.revision += 1;
         record.outbox.extend_from_slice(events);
         inner.add_events(OutboxOwner::Ticket(ticket.id), events);
+        inner.keep_answer(answer);
         inner.reindex(Some(before), ticket);
         Ok(true)
     }
 
-    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
+    async fn insert_user_answering(
+        &self,
+        user: &User,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
         let mut inner = self.lock();
+        inner.check_answer(answer, user.created_at)?;
         if inner.by_email.contains_key(user.email.as_str()) {
             return Err(StoreError::Duplicate { field: "email" });
         }
+        inner.keep_answer(answer);
         inner
             .by_email
             .insert(user.email.as_str().to_owned(), user.id);

@@ -89,6 +89,22 @@ pub struct UserQuery {
     pub limit: usize,
 }
 
+/// The first answer to a request that carried an `Idempotency-Key`, stored in the same document
+/// write as the change the request made, so a crash cannot keep one without the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// The key, scoped to who sent it (`{user id}:{key}`); unique across the store.
+    pub key: String,
+    /// A hash of the request's method, path and body: a repeat must match it.
+    pub fingerprint: String,
+    /// The answer's HTTP status.
+    pub status: u16,
+    /// The answer's JSON body.
+    pub body: String,
+    /// After this the key may be used again.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A position in the notifications feed that a watch resumes after (opaque; the embedded
 /// store's in-process feed has none).
 #[derive(Debug, Clone)]
@@ -154,7 +170,25 @@ pub trait Store: Send + Sync + 'static {
     async fn next_complaint_number(&self) -> StoreResult<u64>;
 
     /// Inserts a new ticket with its events.
-    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()>;
+    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()> {
+        self.insert_ticket_answering(ticket, events, None).await
+    }
+
+    /// [`Store::insert_ticket`], storing `answer` in the same write.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] with field `Idempotency-Key` when an unexpired answer has the
+    /// same key.
+    async fn insert_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()>;
+
+    /// The unexpired answer stored under `key`, if any.
+    async fn find_answer(&self, key: &str, now: DateTime<Utc>)
+    -> StoreResult<Option<StoredAnswer>>;
 
     /// Finds a ticket by id or complaint id.
     async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>>;
@@ -165,13 +199,36 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the ticket's state and appends `events`, only if the stored revision is still
     /// `ticket.revision`; the stored revision becomes `ticket.revision + 1`.
     /// Returns `false` (and writes nothing) when someone else changed it first.
-    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool>;
+    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+        self.update_ticket_answering(ticket, events, None).await
+    }
+
+    /// [`Store::update_ticket`], storing `answer` in the same write.
+    async fn update_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<bool>;
 
     /// Inserts a user with its events.
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] with field `email` when the email is taken.
-    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()>;
+    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
+        self.insert_user_answering(user, events, None).await
+    }
+
+    /// [`Store::insert_user`], storing `answer` in the same write.
+    ///
+    /// # Errors
+    /// As [`Store::insert_user`], and [`StoreError::Duplicate`] with field `Idempotency-Key`.
+    async fn insert_user_answering(
+        &self,
+        user: &User,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()>;
 
     /// Finds a user by id.
     async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
@@ -316,8 +373,9 @@ pub async fn commit_claimed(
     ticket: &Ticket,
     agent: UserId,
     events: &[Envelope],
+    answer: Option<&StoredAnswer>,
 ) -> StoreResult<bool> {
-    match store.update_ticket(ticket, events).await {
+    match store.update_ticket_answering(ticket, events, answer).await {
         Ok(true) => Ok(true),
         Ok(false) => {
             store.release_slot(agent, ticket.id).await?;

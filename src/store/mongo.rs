@@ -18,7 +18,7 @@ mod sla_doc;
 use self::sla_doc::SlaDoc;
 use super::{
     NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
-    StoreError, StoreResult, TicketQuery, UserQuery,
+    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
 };
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
@@ -178,6 +178,7 @@ impl MongoStore {
                 plain(doc! {"sla.nextDueAt": 1}, "sla_due"),
                 plain(doc! {"createdAt": 1}, "created"),
                 plain(doc! {"updatedAt": 1, "_id": 1}, "changed"),
+                answers_unique(),
             ])
             .await
             .map_err(map_err)?;
@@ -197,6 +198,7 @@ impl MongoStore {
                     "routing",
                 ),
                 plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
+                answers_unique(),
             ])
             .await
             .map_err(map_err)?;
@@ -402,10 +404,43 @@ impl Store for MongoStore {
     }
 
     #[instrument(skip_all, fields(ticket_id = %ticket.id))]
-    async fn insert_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<()> {
-        let doc = TicketDoc::from_domain(ticket, events.to_vec());
-        self.tickets.insert_one(doc).await.map_err(map_err)?;
-        Ok(())
+    async fn insert_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        let doc = to_document(&TicketDoc::from_domain(ticket, events.to_vec()))?;
+        self.insert_answering(&self.tickets, doc, answer, ticket.created_at)
+            .await
+    }
+
+    #[instrument(skip_all)]
+    async fn find_answer(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredAnswer>> {
+        for collection in [
+            self.tickets.clone_with_type::<Document>(),
+            self.users.clone_with_type::<Document>(),
+        ] {
+            let found = collection
+                .clone_with_type::<AnswersDoc>()
+                .find_one(doc! {"answers.key": key})
+                .projection(doc! {"answers": 1})
+                .await
+                .map_err(map_err)?;
+            if let Some(doc) = found {
+                return Ok(doc
+                    .answers
+                    .into_iter()
+                    .find(|a| a.key == key)
+                    .map(AnswerDoc::into_domain)
+                    .filter(|a| a.expires_at > now));
+            }
+        }
+        Ok(None)
     }
 
     #[instrument(skip_all)]
@@ -443,13 +478,26 @@ impl Store for MongoStore {
     }
 
     #[instrument(skip_all, fields(ticket_id = %ticket.id))]
-    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+    async fn update_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<bool> {
         let mut state = to_document(&TicketDoc::from_domain(ticket, Vec::new()))?;
         state.remove("_id");
         state.remove("pendingEvents");
         state.remove("outboxPending");
         state.insert("revision", rev(ticket.revision + 1));
-        let update = with_events(state, events)?;
+        let mut update = with_events(state, events)?;
+        if let Some(answer) = answer {
+            self.make_room_for_answer(answer, ticket.updated_at)
+                .await?;
+            update.insert(
+                "$push",
+                doc! {"answers": AnswerDoc::from_domain(answer).to_bson()?},
+            );
+        }
         let result = self
             .tickets
             .update_one(
@@ -462,12 +510,15 @@ impl Store for MongoStore {
     }
 
     #[instrument(skip_all, fields(user_id = %user.id))]
-    async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
-        self.users
-            .insert_one(UserDoc::from_domain(user, events.to_vec()))
+    async fn insert_user_answering(
+        &self,
+        user: &User,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        let doc = to_document(&UserDoc::from_domain(user, events.to_vec()))?;
+        self.insert_answering(&self.users, doc, answer, user.created_at)
             .await
-            .map_err(map_err)?;
-        Ok(())
     }
 
     #[instrument(skip_all)]
@@ -838,6 +889,55 @@ impl MongoStore {
             .transpose()
     }
 
+    /// Inserts `doc` with `answer` in its `answers`, in one write.
+    async fn insert_answering<T: Send + Sync>(
+        &self,
+        collection: &Collection<T>,
+        mut doc: Document,
+        answer: Option<&StoredAnswer>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if let Some(answer) = answer {
+            self.make_room_for_answer(answer, now).await?;
+            doc.insert("answers", vec![AnswerDoc::from_domain(answer).to_bson()?]);
+        }
+        collection
+            .clone_with_type::<Document>()
+            .insert_one(doc)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Makes room for `answer`: refuses it while an unexpired answer holds its key (the unique
+    /// indexes guard each collection against a racing twin; this covers the other
+    /// collection), and removes an expired one, which the unique index would still count.
+    async fn make_room_for_answer(
+        &self,
+        answer: &StoredAnswer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if self.find_answer(&answer.key, now).await?.is_some() {
+            return Err(StoreError::Duplicate {
+                field: "Idempotency-Key",
+            });
+        }
+        let expired = doc! {"key": &answer.key, "expiresAt": {"$lte": bson_time(now)}};
+        for collection in [
+            self.tickets.clone_with_type::<Document>(),
+            self.users.clone_with_type::<Document>(),
+        ] {
+            collection
+                .update_many(
+                    doc! {"answers": {"$elemMatch": expired.clone()}},
+                    doc! {"$pull": {"answers": expired.clone()}},
+                )
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     /// The user matching `filter`, without its outbox.
     async fn find_user_where(&self, filter: Document) -> StoreResult<Option<User>> {
         self.users
@@ -954,6 +1054,8 @@ fn map_err(err: mongodb::error::Error) -> StoreError {
                 "email"
             } else if we.message.contains("complaintId") {
                 "complaintId"
+            } else if we.message.contains("answers") {
+                "Idempotency-Key"
             } else {
                 "id"
             };
@@ -996,6 +1098,21 @@ fn outbox_entries(events: &[Envelope]) -> Vec<OutboxEntry> {
     events.iter().map(OutboxEntry::from_envelope).collect()
 }
 
+/// Each `Idempotency-Key` (scoped to its sender) answers once across the collection; documents
+/// without answers are not indexed.
+fn answers_unique() -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! {"answers.key": 1})
+        .options(
+            IndexOptions::builder()
+                .unique(true)
+                .partial_filter_expression(doc! {"answers.key": {"$exists": true}})
+                .name("answers_key".to_owned())
+                .build(),
+        )
+        .build()
+}
+
 fn ticket_owner(id: &str) -> StoreResult<OutboxOwner> {
     TicketId::parse(id)
         .map(OutboxOwner::Ticket)
@@ -1006,6 +1123,50 @@ fn user_owner(id: &str) -> StoreResult<OutboxOwner> {
     UserId::parse("_id", id)
         .map(OutboxOwner::User)
         .map_err(|e| corrupt("user", e.to_string()))
+}
+
+/// The answers stored in a document.
+#[derive(Deserialize)]
+struct AnswersDoc {
+    #[serde(default)]
+    answers: Vec<AnswerDoc>,
+}
+
+/// One [`StoredAnswer`] as stored in the `answers` of the document its request changed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AnswerDoc {
+    key: String,
+    fingerprint: String,
+    status: i32,
+    body: String,
+    expires_at: bson::DateTime,
+}
+
+impl AnswerDoc {
+    fn from_domain(a: &StoredAnswer) -> Self {
+        Self {
+            key: a.key.clone(),
+            fingerprint: a.fingerprint.clone(),
+            status: i32::from(a.status),
+            body: a.body.clone(),
+            expires_at: bson_time(a.expires_at),
+        }
+    }
+
+    fn into_domain(self) -> StoredAnswer {
+        StoredAnswer {
+            key: self.key,
+            fingerprint: self.fingerprint,
+            status: u16::try_from(self.status).unwrap_or(500),
+            body: self.body,
+            expires_at: chrono_time(self.expires_at),
+        }
+    }
+
+    fn to_bson(&self) -> StoreResult<bson::Bson> {
+        bson::to_bson(self).map_err(|e| StoreError::Other(e.to_string()))
+    }
 }
 
 /// Who holds a document's outbox, as a claim reads it.

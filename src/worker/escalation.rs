@@ -132,7 +132,7 @@ async fn apply_due_steps(
         return Ok(Applied::Done);
     }
     let stored = match claimed {
-        Some(agent) => commit_claimed(ctx.store.as_ref(), &ticket, agent, &events).await?,
+        Some(agent) => commit_claimed(ctx.store.as_ref(), &ticket, agent, &events, None).await?,
         None => ctx.store.update_ticket(&ticket, &events).await?,
     };
     if !stored {

@@ -68,7 +68,7 @@ async fn assign_claimed(
         ctx.store.release_slot(agent, ticket.id).await?;
         return Ok(false);
     };
-    if !commit_claimed(ctx.store.as_ref(), &ticket, agent, &[event]).await? {
+    if !commit_claimed(ctx.store.as_ref(), &ticket, agent, &[event], None).await? {
         return Ok(false);
     }
     ctx.outbox.notify_one();

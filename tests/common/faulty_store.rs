@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use quickfix::domain::{
     Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, Tier, User, UserId,
 };
-use quickfix::{OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult, TicketQuery};
+use quickfix::{
+    OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult, StoredAnswer, TicketQuery,
+};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -51,7 +53,12 @@ impl FaultyStore {
 
 #[async_trait]
 impl Store for FaultyStore {
-    async fn update_ticket(&self, ticket: &Ticket, events: &[Envelope]) -> StoreResult<bool> {
+    async fn update_ticket_answering(
+        &self,
+        ticket: &Ticket,
+        events: &[Envelope],
+        answer: Option<&StoredAnswer>,
+    ) -> StoreResult<bool> {
         if self.fail {
             return Err(quickfix::StoreError::Unavailable("injected failure".into()));
         }
@@ -59,7 +66,9 @@ impl Store for FaultyStore {
             self.hung.notify_one();
             std::future::pending::<()>().await;
         }
-        self.inner.update_ticket(ticket, events).await
+        self.inner
+            .update_ticket_answering(ticket, events, answer)
+            .await
     }
     async fn ping(&self) -> StoreResult<()> {
         self.pings.fetch_add(1, Ordering::SeqCst);
@@ -68,8 +77,20 @@ impl Store for FaultyStore {
     async fn next_complaint_number(&self) -> StoreResult<u64> {
         self.inner.next_complaint_number().await
     }
-    async fn insert_ticket(&self, t: &Ticket, e: &[Envelope]) -> StoreResult<()> {
-        self.inner.insert_ticket(t, e).await
+    async fn insert_ticket_answering(
+        &self,
+        t: &Ticket,
+        e: &[Envelope],
+        a: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        self.inner.insert_ticket_answering(t, e, a).await
+    }
+    async fn find_answer(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredAnswer>> {
+        self.inner.find_answer(key, now).await
     }
     async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
         self.inner.find_ticket(by).await
@@ -77,8 +98,13 @@ impl Store for FaultyStore {
     async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
         self.inner.list_tickets(q).await
     }
-    async fn insert_user(&self, u: &User, e: &[Envelope]) -> StoreResult<()> {
-        self.inner.insert_user(u, e).await
+    async fn insert_user_answering(
+        &self,
+        u: &User,
+        e: &[Envelope],
+        a: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        self.inner.insert_user_answering(u, e, a).await
     }
     async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
         self.inner.find_user(id).await

@@ -122,7 +122,7 @@ pub async fn aws_topology(endpoint: &str, spec: &TopologySpec) -> Topology {
 pub enum Backend {
     /// In-memory store, in-process bus.
     Embedded,
-    /// MongoDB (SecantusDB) and SNS/SQS (moto).
+    /// MongoDB (SecantusDB) and SNS/SQS (LocalStack).
     Real,
 }
 

@@ -102,3 +102,19 @@ pub fn start_dev() -> Dev {
         .to_owned();
     Dev { child, base }
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a server that must come back on the
+/// same address after a restart.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port()
+}
+
+/// The last `lines` lines of a log file (empty when it cannot be read), for failure messages.
+pub fn log_tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
