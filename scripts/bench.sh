@@ -2,7 +2,8 @@
 # Benchmarks QuickFix and prints tables: the API under load on the embedded backends and on
 # MongoDB (SecantusDB, a correctness backend: take its figures as a floor, not a reference),
 # the worker, the escalation scan over 100,000 open tickets, live fan-out to 1,000 sockets, and
-# a flood of 500 concurrent sign-ins against the abuse limits.
+# a flood of 500 concurrent sign-ins against the abuse limits, and a fleet of 1, 2 and 4 worker
+# processes on the emulators (scaling, publishes per event).
 #   BENCH_SECONDS=10 BENCH_CONCURRENCY=16 scripts/bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,3 +17,4 @@ cargo bench --bench worker_load
 cargo bench --bench sla_scan
 cargo bench --bench live_fanout
 cargo bench --bench login_flood
+cargo bench --bench fleet

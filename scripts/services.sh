@@ -80,44 +80,38 @@ free_port() {
   "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-wait_for_port() {
-  local name="$1" port="$2" pid="$3" deadline=$((SECONDS + 60))
-  until "$venv/bin/python" -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
+# Whether something listens on 127.0.0.1:PORT.
+port_open() {
+  "$venv/bin/python" -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null
+}
+
+# Whether LocalStack on PORT says SNS and SQS run (it listens before they do).
+localstack_healthy() {
+  "$venv/bin/python" -c "
+import json, sys, urllib.request
+try:
+    h = json.load(urllib.request.urlopen('http://127.0.0.1:$1/_localstack/health', timeout=2))
+    sys.exit(0 if all(h['services'].get(s) in ('running', 'available') for s in ('sns', 'sqs')) else 1)
+except Exception:
+    sys.exit(1)
+" 2>/dev/null
+}
+
+# Waits until `PROBE PORT` succeeds; fails with the service's log when it exits or takes longer
+# than SECONDS.
+wait_until() {
+  local name="$1" port="$2" pid="$3" seconds="$4" probe="$5" deadline=$((SECONDS + $4))
+  until "$probe" "$port"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       log "$name exited during start-up; its log:"; cat "$state/$name.log" >&2; exit 1
     fi
     if (( SECONDS > deadline )); then
-      log "$name did not listen on port $port within 60 s; its log:"; cat "$state/$name.log" >&2; exit 1
+      log "$name was not ready on port $port within $seconds s; its log:"
+      cat "$state/$name.log" >&2; exit 1
     fi
     sleep 0.2
   done
   log "$name is up on 127.0.0.1:$port (pid $pid)"
-}
-
-# LocalStack listens before its services run: wait until its health endpoint says SNS and SQS
-# are running.
-wait_for_localstack() {
-  local port="$1" pid="$2" deadline=$((SECONDS + 180)) health
-  while :; do
-    health="$("$venv/bin/python" -c "
-import json, sys, urllib.request
-try:
-    h = json.load(urllib.request.urlopen('http://127.0.0.1:$port/_localstack/health', timeout=2))
-    ok = all(h['services'].get(s) in ('running', 'available') for s in ('sns', 'sqs'))
-    print('ok' if ok else 'starting')
-except Exception:
-    print('down')
-" 2>/dev/null || echo down)"
-    [[ "$health" == ok ]] && break
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "localstack exited during start-up; its log:"; cat "$state/localstack.log" >&2; exit 1
-    fi
-    if (( SECONDS > deadline )); then
-      log "localstack was not healthy within 180 s; its log:"; cat "$state/localstack.log" >&2; exit 1
-    fi
-    sleep 0.5
-  done
-  log "localstack is up on 127.0.0.1:$port (pid $pid)"
 }
 
 start() {
@@ -137,8 +131,8 @@ start() {
     setsid "$ls_venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
   echo $! >"$state/localstack.pid"
 
-  wait_for_port secantusdb "$mongo_port" "$(cat "$state/secantusdb.pid")"
-  wait_for_localstack "$aws_port" "$(cat "$state/localstack.pid")"
+  wait_until secantusdb "$mongo_port" "$(cat "$state/secantusdb.pid")" 60 port_open
+  wait_until localstack "$aws_port" "$(cat "$state/localstack.pid")" 180 localstack_healthy
 
   cat >"$state/env" <<ENV
 export QUICKFIX_TEST_MONGODB_URI=mongodb://127.0.0.1:$mongo_port/
