@@ -27,6 +27,13 @@ use crate::bus::{BusError, Publisher};
 use crate::domain::Envelope;
 use crate::store::{OutboxLease, OutboxOwner, PendingEvents, Store, StoreError};
 
+/// Events published (and then cleared) together: one SNS `PublishBatch`.
+const PUBLISH_CHUNK: usize = 10;
+
+fn lease_time(settings: &RelaySettings) -> TimeDelta {
+    TimeDelta::from_std(settings.lease).unwrap_or(TimeDelta::seconds(30))
+}
+
 /// Counts what a claim round took, and sets how old the oldest event this relay holds is (the
 /// maximum over relays is the outbox's lag).
 fn record_claims(claimed: &[PendingEvents], now: DateTime<Utc>) {
@@ -139,8 +146,7 @@ impl OutboxRelay {
             let lease = OutboxLease {
                 relay: self.id.clone(),
                 now,
-                until: now
-                    + TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(30)),
+                until: now + lease_time(&self.settings),
             };
             let pending = self
                 .store
@@ -154,23 +160,34 @@ impl OutboxRelay {
             if heads.is_empty() {
                 return Ok(pass);
             }
-            let events: Vec<Envelope> = heads.iter().map(|(_, e)| (*e).clone()).collect();
-            let report = self.publisher.publish(&events).await?;
-            for (owner, event) in &heads {
-                if report.published.contains(&event.event_id) {
-                    self.store
-                        .clear_events(*owner, &[event.event_id], &self.id)
-                        .await?;
-                    metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
+            // Publish and clear in small chunks, and only while the lease has at least half its
+            // time left: a slow topic or store must not let the lease run out between a
+            // publish and its clear (another relay would publish the same events again). What
+            // is left is claimed again, which renews the lease, on the next turn.
+            let renew_at = now + lease_time(&self.settings) / 2;
+            for (n, chunk) in heads.chunks(PUBLISH_CHUNK).enumerate() {
+                // The first chunk always goes, so a slow claim cannot stall the relay.
+                if n > 0 && Utc::now() >= renew_at {
+                    break;
                 }
-            }
-            pass.published += report.published.len();
-            if !report.failed.is_empty() {
-                pass.failed += report.failed.len();
-                metrics::counter!("quickfix_outbox_publish_failures_total")
-                    .increment(report.failed.len() as u64);
-                warn!(failed = report.failed.len(), first_reason = %report.failed[0].1, "topic refused events; they stay in the outbox");
-                return Ok(pass);
+                let events: Vec<Envelope> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
+                let report = self.publisher.publish(&events).await?;
+                for (owner, event) in chunk {
+                    if report.published.contains(&event.event_id) {
+                        self.store
+                            .clear_events(*owner, &[event.event_id], &self.id)
+                            .await?;
+                        metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
+                    }
+                }
+                pass.published += report.published.len();
+                if !report.failed.is_empty() {
+                    pass.failed += report.failed.len();
+                    metrics::counter!("quickfix_outbox_publish_failures_total")
+                        .increment(report.failed.len() as u64);
+                    warn!(failed = report.failed.len(), first_reason = %report.failed[0].1, "topic refused events; they stay in the outbox");
+                    return Ok(pass);
+                }
             }
         }
     }
