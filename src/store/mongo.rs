@@ -491,8 +491,7 @@ impl Store for MongoStore {
         state.insert("revision", rev(ticket.revision + 1));
         let mut update = with_events(state, events)?;
         if let Some(answer) = answer {
-            self.make_room_for_answer(answer, ticket.updated_at)
-                .await?;
+            self.make_room_for_answer(answer, ticket.updated_at).await?;
             update.insert(
                 "$push",
                 doc! {"answers": AnswerDoc::from_domain(answer).to_bson()?},
