@@ -795,6 +795,22 @@ async fn an_outbox_is_leased_to_one_relay_until_cleared_or_expired(store: Arc<dy
     );
 }
 
+async fn a_backlog_of_ticket_events_does_not_starve_agent_events(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    for _ in 0..4 {
+        insert_ticket(store.as_ref(), requester, "Billing", Priority::Low).await;
+    }
+    let agent = online_agent(store.as_ref(), "starved@example.com").await;
+    let claimed = store.claim_events(&lease("r", now(), 30), 2).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        claimed
+            .iter()
+            .any(|p| p.owner == OutboxOwner::User(agent.id)),
+        "the agent's event is in the first batch"
+    );
+}
+
 async fn concurrent_relays_claim_each_outbox_once(store: Arc<dyn Store>) {
     let requester = UserId::generate();
     for _ in 0..20 {
@@ -907,6 +923,7 @@ on_both_stores!(
     outbox_keeps_events_in_order_until_cleared,
     an_outbox_is_leased_to_one_relay_until_cleared_or_expired,
     concurrent_relays_claim_each_outbox_once,
+    a_backlog_of_ticket_events_does_not_starve_agent_events,
     answers_are_stored_with_their_write_once_per_key_until_they_expire,
     claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,
     concurrent_claims_never_overbook,

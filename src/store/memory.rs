@@ -641,7 +641,18 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> StoreResult<Vec<PendingEvents>> {
         let mut inner = self.lock();
-        let owners: Vec<OutboxOwner> = inner.outbox.iter().copied().collect();
+        // Agents first, at most half the batch, as the MongoDB adapter does: ticket events
+        // must not starve an agent's presence change.
+        let (users, tickets): (Vec<OutboxOwner>, Vec<OutboxOwner>) = inner
+            .outbox
+            .iter()
+            .copied()
+            .partition(|o| matches!(o, OutboxOwner::User(_)));
+        let owners: Vec<OutboxOwner> = users
+            .into_iter()
+            .take(limit.div_ceil(2))
+            .chain(tickets)
+            .collect();
         let mut claimed = Vec::new();
         for owner in owners {
             if claimed.len() == limit {

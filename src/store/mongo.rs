@@ -834,13 +834,15 @@ impl Store for MongoStore {
         lease: &OutboxLease,
         limit: usize,
     ) -> StoreResult<Vec<PendingEvents>> {
+        // Agents first, at most half the batch: a backlog of ticket events must not starve an
+        // agent's presence change (their untouched tickets wait on it), and agents are few.
         let mut out = self
-            .claim_in(&self.tickets, lease, limit, ticket_owner)
+            .claim_in(&self.users, lease, limit.div_ceil(2), user_owner)
             .await?;
-        let users = self
-            .claim_in(&self.users, lease, limit - out.len(), user_owner)
+        let tickets = self
+            .claim_in(&self.tickets, lease, limit - out.len(), ticket_owner)
             .await?;
-        out.extend(users);
+        out.extend(tickets);
         Ok(out)
     }
 
