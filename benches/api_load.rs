@@ -6,6 +6,8 @@
 //! as the last answers, for `BENCH_SECONDS` (default 10) per row after a one-second warm-up.
 //! Prints one table row per backend and operation.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use quickfix::{
 };
 use secrecy::SecretString;
 use serde_json::json;
+use support::percentile;
 
 const PASSWORD: &str = "quickfix";
 
@@ -201,14 +204,6 @@ async fn drive(
         errors += e;
     }
     (all, errors, started.elapsed())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 async fn bench_backend(

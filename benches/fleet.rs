@@ -7,6 +7,8 @@
 //! publishes per event (every message a queue subscribed to the whole topic received, over the
 //! distinct event ids), and creation → assignment p50/p95 across the processes.
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -15,24 +17,16 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use quickfix::domain::{
-    AgentProfile, Categories, ComplaintId, Description, Email, EventMetadata, EventType, NewTicket,
-    PasswordHash, PersonName, Presence, Priority, Role, SlaPolicy, Status, Ticket, Tier, Title,
-    User, UserId, WORKER_EVENT_TYPES,
+    Categories, ComplaintId, Description, EventType, NewTicket, Priority, SlaPolicy, Status,
+    Ticket, Title, UserId, WORKER_EVENT_TYPES,
 };
 use quickfix::{
     AwsOptions, MongoStore, MongoStoreOptions, Queue, SqsQueue, Store, TicketQuery, TopologySpec,
     aws_config, provision,
 };
+use support::{meta, percentile, seed_agents};
 
 const WORKER_COUNTS: [usize; 3] = [1, 2, 4];
-
-fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "fleet".into(),
-        causation_id: None,
-        actor: "fleet".into(),
-    }
-}
 
 /// Worker processes, killed when dropped (also when the benchmark panics).
 struct Fleet(Vec<Child>);
@@ -68,30 +62,6 @@ struct Row {
     events: usize,
     p50: f64,
     p95: f64,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-async fn seed_agents(store: &dyn Store) {
-    let general = Categories::default().parse("skills", "General").unwrap();
-    for i in 0..20 {
-        let mut agent = User::new(
-            PersonName::parse(&format!("Agent {i}")).unwrap(),
-            Email::parse(&format!("agent{i}@fleet.dev")).unwrap(),
-            Role::Agent,
-            PasswordHash::from_phc(String::new()),
-            Some(AgentProfile::new(vec![general.clone()], Tier::Agent, 50).unwrap()),
-            Utc::now(),
-        );
-        agent.set_presence(Presence::Online, Utc::now(), meta());
-        store.insert_user(&agent, &[]).await.unwrap();
-    }
 }
 
 /// Starts `n` workers and waits until each says it consumes.
@@ -133,7 +103,7 @@ async fn run(workers: usize, mongo_uri: &str, endpoint: &str, tickets: usize) ->
             .await
             .expect("connect"),
     );
-    seed_agents(store.as_ref()).await;
+    seed_agents(store.as_ref(), "fleet.dev").await;
     let aws = aws_config(&AwsOptions {
         endpoint_url: Some(endpoint.to_owned()),
         region: Some("us-east-1".into()),

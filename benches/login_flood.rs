@@ -12,6 +12,8 @@
 //! target, and the legitimate sign-ins' latency against the 1 s target. Exits non-zero when any
 //! request got a server error other than 503 or no answer at all.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::percentile;
 
 const FLOOD_CONNECTIONS: usize = 500;
 const FLOOD_ADDRESSES: usize = 50;
@@ -278,14 +281,6 @@ fn legit_user(base: String, over: Duration) -> (Vec<Duration>, Tally) {
         }
         (latencies, tally)
     })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn ms(d: Duration) -> f64 {

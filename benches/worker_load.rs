@@ -10,20 +10,22 @@
 //! write, then the outbox relay publishes); 20 online agents with 50 slots each take them, and no
 //! run offers more tickets than those 1,000 slots.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use quickfix::domain::{
-    AgentProfile, Categories, Clock, ComplaintId, Description, Email, Envelope, EventMetadata,
-    EventType, NewTicket, PasswordHash, PersonName, Presence, Priority, PriorityRules, Role,
-    SlaPolicy, Status, Ticket, Tier, Title, User, UserId,
+    Categories, Clock, ComplaintId, Description, Envelope, EventType, NewTicket, Priority,
+    PriorityRules, SlaPolicy, Status, Ticket, Title, UserId,
 };
 use quickfix::worker::{ConsumerSettings, Context, Worker};
 use quickfix::{
     MemoryStore, MemoryTopology, OutboxRelay, Publisher, Queue, RelaySettings, SnsPublisher,
     SqsQueue, Store, TicketQuery, TopologySpec, aws_config, provision,
 };
+use support::{meta, percentile, seed_agents};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -45,32 +47,8 @@ struct Row {
     p99: f64,
 }
 
-fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "bench".into(),
-        causation_id: None,
-        actor: "bench".into(),
-    }
-}
-
 /// 20 agents with 50 slots each: every ticket of a run can be assigned.
-const AGENT_SLOTS: usize = 1000;
-
-async fn seed_agents(store: &dyn Store) {
-    let general = Categories::default().parse("skills", "General").unwrap();
-    for i in 0..20 {
-        let mut agent = User::new(
-            PersonName::parse(&format!("Agent {i}")).unwrap(),
-            Email::parse(&format!("agent{i}@bench.dev")).unwrap(),
-            Role::Agent,
-            PasswordHash::from_phc(String::new()),
-            Some(AgentProfile::new(vec![general.clone()], Tier::Agent, 50).unwrap()),
-            Utc::now(),
-        );
-        agent.set_presence(Presence::Online, Utc::now(), meta());
-        store.insert_user(&agent, &[]).await.unwrap();
-    }
-}
+const AGENT_SLOTS: usize = support::AGENTS * support::SLOTS_PER_AGENT as usize;
 
 /// Writes `count` tickets at `rate` per second, as the API would.
 /// (`f64::MAX` means as fast as the store takes them.)
@@ -103,14 +81,6 @@ async fn create_tickets(store: &dyn Store, wake: &Notify, count: usize, rate: f6
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// Relay + worker over the given adapters.
 struct Pipeline {
     store: Arc<dyn Store>,
@@ -126,7 +96,7 @@ impl Pipeline {
         publisher: Arc<dyn Publisher>,
         queue: Arc<dyn Queue>,
     ) -> Self {
-        seed_agents(store.as_ref()).await;
+        seed_agents(store.as_ref(), "bench.dev").await;
         let wake = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         let relay_settings = RelaySettings {

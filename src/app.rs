@@ -298,7 +298,7 @@ async fn mongo_store(settings: &Settings) -> anyhow::Result<MongoStore> {
     let uri = settings
         .mongodb_uri
         .as_ref()
-        .context("MONGODB_URI is required")?;
+        .context("MONGODB_URI: is required (the MongoDB connection string)")?;
     let options = MongoStoreOptions {
         server_selection_timeout: settings.mongodb_timeout(),
     };
@@ -539,9 +539,6 @@ pub fn spawn_worker(
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    if settings.mongodb_uri.is_none() {
-        anyhow::bail!("MONGODB_URI: is required for `quickfix worker`");
-    }
     let queue_url = settings
         .sqs_queue_url
         .clone()
@@ -680,9 +677,6 @@ pub async fn run_admin(settings: Settings, command: AdminCommand) -> anyhow::Res
             "Failed to read the admin password from standard input (or set QUICKFIX_ADMIN_PASSWORD)",
         )?,
     };
-    if settings.mongodb_uri.is_none() {
-        anyhow::bail!("MONGODB_URI: is required for `quickfix admin create`");
-    }
     let store = mongo_store(&settings).await?;
     let outcome = crate::admin::create_admin(
         &store,

@@ -421,26 +421,11 @@ impl Store for MongoStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredAnswer>> {
-        for collection in [
-            self.tickets.clone_with_type::<Document>(),
-            self.users.clone_with_type::<Document>(),
-        ] {
-            let found = collection
-                .clone_with_type::<AnswersDoc>()
-                .find_one(doc! {"answers.key": key})
-                .projection(doc! {"answers": 1})
-                .await
-                .map_err(map_err)?;
-            if let Some(doc) = found {
-                return Ok(doc
-                    .answers
-                    .into_iter()
-                    .find(|a| a.key == key)
-                    .map(AnswerDoc::into_domain)
-                    .filter(|a| a.expires_at > now));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .answer_under(key)
+            .await?
+            .map(|(answer, _)| answer)
+            .filter(|a| a.expires_at > now))
     }
 
     #[instrument(skip_all)]
@@ -918,25 +903,48 @@ impl MongoStore {
         answer: &StoredAnswer,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        if self.find_answer(&answer.key, now).await?.is_some() {
-            return Err(StoreError::Duplicate {
+        match self.answer_under(&answer.key).await? {
+            None => Ok(()),
+            Some((held, _)) if held.expires_at > now => Err(StoreError::Duplicate {
                 field: "Idempotency-Key",
-            });
+            }),
+            Some((_, collection)) => {
+                let expired = doc! {"key": &answer.key, "expiresAt": {"$lte": bson_time(now)}};
+                collection
+                    .update_many(
+                        doc! {"answers": {"$elemMatch": expired.clone()}},
+                        doc! {"$pull": {"answers": expired}},
+                    )
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
         }
-        let expired = doc! {"key": &answer.key, "expiresAt": {"$lte": bson_time(now)}};
+    }
+
+    /// The answer stored under `key`, expired or not, and the collection that holds it.
+    async fn answer_under(
+        &self,
+        key: &str,
+    ) -> StoreResult<Option<(StoredAnswer, Collection<Document>)>> {
         for collection in [
             self.tickets.clone_with_type::<Document>(),
             self.users.clone_with_type::<Document>(),
         ] {
-            collection
-                .update_many(
-                    doc! {"answers": {"$elemMatch": expired.clone()}},
-                    doc! {"$pull": {"answers": expired.clone()}},
-                )
+            let found = collection
+                .clone_with_type::<AnswersDoc>()
+                .find_one(doc! {"answers.key": key})
+                .projection(doc! {"answers": 1})
                 .await
                 .map_err(map_err)?;
+            if let Some(answer) = found
+                .and_then(|doc| doc.answers.into_iter().find(|a| a.key == key))
+                .map(AnswerDoc::into_domain)
+            {
+                return Ok(Some((answer, collection)));
+            }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The user matching `filter`, without its outbox.

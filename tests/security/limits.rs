@@ -200,8 +200,19 @@ async fn the_whole_api_is_rate_limited_per_client_address() {
     assert_retry_after(&limited);
 }
 
-/// An app whose first ticket update never returns, with the given limits.
-async fn app_with_a_hanging_store(limits: ApiLimits) -> (TestApp, Arc<FaultyStore>) {
+/// An assignment whose ticket update never returns: the app, its store, and the request that
+/// will hang (path, admin token, body).
+struct HangingAssignment {
+    app: TestApp,
+    store: Arc<FaultyStore>,
+    path: String,
+    admin: String,
+    body: serde_json::Value,
+}
+
+/// An app whose first ticket update never returns, with the given limits, and an online agent
+/// and an open ticket to assign to them.
+async fn a_hanging_assignment(limits: ApiLimits) -> HangingAssignment {
     let inner: Arc<dyn Store> = Arc::new(MemoryStore::new());
     common::seed(inner.as_ref()).await;
     let faulty = FaultyStore::hanging(inner);
@@ -215,16 +226,6 @@ async fn app_with_a_hanging_store(limits: ApiLimits) -> (TestApp, Arc<FaultyStor
         None,
     )
     .await;
-    (app, faulty)
-}
-
-#[tokio::test]
-async fn a_request_that_runs_too_long_is_answered_with_503() {
-    let limits = ApiLimits {
-        request_timeout: Duration::from_millis(500),
-        ..ApiLimits::generous(16 * 1024)
-    };
-    let (app, _) = app_with_a_hanging_store(limits).await;
     let agent = app.agent(1).await;
     let admin = app.admin().await;
     let customer = app.customer(1).await;
@@ -236,14 +237,26 @@ async fn a_request_that_runs_too_long_is_answered_with_503() {
     )
     .await
     .expect(200);
-    let id = ticket["id"].as_str().unwrap();
+    HangingAssignment {
+        path: format!("/api/complaints/{}/assign", ticket["id"].as_str().unwrap()),
+        admin: admin.token,
+        body: json!({"agentId": agent.id}),
+        app,
+        store: faulty,
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_runs_too_long_is_answered_with_503() {
+    let limits = ApiLimits {
+        request_timeout: Duration::from_millis(500),
+        ..ApiLimits::generous(16 * 1024)
+    };
+    let h = a_hanging_assignment(limits).await;
     // Assigning updates the ticket, which hangs.
-    let reply = app
-        .post(
-            &format!("/api/complaints/{id}/assign"),
-            Some(&admin.token),
-            json!({"agentId": agent.id}),
-        )
+    let reply = h
+        .app
+        .post(&h.path, Some(&h.admin), h.body.clone())
         .await
         .expect_error(503, "timeout");
     assert_retry_after(&reply);
@@ -255,35 +268,20 @@ async fn requests_over_the_in_flight_cap_are_shed_with_503() {
         max_in_flight: 1,
         ..ApiLimits::generous(16 * 1024)
     };
-    let (app, faulty) = app_with_a_hanging_store(limits).await;
-    let agent = app.agent(1).await;
-    let admin = app.admin().await;
-    let customer = app.customer(1).await;
-    let ticket = app.open_ticket(&customer, "Stuck", "Technical").await;
-    app.patch(
-        &format!("/api/agents/{}/presence", agent.id),
-        Some(&agent.token),
-        json!({"presence": "online"}),
-    )
-    .await
-    .expect(200);
-    let id = ticket["id"].as_str().unwrap().to_owned();
-    let hung = faulty.hung.clone();
+    let h = a_hanging_assignment(limits).await;
+    let hung = h.store.hung.clone();
     let waiting = hung.notified();
-    let url = app.url(&format!("/api/complaints/{id}/assign"));
-    let client = app.client.clone();
-    let token = admin.token.clone();
-    let agent_id = agent.id.clone();
-    let stuck = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({"agentId": agent_id}))
-            .send()
-            .await
-    });
+    let stuck = tokio::spawn(
+        h.app
+            .client
+            .post(h.app.url(&h.path))
+            .bearer_auth(&h.admin)
+            .json(&h.body)
+            .send(),
+    );
     waiting.await; // the one slot is now held by a request that will not finish
-    let shed = app
+    let shed = h
+        .app
         .get("/healthz", None)
         .await
         .expect_error(503, "overloaded");
