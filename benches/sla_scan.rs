@@ -23,11 +23,7 @@ const DUE: usize = 1_000;
 const IDLE_RUNS: usize = 20;
 
 fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "bench".into(),
-        causation_id: None,
-        actor: "bench".into(),
-    }
+    EventMetadata::requested("bench", "bench")
 }
 
 /// `count` open tickets; `due` of them Critical and opened an hour before `now` (their first

@@ -76,6 +76,20 @@ pub enum Command {
     Admin(AdminCommand),
 }
 
+impl Command {
+    /// The service name its traces carry (unless `OTEL_SERVICE_NAME` names another).
+    pub fn service_name(&self) -> &'static str {
+        match self {
+            Self::Dev => "quickfix-dev",
+            Self::Api => "quickfix-api",
+            Self::Worker => "quickfix-worker",
+            Self::Provision(_) => "quickfix-provision",
+            Self::Dlq(_) => "quickfix-dlq",
+            Self::Admin(_) => "quickfix-admin",
+        }
+    }
+}
+
 /// Account administration.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {

@@ -128,11 +128,7 @@ pub async fn seed(
             agent,
             clock.now(),
         );
-        let meta = EventMetadata {
-            correlation_id: "demo-seed".into(),
-            causation_id: None,
-            actor: "system".into(),
-        };
+        let meta = EventMetadata::system("demo-seed");
         let events: Vec<_> = user
             .set_presence(Presence::Online, clock.now(), meta)
             .into_iter()

@@ -161,35 +161,60 @@ impl OutboxRelay {
                 return Ok(pass);
             }
             // Publish and clear in small chunks, and only while the lease has at least half its
-            // time left: a slow topic or store must not let the lease run out between a
+            // time left: a slow store or topic must not let the lease run out between a
             // publish and its clear (another relay would publish the same events again). What
             // is left is claimed again, which renews the lease, on the next turn.
-            let renew_at = now + lease_time(&self.settings) / 2;
-            for (n, chunk) in heads.chunks(PUBLISH_CHUNK).enumerate() {
-                // The first chunk always goes, so a slow claim cannot stall the relay.
-                if n > 0 && Utc::now() >= renew_at {
+            let publish_until = now + lease_time(&self.settings) / 2;
+            let claimed_in = Utc::now() - now;
+            if claimed_in > lease_time(&self.settings) / 4 {
+                warn!(
+                    claim_ms = claimed_in.num_milliseconds(),
+                    lease_ms = lease_time(&self.settings).num_milliseconds(),
+                    "claiming outbox events took over a quarter of the lease; raise OUTBOX_LEASE_SECONDS if this repeats"
+                );
+            }
+            for chunk in heads.chunks(PUBLISH_CHUNK) {
+                if Utc::now() >= publish_until {
                     break;
                 }
-                let events: Vec<Envelope> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
-                let report = self.publisher.publish(&events).await?;
-                for (owner, event) in chunk {
-                    if report.published.contains(&event.event_id) {
-                        self.store
-                            .clear_events(*owner, &[event.event_id], &self.id)
-                            .await?;
-                        metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
-                    }
-                }
-                pass.published += report.published.len();
-                if !report.failed.is_empty() {
-                    pass.failed += report.failed.len();
-                    metrics::counter!("quickfix_outbox_publish_failures_total")
-                        .increment(report.failed.len() as u64);
-                    warn!(failed = report.failed.len(), first_reason = %report.failed[0].1, "topic refused events; they stay in the outbox");
+                let published = self.publish_chunk(chunk).await?;
+                pass.published += published.published;
+                if published.failed > 0 {
+                    pass.failed += published.failed;
                     return Ok(pass);
                 }
             }
         }
+    }
+
+    /// Publishes `chunk` (one event per document) and clears what the topic accepted, every
+    /// document at once.
+    async fn publish_chunk(
+        &self,
+        chunk: &[(OutboxOwner, &Envelope)],
+    ) -> Result<RelayPass, RelayError> {
+        let events: Vec<Envelope> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
+        let report = self.publisher.publish(&events).await?;
+        let clears = chunk
+            .iter()
+            .filter(|(_, event)| report.published.contains(&event.event_id))
+            .map(|(owner, event)| async move {
+                self.store
+                    .clear_events(*owner, &[event.event_id], &self.id)
+                    .await?;
+                metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
+                Ok::<_, StoreError>(())
+            });
+        futures::future::try_join_all(clears).await?;
+        if !report.failed.is_empty() {
+            metrics::counter!("quickfix_outbox_publish_failures_total")
+                .increment(report.failed.len() as u64);
+            warn!(failed = report.failed.len(), first_reason = %report.failed[0].1, "topic refused events; they stay in the outbox");
+        }
+        Ok(RelayPass {
+            published: report.published.len(),
+            failed: report.failed.len(),
+        })
     }
 
     /// Runs passes until `shutdown`: after every wake-up, on every sweep, and with a growing

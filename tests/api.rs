@@ -868,11 +868,7 @@ async fn the_notifications_inbox_lists_and_marks_read(app: TestApp) {
     let agent = app.agent(1).await;
     let other = app.agent(2).await;
     let me = quickfix::domain::UserId::parse("id", &agent.id).unwrap();
-    let meta = quickfix::domain::EventMetadata {
-        correlation_id: "c".into(),
-        causation_id: None,
-        actor: "system".into(),
-    };
+    let meta = quickfix::domain::EventMetadata::requested("c", "system");
     let t0 = chrono::Utc::now() - chrono::Duration::seconds(10);
     let mut made = Vec::new();
     for i in 0..3 {

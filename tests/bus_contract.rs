@@ -50,11 +50,7 @@ async fn aws_bus() -> Option<Bus> {
 }
 
 fn event(event_type: EventType, n: u32) -> Envelope {
-    let meta = EventMetadata {
-        correlation_id: format!("corr-{n}"),
-        causation_id: None,
-        actor: "tester".into(),
-    };
+    let meta = EventMetadata::requested(format!("corr-{n}"), "tester");
     Envelope::new(
         event_type,
         json!({"n": n, "ticketId": format!("t-{n}")}),
@@ -75,8 +71,12 @@ async fn receive_one(queue: &dyn Queue, deadline: Duration) -> Option<Delivery> 
     None
 }
 
+/// A W3C trace context, as a traced span would emit it.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 async fn publishes_raw_envelopes_with_the_event_type_attribute(bus: Bus) {
-    let sent = event(EventType::TicketCreated, 1);
+    let mut sent = event(EventType::TicketCreated, 1);
+    sent.metadata = sent.metadata.traced(Some(TRACEPARENT.to_owned()));
     let report = bus
         .topic
         .publish(std::slice::from_ref(&sent))
@@ -89,6 +89,12 @@ async fn publishes_raw_envelopes_with_the_event_type_attribute(bus: Bus) {
         .await
         .expect("delivered");
     assert_eq!(got.event_type.as_deref(), Some("ticket.created"));
+    assert!(
+        got.attributes
+            .contains(&("traceparent".to_owned(), TRACEPARENT.to_owned())),
+        "a traced event carries its trace context as an attribute: {:?}",
+        got.attributes
+    );
     // Raw delivery: the body is the envelope itself, not an SNS notification wrapper.
     let body: Envelope = serde_json::from_str(&got.body).expect("body is the envelope");
     assert_eq!(body, sent);

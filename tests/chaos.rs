@@ -235,6 +235,7 @@ async fn the_delivery_contract_holds_through_kills_stalls_and_presence_changes()
         ),
         lease_seconds: LEASE_SECONDS,
         log_dir: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chaos-{tag}")),
+        extra_env: Vec::new(),
     };
     create_admin(&settings);
     let cluster = Arc::new(Cluster::new(settings, vec![free_port(), free_port()]));

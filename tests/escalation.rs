@@ -23,11 +23,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "test".into(),
-        causation_id: None,
-        actor: "test".into(),
-    }
+    EventMetadata::requested("test", "test")
 }
 
 fn rule(name: &str, since: Mark, after: TimeDelta, actions: &[EscalationAction]) -> EscalationRule {

@@ -239,11 +239,7 @@ async fn stored_ticket(
             .unwrap(),
         priority: quickfix::domain::Priority::Low,
     };
-    let meta = quickfix::domain::EventMetadata {
-        correlation_id: "c".into(),
-        causation_id: None,
-        actor: requester.to_string(),
-    };
+    let meta = quickfix::domain::EventMetadata::requested("c", requester.to_string());
     let (ticket, event) = quickfix::domain::Ticket::open(
         new,
         quickfix::domain::ComplaintId::from_sequence(seq),

@@ -23,11 +23,7 @@ async fn notify(
     kind: NotificationKind,
     message: &str,
 ) -> Notification {
-    let meta = EventMetadata {
-        correlation_id: "live-test".into(),
-        causation_id: None,
-        actor: "system".into(),
-    };
+    let meta = EventMetadata::requested("live-test", "system");
     let now = chrono::Utc::now();
     let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
     let recipient = UserId::parse("id", &to.id).unwrap();
@@ -206,11 +202,7 @@ async fn the_relay_is_pushed_new_notifications(store: std::sync::Arc<dyn quickfi
     // one can only come through the stream.
     let mut written = Vec::new();
     for i in 0..3 {
-        let meta = EventMetadata {
-            correlation_id: format!("cs-{i}"),
-            causation_id: None,
-            actor: "system".into(),
-        };
+        let meta = EventMetadata::requested(format!("cs-{i}"), "system");
         let now = chrono::Utc::now();
         let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
         let n = Notification::of(

@@ -12,11 +12,7 @@ use quickfix::domain::{
 use serde_json::{Value, json};
 
 fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "test".into(),
-        causation_id: None,
-        actor: "test".into(),
-    }
+    EventMetadata::requested("test", "test")
 }
 
 /// Stores a ticket opened `ago` in the past (the API only opens tickets now), optionally

@@ -15,11 +15,7 @@ use quickfix::{OutboxOwner, Store, StoreError, TicketQuery};
 use serde_json::json;
 
 fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "corr".into(),
-        causation_id: None,
-        actor: "tester".into(),
-    }
+    EventMetadata::requested("corr", "tester")
 }
 
 fn now() -> chrono::DateTime<Utc> {

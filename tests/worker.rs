@@ -388,11 +388,7 @@ async fn duplicate_deliveries_change_nothing(s: System) {
         EventType::TicketCreated,
         json!({"ticketId": id, "complaintId": t["complaintId"], "userId": customer.id, "title": "Once only",
                "category": "Technical", "priority": "Medium", "assignedTo": null}),
-        quickfix::domain::EventMetadata {
-            correlation_id: "dup".into(),
-            causation_id: None,
-            actor: customer.id.clone(),
-        },
+        quickfix::domain::EventMetadata::requested("dup", customer.id.clone()),
         chrono::Utc::now(),
     );
     // And the ticket.assigned that notified the agent, again.
@@ -478,11 +474,7 @@ async fn a_redelivered_resolution_releases_the_slot_once(s: System) {
     let resolved = quickfix::domain::Envelope::new(
         EventType::TicketResolved,
         json!({"ticketId": a_id, "agentId": two_id}),
-        quickfix::domain::EventMetadata {
-            correlation_id: "dup".into(),
-            causation_id: None,
-            actor: two_id.clone(),
-        },
+        quickfix::domain::EventMetadata::requested("dup", two_id.clone()),
         chrono::Utc::now(),
     );
     s.stop_workers(vec![worker]).await;
@@ -1024,11 +1016,7 @@ async fn insert_ticket(
         priority,
     };
     let requester = quickfix::domain::UserId::parse("id", &customer.id).unwrap();
-    let meta = quickfix::domain::EventMetadata {
-        correlation_id: "c".into(),
-        causation_id: None,
-        actor: customer.id.clone(),
-    };
+    let meta = quickfix::domain::EventMetadata::requested("c", customer.id.clone());
     let (ticket, event) = quickfix::domain::Ticket::open(
         new,
         quickfix::domain::ComplaintId::from_sequence(seq),

@@ -20,11 +20,7 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
 
 /// Metadata of the events a benchmark writes itself.
 pub fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "bench".into(),
-        causation_id: None,
-        actor: "bench".into(),
-    }
+    EventMetadata::requested("bench", "bench")
 }
 
 /// Agents seeded by [`seed_agents`], with [`SLOTS_PER_AGENT`] slots each.

@@ -163,11 +163,8 @@ pub struct Correlation(pub String);
 impl Correlation {
     /// Event metadata for a change made by `actor` in this request.
     pub fn metadata(&self, actor: &Principal) -> EventMetadata {
-        EventMetadata {
-            correlation_id: self.0.clone(),
-            causation_id: None,
-            actor: actor.id.to_string(),
-        }
+        EventMetadata::requested(self.0.clone(), actor.id.to_string())
+            .traced(crate::telemetry::trace::current_traceparent())
     }
 }
 

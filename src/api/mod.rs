@@ -105,10 +105,35 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         }));
     let guarded = limits::shed_load(routes, limits).layer(state.guards.per_client_layer());
     headers::harden(guarded, &limits.cors_origins)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span of one request. It continues the caller's trace (`traceparent`), so a load
+/// balancer's or a client's trace runs on into QuickFix; [`record_request`] names it after the
+/// route once one matched.
+fn request_span(req: &Request) -> tracing::Span {
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+        otel.kind = "server",
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let parent = req
+        .headers()
+        .get(crate::telemetry::trace::TRACEPARENT)
+        .and_then(|v| v.to_str().ok());
+    crate::telemetry::trace::continue_trace(&span, parent);
+    span
 }
 
 /// Counts requests and records their latency per route and status.
@@ -119,7 +144,11 @@ async fn record_request(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().as_str().to_owned();
+    let span = tracing::Span::current();
+    crate::telemetry::trace::rename_current_span(format!("{method} {route}"));
+    span.record("http.route", route.as_str());
     let response = next.run(req).await;
+    span.record("http.response.status_code", response.status().as_u16());
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("quickfix_http_requests_total", &labels).increment(1);

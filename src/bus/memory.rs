@@ -119,7 +119,7 @@ impl MemoryQueue {
                 event_type: m
                     .attributes
                     .iter()
-                    .find(|(k, _)| k == "eventType")
+                    .find(|(k, _)| k == super::EVENT_TYPE_ATTRIBUTE)
                     .map(|(_, v)| v.clone()),
                 attributes: m.attributes.clone(),
                 receive_count: m.receive_count,
@@ -243,7 +243,10 @@ impl Publisher for MemoryTopic {
                     .is_none_or(|types| types.contains(event_type))
                 {
                     let body = body.get_or_insert_with(|| event.to_json());
-                    let attributes = vec![("eventType".to_owned(), event_type.to_owned())];
+                    let attributes = super::message_attributes(event)
+                        .into_iter()
+                        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                        .collect();
                     sub.queue.push(body.clone(), attributes);
                 }
             }

@@ -72,6 +72,19 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
+/// The message attributes an event is published with: its `eventType` (subscriptions filter
+/// on it) and, when it is traced, its `traceparent`.
+pub fn message_attributes(event: &Envelope) -> Vec<(&'static str, &str)> {
+    let mut attributes = vec![(EVENT_TYPE_ATTRIBUTE, event.event_type.as_str())];
+    if let Some(traceparent) = &event.metadata.traceparent {
+        attributes.push((crate::telemetry::trace::TRACEPARENT, traceparent));
+    }
+    attributes
+}
+
+/// The message attribute subscriptions filter on.
+pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
+
 /// A queue the worker consumes, with SQS semantics.
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {

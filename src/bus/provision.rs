@@ -9,8 +9,8 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
 
-use super::BusError;
 use super::aws::bus_error;
+use super::{BusError, EVENT_TYPE_ATTRIBUTE};
 use crate::domain::{EventType, WORKER_EVENT_TYPES};
 
 /// What to create.
@@ -144,8 +144,7 @@ pub async fn provision(config: &SdkConfig, spec: &TopologySpec) -> Result<Topolo
     .await
     .map_err(step("set queue policy"))?;
 
-    let filter =
-        json!({"eventType": spec.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>()});
+    let filter = json!({EVENT_TYPE_ATTRIBUTE: spec.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>()});
     let subscription_arn = sns
         .subscribe()
         .topic_arn(&topic_arn)

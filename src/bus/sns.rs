@@ -1,5 +1,5 @@
 //! The SNS publisher: `PublishBatch` in chunks of ten, each message with its `eventType`
-//! attribute so subscriptions can filter.
+//! attribute so subscriptions can filter, and its `traceparent` when it is traced.
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -8,7 +8,7 @@ use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use tracing::instrument;
 
 use super::aws::bus_error;
-use super::{BusError, PublishReport, Publisher};
+use super::{BusError, PublishReport, Publisher, message_attributes};
 use crate::domain::Envelope;
 
 /// SNS allows ten entries per `PublishBatch`.
@@ -35,15 +35,13 @@ impl SnsPublisher {
             .iter()
             .enumerate()
             .map(|(i, event)| {
-                let attribute = MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(event.event_type.as_str())
-                    .build()
-                    .expect("BUG: message attribute without required fields");
-                PublishBatchRequestEntry::builder()
+                let mut entry = PublishBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message(event.to_json())
-                    .message_attributes("eventType", attribute)
+                    .message(event.to_json());
+                for (name, value) in message_attributes(event) {
+                    entry = entry.message_attributes(name, string_attribute(value));
+                }
+                entry
                     .build()
                     .expect("BUG: batch entry without required fields")
             })
@@ -118,4 +116,13 @@ impl Publisher for SnsPublisher {
             .map(|_| ())
             .map_err(bus_error)
     }
+}
+
+/// A `String` message attribute.
+fn string_attribute(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("BUG: message attribute without required fields")
 }

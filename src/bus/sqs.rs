@@ -66,7 +66,7 @@ impl Queue for SqsQueue {
                 body: m.body().unwrap_or_default().to_owned(),
                 event_type: m
                     .message_attributes()
-                    .and_then(|a| a.get("eventType"))
+                    .and_then(|a| a.get(super::EVENT_TYPE_ATTRIBUTE))
                     .and_then(|v| v.string_value())
                     .map(str::to_owned),
                 attributes: m

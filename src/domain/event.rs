@@ -117,6 +117,48 @@ pub struct EventMetadata {
     pub causation_id: Option<String>,
     /// The user id of who acted, or `system`.
     pub actor: String,
+    /// The W3C trace context (`traceparent`) of the span that emitted the event, when traces
+    /// are exported: the consumer's span joins the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+/// Who acts for QuickFix itself.
+const SYSTEM_ACTOR: &str = "system";
+
+impl EventMetadata {
+    /// A change `actor` asked for, in the request or session `correlation_id` names.
+    pub fn requested(correlation_id: impl Into<String>, actor: impl Into<String>) -> Self {
+        Self {
+            correlation_id: correlation_id.into(),
+            causation_id: None,
+            actor: actor.into(),
+            traceparent: None,
+        }
+    }
+
+    /// A change QuickFix starts on its own (a sweep, an SLA scan, demo data): the start of a
+    /// causal chain `correlation_id` names.
+    pub fn system(correlation_id: impl Into<String>) -> Self {
+        Self::requested(correlation_id, SYSTEM_ACTOR)
+    }
+
+    /// An event QuickFix emits because of `cause`: same correlation, caused by `cause`.
+    pub fn caused_by(cause: &Envelope) -> Self {
+        Self {
+            correlation_id: cause.metadata.correlation_id.clone(),
+            causation_id: Some(cause.event_id.to_string()),
+            actor: SYSTEM_ACTOR.into(),
+            traceparent: None,
+        }
+    }
+
+    /// The same metadata, carrying the trace context `traceparent` (none: not traced).
+    #[must_use]
+    pub fn traced(mut self, traceparent: Option<String>) -> Self {
+        self.traceparent = traceparent;
+        self
+    }
 }
 
 /// The SNS message body: one event, as documented in DESIGN.md.
@@ -183,11 +225,7 @@ mod tests {
 
     #[test]
     fn envelope_serialises_with_the_documented_field_names() {
-        let meta = EventMetadata {
-            correlation_id: "c".into(),
-            causation_id: None,
-            actor: "u".into(),
-        };
+        let meta = EventMetadata::requested("c", "u");
         let e = Envelope::new(
             EventType::TicketCreated,
             serde_json::json!({"a": 1}),

@@ -825,11 +825,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn meta() -> EventMetadata {
-        EventMetadata {
-            correlation_id: "c".into(),
-            causation_id: None,
-            actor: "a".into(),
-        }
+        EventMetadata::requested("c", "a")
     }
 
     fn principal(role: Role) -> Principal {

@@ -293,11 +293,7 @@ mod tests {
     }
 
     fn note(message: &str, at: DateTime<Utc>) -> Notification {
-        let meta = EventMetadata {
-            correlation_id: "c".into(),
-            causation_id: None,
-            actor: "t".into(),
-        };
+        let meta = EventMetadata::requested("c", "t");
         let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, at);
         Notification::of(
             &event,

@@ -162,7 +162,11 @@ impl Worker {
             event_type = %event.event_type,
             correlation_id = %event.metadata.correlation_id,
             receive_count = delivery.receive_count,
+            otel.name = %format_args!("handle {}", event.event_type),
+            otel.kind = "consumer",
         );
+        // The handler's span, and every event it emits, continue the trace of the event.
+        crate::telemetry::trace::continue_trace(&span, event.metadata.traceparent.as_deref());
         async {
             let started = Instant::now();
             let work = dispatch(&self.ctx, &event);

@@ -190,11 +190,8 @@ async fn release(
 
 /// Scan steps start a causal chain of their own.
 fn scan_metadata() -> EventMetadata {
-    EventMetadata {
-        correlation_id: format!("sla-{}", Uuid::new_v4()),
-        causation_id: None,
-        actor: "system".into(),
-    }
+    EventMetadata::system(format!("sla-{}", Uuid::new_v4()))
+        .traced(crate::telemetry::trace::current_traceparent())
 }
 
 fn count(

@@ -16,11 +16,7 @@ const MAX_ATTEMPTS: usize = 5;
 
 /// Metadata for an event the worker emits because of `cause`.
 pub(crate) fn caused_by(cause: &Envelope) -> EventMetadata {
-    EventMetadata {
-        correlation_id: cause.metadata.correlation_id.clone(),
-        causation_id: Some(cause.event_id.to_string()),
-        actor: "system".into(),
-    }
+    EventMetadata::caused_by(cause).traced(crate::telemetry::trace::current_traceparent())
 }
 
 /// Gives `ticket` to the best agent for its category, if it is still in the backlog and an

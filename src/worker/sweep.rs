@@ -63,11 +63,8 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
         metrics::gauge!("quickfix_agents", "availability" => availability.as_str())
             .set(f64::from(count));
     }
-    let meta = EventMetadata {
-        correlation_id: format!("sweep-{}", uuid::Uuid::new_v4()),
-        causation_id: None,
-        actor: "system".into(),
-    };
+    let meta = EventMetadata::system(format!("sweep-{}", uuid::Uuid::new_v4()))
+        .traced(crate::telemetry::trace::current_traceparent());
     for agent in &agents {
         if agent
             .agent

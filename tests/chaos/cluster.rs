@@ -27,6 +27,8 @@ pub struct Settings {
     pub lease_seconds: u64,
     /// Where each process's log file goes.
     pub log_dir: PathBuf,
+    /// More settings for every process.
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -45,7 +47,8 @@ impl Settings {
             .env("LOG_FORMAT", "json")
             // QuickFix's own info lines (started, consuming, ticket assigned) make a failure
             // readable; everything else only from warnings up.
-            .env("RUST_LOG", "warn,quickfix=info");
+            .env("RUST_LOG", "warn,quickfix=info")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
     }
 }
 

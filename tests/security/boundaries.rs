@@ -76,11 +76,7 @@ impl Routed {
 
     /// Sends an event straight to the worker queue, as a forger would.
     async fn forge(&self, event_type: EventType, data: serde_json::Value) {
-        let meta = EventMetadata {
-            correlation_id: "forged".into(),
-            causation_id: None,
-            actor: "system".into(),
-        };
+        let meta = EventMetadata::requested("forged", "system");
         let event = Envelope::new(event_type, data, meta, chrono::Utc::now());
         let body = serde_json::to_string(&event).unwrap();
         let attributes = [("eventType".to_owned(), event_type.as_str().to_owned())];

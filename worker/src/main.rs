@@ -15,6 +15,8 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli: Cli = quickfix::config::parse_or_exit();
-    telemetry::init_logging(cli.settings.log_format);
-    app::run_worker(cli.settings).await
+    let telemetry = telemetry::init(cli.settings.log_format, "quickfix-worker")?;
+    let result = app::run_worker(cli.settings).await;
+    telemetry.shutdown();
+    result
 }

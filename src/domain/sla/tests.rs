@@ -6,11 +6,7 @@ use crate::domain::{
 };
 
 fn meta() -> EventMetadata {
-    EventMetadata {
-        correlation_id: "c".into(),
-        causation_id: None,
-        actor: "system".into(),
-    }
+    EventMetadata::system("c")
 }
 
 fn t0() -> DateTime<Utc> {
