@@ -6,6 +6,7 @@
 #
 #   scripts/services.sh start   # install if needed, start on free ports, write .test-services/env
 #   scripts/services.sh stop    # stop what start started
+#   scripts/services.sh fresh-db  # restart the database server, empty, on the same port
 #
 # After `start`, `source .test-services/env` exports QUICKFIX_TEST_MONGODB_URI,
 # QUICKFIX_TEST_AWS_ENDPOINT, QUICKFIX_TEST_AWS_PID (the emulator's process, which the chaos
@@ -163,9 +164,26 @@ stop() {
   done
 }
 
+# Restarts the MongoDB-compatible server on its port, empty (its storage is in memory): a long
+# suite then measures QuickFix, not the databases every earlier test left behind.
+fresh_db() {
+  local pidfile="$state/secantusdb.pid" port
+  port="$(sed -n 's|^export QUICKFIX_TEST_MONGODB_URI=mongodb://127.0.0.1:\([0-9]*\)/$|\1|p' "$state/env")"
+  [[ -n "$port" && -f "$pidfile" ]] || { log "not running; use start"; exit 1; }
+  local pid; pid="$(cat "$pidfile")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path :memory: \
+    >"$state/secantusdb.log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_until secantusdb "$port" "$(cat "$pidfile")" 60 port_open
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  fresh-db) fresh_db ;;
   install) install ;;
-  *) echo "usage: $0 start|stop|install" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|fresh-db|install" >&2; exit 2 ;;
 esac

@@ -791,6 +791,64 @@ async fn an_outbox_is_leased_to_one_relay_until_cleared_or_expired(store: Arc<dy
     );
 }
 
+async fn a_relay_renews_only_the_leases_it_still_holds(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let first = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
+    let second = insert_ticket(store.as_ref(), requester, "Billing", Priority::Low).await;
+    let agent = online_agent(store.as_ref(), "renewed@example.com").await;
+    let (first, second, agent) = (
+        OutboxOwner::Ticket(first.id),
+        OutboxOwner::Ticket(second.id),
+        OutboxOwner::User(agent.id),
+    );
+    let t0 = now();
+    assert_eq!(
+        store
+            .claim_events(&lease("a", t0, 30), 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // The lease ran out; relay b takes the first ticket over before a publishes it.
+    let later = t0 + chrono::TimeDelta::seconds(31);
+    let taken = store.claim_events(&lease("b", later, 30), 1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let lost = taken[0].owner;
+
+    let mut renewed = store
+        .renew_leases(&lease("a", later, 30), &[first, second, agent])
+        .await
+        .unwrap();
+    renewed.sort();
+    let mut expected: Vec<OutboxOwner> = [first, second, agent]
+        .into_iter()
+        .filter(|o| *o != lost)
+        .collect();
+    expected.sort();
+    assert_eq!(
+        renewed, expected,
+        "a keeps what nobody took, not what b holds"
+    );
+    // The renewal holds: at the time the first lease would have ended, nobody else gets them.
+    let after_renewal = later + chrono::TimeDelta::seconds(20);
+    assert!(
+        store
+            .claim_events(&lease("c", after_renewal, 30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "renewed leases (and b's) are nobody else's"
+    );
+    assert!(
+        store
+            .renew_leases(&lease("a", later, 30), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn a_backlog_of_ticket_events_does_not_starve_agent_events(store: Arc<dyn Store>) {
     let requester = UserId::generate();
     for _ in 0..4 {
@@ -919,6 +977,7 @@ on_both_stores!(
     outbox_keeps_events_in_order_until_cleared,
     an_outbox_is_leased_to_one_relay_until_cleared_or_expired,
     concurrent_relays_claim_each_outbox_once,
+    a_relay_renews_only_the_leases_it_still_holds,
     a_backlog_of_ticket_events_does_not_starve_agent_events,
     answers_are_stored_with_their_write_once_per_key_until_they_expire,
     claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,

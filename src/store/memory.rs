@@ -676,6 +676,24 @@ impl Store for MemoryStore {
         Ok(claimed)
     }
 
+    async fn renew_leases(
+        &self,
+        lease: &OutboxLease,
+        owners: &[OutboxOwner],
+    ) -> StoreResult<Vec<OutboxOwner>> {
+        let mut inner = self.lock();
+        let mut held = Vec::new();
+        for &owner in owners {
+            if let Some((_, Some((by, until)))) = inner.outbox_of_mut(owner)
+                && *by == lease.relay
+            {
+                *until = lease.until;
+                held.push(owner);
+            }
+        }
+        Ok(held)
+    }
+
     async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
         let mut inner = self.lock();
         let now_empty = match inner.outbox_of_mut(owner) {

@@ -134,6 +134,16 @@ pub enum OutboxOwner {
     User(UserId),
 }
 
+impl OutboxOwner {
+    /// The document's id, as stored.
+    pub fn document_id(&self) -> String {
+        match self {
+            Self::Ticket(id) => id.to_string(),
+            Self::User(id) => id.to_string(),
+        }
+    }
+}
+
 /// The unpublished events of one document, in the order they were written.
 #[derive(Debug, Clone)]
 pub struct PendingEvents {
@@ -354,6 +364,16 @@ pub trait Store: Send + Sync + 'static {
         lease: &OutboxLease,
         limit: usize,
     ) -> StoreResult<Vec<PendingEvents>>;
+
+    /// Extends `lease.relay`'s leases on `owners` until `lease.until` and returns the owners it
+    /// still holds: a document whose lease ran out and was claimed by another relay is not
+    /// renewed (and must not be published). A relay renews right before publishing, so its
+    /// lease covers the publish and the clear however long the claim took.
+    async fn renew_leases(
+        &self,
+        lease: &OutboxLease,
+        owners: &[OutboxOwner],
+    ) -> StoreResult<Vec<OutboxOwner>>;
 
     /// Removes the published events `ids` from `owner`'s outbox and ends `relay`'s lease on
     /// it (a lease another relay has taken since is left alone).

@@ -333,6 +333,41 @@ impl MongoStore {
             .collect()
     }
 
+    /// [`Store::renew_leases`] for the documents of one collection: one update tagged with a
+    /// round token, then the documents that carry it.
+    async fn renew_in<T: Send + Sync>(
+        &self,
+        collection: &Collection<T>,
+        lease: &OutboxLease,
+        owners: &[OutboxOwner],
+        owner: fn(&str) -> StoreResult<OutboxOwner>,
+    ) -> StoreResult<Vec<OutboxOwner>> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = owners.iter().map(OutboxOwner::document_id).collect();
+        let round = Uuid::new_v4().to_string();
+        collection
+            .update_many(
+                doc! {"_id": {"$in": &ids}, "outboxLease.by": &lease.relay},
+                doc! {"$set": {
+                    "outboxLease.until": bson_time(lease.until), "outboxLease.round": &round,
+                }},
+            )
+            .await
+            .map_err(map_err)?;
+        let renewed: Vec<LeaseProbe> = collection
+            .clone_with_type::<LeaseProbe>()
+            .find(doc! {"_id": {"$in": &ids}, "outboxLease.round": &round})
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(map_err)?
+            .try_collect()
+            .await
+            .map_err(map_err)?;
+        renewed.iter().map(|d| owner(&d.id)).collect()
+    }
+
     async fn clear_in<T: Send + Sync>(
         &self,
         collection: &Collection<T>,
@@ -829,6 +864,25 @@ impl Store for MongoStore {
             .await?;
         out.extend(tickets);
         Ok(out)
+    }
+
+    #[instrument(skip_all)]
+    async fn renew_leases(
+        &self,
+        lease: &OutboxLease,
+        owners: &[OutboxOwner],
+    ) -> StoreResult<Vec<OutboxOwner>> {
+        let (users, tickets): (Vec<OutboxOwner>, Vec<OutboxOwner>) = owners
+            .iter()
+            .partition(|o| matches!(o, OutboxOwner::User(_)));
+        let mut held = self
+            .renew_in(&self.users, lease, &users, user_owner)
+            .await?;
+        held.extend(
+            self.renew_in(&self.tickets, lease, &tickets, ticket_owner)
+                .await?,
+        );
+        Ok(held)
     }
 
     #[instrument(skip_all)]

@@ -1,8 +1,9 @@
 //! The periodic sweep: repairs what a lost message or a crash between two writes left behind.
 //!
 //! - A slot held for a ticket the agent no longer has (a crash after the claim, a lost
-//!   `ticket.resolved`) is given back once it is older than a grace period, so claims still in
-//!   flight are never undone.
+//!   `ticket.resolved`) is given back once both the slot and the ticket's last change are older
+//!   than a grace period, so claims still in flight are never undone and a ticket resolved a
+//!   moment ago is left to its `ticket.resolved` handler.
 //! - Every online agent with a free slot is offered the backlog, so a ticket whose
 //!   `ticket.created` was lost is still assigned.
 //!
@@ -44,9 +45,13 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
         by_availability[profile.availability() as usize] += 1;
         for hold in profile.holds.iter().filter(|h| now - h.since >= grace) {
             let ticket = ctx.store.find_ticket(TicketRef::Id(hold.ticket)).await?;
-            let still_held =
-                ticket.is_some_and(|t| t.assignee == Some(agent.id) && t.status.is_active());
-            if !still_held && ctx.store.release_slot(agent.id, hold.ticket).await? {
+            // A ticket that left the agent within the grace (just resolved, reassigned) is the
+            // event handler's to free: its event may still be on the way.
+            let leave_to_handler = ticket.is_some_and(|t| {
+                (t.assignee == Some(agent.id) && t.status.is_active())
+                    || now - t.updated_at < grace
+            });
+            if !leave_to_handler && ctx.store.release_slot(agent.id, hold.ticket).await? {
                 warn!(agent_id = %agent.id, ticket_id = %hold.ticket, "released a slot held for a ticket the agent no longer has");
                 report.released += 1;
             }

@@ -18,15 +18,17 @@ pub struct Window {
     pub to: DateTime<Utc>,
 }
 
-impl Window {
-    pub fn contains(&self, t: DateTime<Utc>) -> bool {
-        self.from <= t && t <= self.to
-    }
-}
-
-/// The first window that contains `t`.
-pub fn window_of(windows: &[Window], t: DateTime<Utc>) -> Option<&Window> {
-    windows.iter().find(|w| w.contains(t))
+/// The first window that overlaps the time an event was waiting to be published, from its
+/// timestamp until its first publish arrived: a fault in that stretch can legitimately
+/// publish it twice (a relay died holding it, or stalled past its lease).
+pub fn window_while_pending(
+    windows: &[Window],
+    created: DateTime<Utc>,
+    first_seen: DateTime<Utc>,
+) -> Option<&Window> {
+    windows
+        .iter()
+        .find(|w| w.from <= first_seen && created <= w.to)
 }
 
 /// One message on the observer queue (one publish of an event).
@@ -113,9 +115,14 @@ fn ratio(messages: usize, events: usize) -> f64 {
 }
 
 pub fn publish_stats(publishes: &[Publish], windows: &[Window]) -> PublishStats {
+    // Per event: how many publishes, and the first to arrive.
     let mut by_event: BTreeMap<Uuid, (usize, &Publish)> = BTreeMap::new();
     for p in publishes {
-        by_event.entry(p.event_id).or_insert((0, p)).0 += 1;
+        let entry = by_event.entry(p.event_id).or_insert((0, p));
+        entry.0 += 1;
+        if p.seen_at < entry.1.seen_at {
+            entry.1 = p;
+        }
     }
     let mut stats = PublishStats {
         events: by_event.len(),
@@ -123,7 +130,7 @@ pub fn publish_stats(publishes: &[Publish], windows: &[Window]) -> PublishStats 
         ..PublishStats::default()
     };
     for (count, p) in by_event.values() {
-        let window = window_of(windows, p.timestamp).map(|w| w.label.clone());
+        let window = window_while_pending(windows, p.timestamp, p.seen_at).map(|w| w.label.clone());
         if window.is_none() {
             stats.events_outside += 1;
             stats.messages_outside += count;
@@ -271,6 +278,26 @@ mod tests {
         let outside = stats.duplicates_outside();
         assert_eq!(outside.len(), 1);
         assert_eq!(outside[0].event_id, Uuid::from_u128(3));
+    }
+
+    #[test]
+    fn an_event_still_pending_when_a_fault_began_is_inside_its_window() {
+        let windows = [Window {
+            label: "api kill".into(),
+            from: at(20),
+            to: at(30),
+        }];
+        // Created before the fault, first published after it began: it was waiting.
+        let mut waiting = publish(1, EventType::TicketCreated, 10, "a");
+        waiting.seen_at = at(22);
+        // Created and published before the fault.
+        let before = publish(2, EventType::TicketCreated, 10, "b");
+        let publishes = [waiting.clone(), waiting, before.clone(), before];
+        let stats = publish_stats(&publishes, &windows);
+        assert_eq!(stats.duplicates.len(), 2);
+        let outside = stats.duplicates_outside();
+        assert_eq!(outside.len(), 1);
+        assert_eq!(outside[0].event_id, Uuid::from_u128(2));
     }
 
     #[test]

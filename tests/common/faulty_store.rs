@@ -201,6 +201,13 @@ impl Store for FaultyStore {
     ) -> StoreResult<Vec<PendingEvents>> {
         self.inner.claim_events(lease, limit).await
     }
+    async fn renew_leases(
+        &self,
+        lease: &quickfix::OutboxLease,
+        owners: &[OutboxOwner],
+    ) -> StoreResult<Vec<OutboxOwner>> {
+        self.inner.renew_leases(lease, owners).await
+    }
     async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
         self.inner.clear_events(owner, ids, relay).await
     }
