@@ -71,4 +71,10 @@ cargo clippy --all-targets --locked -- -D warnings
 step "cargo test (embedded backends, MongoDB, SNS/SQS)"
 cargo test --workspace --lib --bins --tests --locked -- --color never "$@"
 
+step "chaos suite: api ×2 and worker ×3 through kills, an emulator freeze and presence changes"
+# On an empty database server: the suite measures QuickFix, not the databases the tests above
+# left in the (single-threaded) server.
+scripts/services.sh fresh-db
+cargo test --locked --test chaos -- --ignored --nocapture --color never
+
 step "all checks passed"

@@ -48,8 +48,7 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
             // A ticket that left the agent within the grace (just resolved, reassigned) is the
             // event handler's to free: its event may still be on the way.
             let leave_to_handler = ticket.is_some_and(|t| {
-                (t.assignee == Some(agent.id) && t.status.is_active())
-                    || now - t.updated_at < grace
+                (t.assignee == Some(agent.id) && t.status.is_active()) || now - t.updated_at < grace
             });
             if !leave_to_handler && ctx.store.release_slot(agent.id, hold.ticket).await? {
                 warn!(agent_id = %agent.id, ticket_id = %hold.ticket, "released a slot held for a ticket the agent no longer has");
