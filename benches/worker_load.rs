@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use quickfix::domain::{
-    Categories, Clock, ComplaintId, Description, Envelope, EventType, NewTicket, Priority,
-    PriorityRules, SlaPolicy, Status, Ticket, Title, UserId,
+    Categories, Clock, ComplaintId, Description, Envelope, Event, NewTicket, Priority,
+    PriorityRules, SlaPolicy, Status, Ticket, TicketCreated, TicketId, Title, UserId,
 };
 use quickfix::worker::{ConsumerSettings, Context, Worker};
 use quickfix::{
@@ -230,8 +230,15 @@ async fn raw_ceiling(publisher: Arc<dyn Publisher>, queue: Arc<dyn Queue>, count
         (0..n)
             .map(|i| {
                 Envelope::new(
-                    EventType::TicketCreated,
-                    serde_json::json!({"n": i}),
+                    Event::TicketCreated(TicketCreated {
+                        ticket_id: TicketId::generate(),
+                        complaint_id: ComplaintId::from_sequence(i as u64 + 1),
+                        user_id: UserId::generate(),
+                        title: format!("ticket {i}"),
+                        category: "Technical".into(),
+                        priority: Priority::Medium,
+                        assigned_to: None,
+                    }),
                     meta(),
                     Utc::now(),
                 )

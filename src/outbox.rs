@@ -215,7 +215,7 @@ impl OutboxRelay {
                 self.store
                     .clear_events(*owner, &[event.event_id], &self.id)
                     .await?;
-                metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type.as_str()).increment(1);
+                metrics::counter!("quickfix_events_published_total", "event_type" => event.event_type().as_str()).increment(1);
                 Ok::<_, StoreError>(())
             });
         futures::future::try_join_all(clears).await?;

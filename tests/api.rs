@@ -868,16 +868,10 @@ async fn the_notifications_inbox_lists_and_marks_read(app: TestApp) {
     let agent = app.agent(1).await;
     let other = app.agent(2).await;
     let me = quickfix::domain::UserId::parse("id", &agent.id).unwrap();
-    let meta = quickfix::domain::EventMetadata::requested("c", "system");
     let t0 = chrono::Utc::now() - chrono::Duration::seconds(10);
     let mut made = Vec::new();
     for i in 0..3 {
-        let event = quickfix::domain::Envelope::new(
-            quickfix::domain::EventType::TicketAssigned,
-            json!({}),
-            meta.clone(),
-            t0,
-        );
+        let event = common::some_event();
         made.push(quickfix::domain::Notification::of(
             &event,
             me,

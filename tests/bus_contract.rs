@@ -49,14 +49,26 @@ async fn aws_bus() -> Option<Bus> {
     })
 }
 
+/// Event `n` of `event_type` (ticket events name ticket `n`'s number).
 fn event(event_type: EventType, n: u32) -> Envelope {
     let meta = EventMetadata::requested(format!("corr-{n}"), "tester");
-    Envelope::new(
-        event_type,
-        json!({"n": n, "ticketId": format!("t-{n}")}),
-        meta,
-        Utc::now(),
-    )
+    let someone = uuid::Uuid::now_v7();
+    let data = match event_type {
+        EventType::TicketCreated => json!({
+            "ticketId": uuid::Uuid::now_v7(), "complaintId": format!("COMP-{n:05}"),
+            "userId": someone, "title": format!("ticket {n}"), "category": "Technical",
+            "priority": "Medium", "assignedTo": null}),
+        EventType::TicketResolved => json!({
+            "ticketId": uuid::Uuid::now_v7(), "complaintId": format!("COMP-{n:05}"),
+            "agentId": someone, "resolvedBy": someone, "resolvedAt": Utc::now(),
+            "userId": someone, "title": format!("ticket {n}"), "priority": "Medium"}),
+        EventType::AgentAvailabilityChanged => json!({
+            "agentId": someone, "name": format!("agent {n}"), "presence": "online",
+            "availability": "available", "previousAvailability": "offline", "freeSlots": 1,
+            "capacity": 1, "skills": ["Technical"], "tier": "agent"}),
+        other => panic!("no sample {other} event"),
+    };
+    common::envelope(event_type, data, &meta)
 }
 
 /// Receives until one message arrives or `deadline` passes.

@@ -410,9 +410,9 @@ async fn the_delivery_contract_holds_through_kills_stalls_and_presence_changes()
         .iter()
         .map(|m| Publish {
             event_id: m.envelope.event_id,
-            event_type: m.envelope.event_type,
+            event_type: m.envelope.event_type(),
             timestamp: m.envelope.timestamp,
-            ticket_id: m.envelope.data["ticketId"].as_str().map(str::to_owned),
+            ticket_id: m.envelope.data()["ticketId"].as_str().map(str::to_owned),
             seen_at: m.received_at,
         })
         .collect();

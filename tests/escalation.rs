@@ -217,7 +217,7 @@ async fn warning_then_breach_then_escalation_each_at_its_boundary(store: Arc<dyn
         let got = s.scan_at(at).await;
         assert_eq!(ScanReport { examined: 0, ..got }, want, "at {at}: {got:?}");
     }
-    let events: Vec<EventType> = s.outbox(&t).await.iter().map(|e| e.event_type).collect();
+    let events: Vec<EventType> = s.outbox(&t).await.iter().map(|e| e.event_type()).collect();
     assert_eq!(
         events,
         [
@@ -276,7 +276,7 @@ async fn two_scanners_at_once_escalate_each_ticket_once(store: Arc<dyn Store>) {
             .outbox(&t)
             .await
             .iter()
-            .filter(|e| e.event_type == EventType::TicketEscalated)
+            .filter(|e| e.event_type() == EventType::TicketEscalated)
             .count();
         assert_eq!(escalated, 1);
     }
@@ -369,7 +369,7 @@ async fn reassignment_goes_up_a_tier_and_respects_capacity(store: Arc<dyn Store>
         .outbox(moved[0])
         .await
         .iter()
-        .map(|e| e.event_type)
+        .map(|e| e.event_type())
         .collect();
     assert_eq!(
         &events[events.len() - 3..],

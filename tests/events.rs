@@ -26,14 +26,14 @@ async fn created_and_resolved_events_carry_the_seed_payloads(app: TestApp) {
     let created = app.collect_events(EventType::TicketCreated, 1, WAIT).await;
     assert_eq!(created.len(), 1);
     let e = &created[0];
-    assert_eq!(e.version, 1);
-    assert_eq!(e.data["ticketId"], id);
-    assert_eq!(e.data["complaintId"], t["complaintId"]);
-    assert_eq!(e.data["userId"], customer.id.as_str());
-    assert_eq!(e.data["title"], "Internet issue");
-    assert_eq!(e.data["category"], "Technical");
-    assert_eq!(e.data["priority"], "Medium");
-    assert!(e.data["assignedTo"].is_null());
+    assert_eq!(e.event_type().version(), 1);
+    assert_eq!(e.data()["ticketId"], id);
+    assert_eq!(e.data()["complaintId"], t["complaintId"]);
+    assert_eq!(e.data()["userId"], customer.id.as_str());
+    assert_eq!(e.data()["title"], "Internet issue");
+    assert_eq!(e.data()["category"], "Technical");
+    assert_eq!(e.data()["priority"], "Medium");
+    assert!(e.data()["assignedTo"].is_null());
     assert_eq!(e.metadata.actor, customer.id);
     assert!(e.metadata.causation_id.is_none());
     assert!(!e.metadata.correlation_id.is_empty());
@@ -54,14 +54,14 @@ async fn created_and_resolved_events_carry_the_seed_payloads(app: TestApp) {
     let resolved = app.collect_events(EventType::TicketResolved, 1, WAIT).await;
     assert_eq!(resolved.len(), 1);
     let r = &resolved[0];
-    assert_eq!(r.data["ticketId"], id);
-    assert_eq!(r.data["complaintId"], t["complaintId"]);
-    assert_eq!(r.data["agentId"], agent.id.as_str());
-    assert_eq!(r.data["resolvedBy"], agent.id.as_str());
-    assert_eq!(r.data["resolvedAt"], resolve.body["resolvedAt"]);
-    assert_eq!(r.data["userId"], customer.id.as_str());
-    assert_eq!(r.data["title"], "Internet issue");
-    assert_eq!(r.data["priority"], "Medium");
+    assert_eq!(r.data()["ticketId"], id);
+    assert_eq!(r.data()["complaintId"], t["complaintId"]);
+    assert_eq!(r.data()["agentId"], agent.id.as_str());
+    assert_eq!(r.data()["resolvedBy"], agent.id.as_str());
+    assert_eq!(r.data()["resolvedAt"], resolve.body["resolvedAt"]);
+    assert_eq!(r.data()["userId"], customer.id.as_str());
+    assert_eq!(r.data()["title"], "Internet issue");
+    assert_eq!(r.data()["priority"], "Medium");
     assert_eq!(
         r.metadata.correlation_id, "trace-me-42",
         "the request id becomes the correlation id"
@@ -86,9 +86,9 @@ async fn presence_changes_publish_availability_events(app: TestApp) {
         .collect_events(EventType::AgentAvailabilityChanged, 1, WAIT)
         .await;
     assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].data["agentId"], agent.id.as_str());
-    assert_eq!(changed[0].data["availability"], "offline");
-    assert_eq!(changed[0].data["previousAvailability"], "available");
+    assert_eq!(changed[0].data()["agentId"], agent.id.as_str());
+    assert_eq!(changed[0].data()["availability"], "offline");
+    assert_eq!(changed[0].data()["previousAvailability"], "available");
 }
 
 on_both_backends!(
@@ -150,11 +150,11 @@ async fn outage_then_recovery(app: &TestApp, bring_up: impl std::future::Future<
         let receipts: Vec<_> = batch.iter().map(|d| d.receipt.clone()).collect();
         for d in batch {
             let e: quickfix::domain::Envelope = serde_json::from_str(&d.body).unwrap();
-            if e.event_type == EventType::TicketCreated {
-                created_ids.push(e.data["ticketId"].as_str().unwrap().to_owned());
+            if e.event_type() == EventType::TicketCreated {
+                created_ids.push(e.data()["ticketId"].as_str().unwrap().to_owned());
             }
-            if e.data["ticketId"] == life_id.as_str() {
-                life_events.push(e.event_type);
+            if e.data()["ticketId"] == life_id.as_str() {
+                life_events.push(e.event_type());
             }
         }
         if !receipts.is_empty() {
@@ -170,7 +170,7 @@ async fn outage_then_recovery(app: &TestApp, bring_up: impl std::future::Future<
     {
         let e: quickfix::domain::Envelope = serde_json::from_str(&d.body).unwrap();
         assert_ne!(
-            e.event_type,
+            e.event_type(),
             EventType::TicketCreated,
             "a ticket.created arrived twice"
         );

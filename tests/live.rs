@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use common::socket::{WAIT, listen, signed_in};
 use common::{Session, TestApp};
-use quickfix::domain::{
-    Envelope, EventMetadata, EventType, Notification, NotificationKind, SystemClock, UserId,
-};
+use quickfix::domain::{Notification, NotificationKind, SystemClock, UserId};
 use quickfix::live::{FeedSettings, LiveSink, NotificationRelay};
 use serde_json::json;
 
@@ -23,9 +21,8 @@ async fn notify(
     kind: NotificationKind,
     message: &str,
 ) -> Notification {
-    let meta = EventMetadata::requested("live-test", "system");
     let now = chrono::Utc::now();
-    let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
+    let event = common::some_event();
     let recipient = UserId::parse("id", &to.id).unwrap();
     let data = json!({"id": "t-1", "complaintId": "COMP-00001", "title": "Printer on fire"});
     let n = Notification::of(&event, recipient, kind, message.into(), data, now);
@@ -201,10 +198,9 @@ async fn the_relay_is_pushed_new_notifications(store: std::sync::Arc<dyn quickfi
     // The first may arrive through the catch-up read made when the stream opens; every later
     // one can only come through the stream.
     let mut written = Vec::new();
-    for i in 0..3 {
-        let meta = EventMetadata::requested(format!("cs-{i}"), "system");
+    for _ in 0..3 {
         let now = chrono::Utc::now();
-        let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, now);
+        let event = common::some_event();
         let n = Notification::of(
             &event,
             UserId::generate(),

@@ -383,13 +383,17 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
         .iter()
         .find(|p| p.owner == OutboxOwner::Ticket(ticket.id))
         .unwrap();
-    let types: Vec<_> = ticket_events.events.iter().map(|e| e.event_type).collect();
+    let types: Vec<_> = ticket_events
+        .events
+        .iter()
+        .map(|e| e.event_type())
+        .collect();
     assert_eq!(
         types,
         [EventType::TicketCreated, EventType::TicketStatusChanged]
     );
     assert_eq!(
-        ticket_events.events[0].data["complaintId"],
+        ticket_events.events[0].data()["complaintId"],
         json!(ticket.complaint_id.to_string())
     );
     let agent_events = pending
@@ -397,7 +401,7 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
         .find(|p| p.owner == OutboxOwner::User(agent.id))
         .unwrap();
     assert_eq!(
-        agent_events.events[0].event_type,
+        agent_events.events[0].event_type(),
         EventType::AgentAvailabilityChanged
     );
 
@@ -413,7 +417,7 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
         .find(|p| p.owner == OutboxOwner::Ticket(ticket.id))
         .unwrap();
     assert_eq!(rest.events.len(), 1);
-    assert_eq!(rest.events[0].event_type, EventType::TicketStatusChanged);
+    assert_eq!(rest.events[0].event_type(), EventType::TicketStatusChanged);
 
     store
         .clear_events(
@@ -605,7 +609,7 @@ async fn the_backlog_serves_highest_priority_then_oldest_for_the_skills(store: A
 async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Store>) {
     let ann = UserId::generate();
     let bob = UserId::generate();
-    let event = Envelope::new(EventType::TicketAssigned, json!({}), meta(), now());
+    let event = common::some_event();
     let kind = quickfix::domain::NotificationKind::TicketAssigned;
     let n = |who, at| {
         quickfix::domain::Notification::of(
@@ -627,7 +631,7 @@ async fn notifications_are_stored_once_and_read_per_recipient(store: Arc<dyn Sto
         .insert_notifications(std::slice::from_ref(&first))
         .await
         .unwrap();
-    let later_event = Envelope::new(EventType::TicketStatusChanged, json!({}), meta(), now());
+    let later_event = common::some_event();
     let second = quickfix::domain::Notification::of(
         &later_event,
         ann,

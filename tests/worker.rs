@@ -384,12 +384,11 @@ async fn duplicate_deliveries_change_nothing(s: System) {
     .unwrap();
 
     // The same ticket.created, delivered three more times.
-    let created = quickfix::domain::Envelope::new(
+    let created = common::envelope(
         EventType::TicketCreated,
         json!({"ticketId": id, "complaintId": t["complaintId"], "userId": customer.id, "title": "Once only",
                "category": "Technical", "priority": "Medium", "assignedTo": null}),
-        quickfix::domain::EventMetadata::requested("dup", customer.id.clone()),
-        chrono::Utc::now(),
+        &quickfix::domain::EventMetadata::requested("dup", customer.id.clone()),
     );
     // And the ticket.assigned that notified the agent, again.
     let assigned_event = ticket
@@ -471,11 +470,12 @@ async fn a_redelivered_resolution_releases_the_slot_once(s: System) {
     .await
     .expect("the slot came back");
     // The same ticket.resolved, redelivered twice: still one free slot, not two.
-    let resolved = quickfix::domain::Envelope::new(
+    let resolved = common::envelope(
         EventType::TicketResolved,
-        json!({"ticketId": a_id, "agentId": two_id}),
-        quickfix::domain::EventMetadata::requested("dup", two_id.clone()),
-        chrono::Utc::now(),
+        json!({"ticketId": a_id, "complaintId": "COMP-00001", "agentId": two_id, "resolvedBy": two_id,
+               "resolvedAt": chrono::Utc::now(), "userId": two_id, "title": "Resolved",
+               "priority": "Medium"}),
+        &quickfix::domain::EventMetadata::requested("dup", two_id.clone()),
     );
     s.stop_workers(vec![worker]).await;
     let attrs = vec![("eventType".to_owned(), "ticket.resolved".to_owned())];
@@ -551,11 +551,14 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going(s: System)
     assert!(
         reasons
             .iter()
-            .any(|r| r.contains("unsupported event version 2")),
+            .any(|r| r.contains("unsupported ticket.created version 2")),
         "{reasons:?}"
     );
     assert!(
-        reasons.iter().any(|r| r.contains("without data.ticketId")),
+        reasons
+            .iter()
+            .any(|r| r.contains("invalid ticket.created payload")
+                && r.contains("missing field `ticketId`")),
         "{reasons:?}"
     );
     assert!(letters.iter().all(|l| l.receive_count >= 1));

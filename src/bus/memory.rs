@@ -234,7 +234,7 @@ impl Publisher for MemoryTopic {
     async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
         let subscriptions = self.subscriptions.read().expect("BUG: topic lock poisoned");
         for event in events {
-            let event_type = event.event_type.as_str();
+            let event_type = event.event_type().as_str();
             let mut body = None;
             for sub in subscriptions.iter() {
                 if sub

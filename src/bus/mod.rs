@@ -75,7 +75,7 @@ pub struct Delivery {
 /// The message attributes an event is published with: its `eventType` (subscriptions filter
 /// on it) and, when it is traced, its `traceparent`.
 pub fn message_attributes(event: &Envelope) -> Vec<(&'static str, &str)> {
-    let mut attributes = vec![(EVENT_TYPE_ATTRIBUTE, event.event_type.as_str())];
+    let mut attributes = vec![(EVENT_TYPE_ATTRIBUTE, event.event_type().as_str())];
     if let Some(traceparent) = &event.metadata.traceparent {
         attributes.push((crate::telemetry::trace::TRACEPARENT, traceparent));
     }

@@ -16,7 +16,14 @@ mod user;
 pub use calendar::{BusinessHours, Calendar};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
-pub use event::{Envelope, EventMetadata, EventType, UnknownEventType, WORKER_EVENT_TYPES};
+pub use event::payload::{
+    AgentAvailabilityChanged, PrioritizationApplied, SlaAlert, TicketAssigned, TicketCreated,
+    TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged,
+};
+pub use event::{
+    Envelope, EnvelopeError, Event, EventMetadata, EventType, PayloadError, UnknownEventType,
+    WORKER_EVENT_TYPES,
+};
 pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};
 pub use sla::{

@@ -16,13 +16,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::calendar::Calendar;
+use super::event::payload::{SlaAlert, TicketEscalated};
 use super::ticket::named_enum;
 use super::{
-    Envelope, EventMetadata, EventType, HistoryKind, Priority, Status, Ticket, UserId,
-    ValidationError,
+    Envelope, Event, EventMetadata, HistoryKind, Priority, Status, Ticket, UserId, ValidationError,
 };
 
 named_enum!(
@@ -505,9 +504,9 @@ impl Ticket {
         now: DateTime<Utc>,
         meta: EventMetadata,
     ) -> Envelope {
-        let (target, kind, event_type) = match mark {
-            SlaMark::Warning(t) => (t, HistoryKind::SlaWarning, EventType::SlaWarning),
-            SlaMark::Breach(t) => (t, HistoryKind::SlaBreach, EventType::SlaBreach),
+        let (target, kind) = match mark {
+            SlaMark::Warning(t) => (t, HistoryKind::SlaWarning),
+            SlaMark::Breach(t) => (t, HistoryKind::SlaBreach),
         };
         let allowed = policy.targets(self.priority).get(target);
         let clock = self.sla.clock_mut(target);
@@ -529,20 +528,23 @@ impl Ticket {
             Some(format!("{rule}, due {}", due_at.to_rfc3339())),
             now,
         );
+        let alert = SlaAlert {
+            ticket_id: self.id,
+            complaint_id: self.complaint_id,
+            user_id: self.requester,
+            title: self.title.as_str().to_owned(),
+            priority: self.priority,
+            status: self.status,
+            assigned_to: self.assignee,
+            target,
+            due_at,
+            rule,
+        };
         Envelope::new(
-            event_type,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "priority": self.priority,
-                "status": self.status,
-                "assignedTo": self.assignee.map(|a| a.to_string()),
-                "target": target,
-                "dueAt": due_at,
-                "rule": rule,
-            }),
+            match mark {
+                SlaMark::Warning(_) => Event::SlaWarning(alert),
+                SlaMark::Breach(_) => Event::SlaBreach(alert),
+            },
             meta,
             now,
         )
@@ -646,24 +648,22 @@ impl Ticket {
             )),
             now,
         );
-        let actions: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
         let escalated = Envelope::new(
-            EventType::TicketEscalated,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "category": self.category.as_str(),
-                "status": self.status,
-                "priority": self.priority,
-                "previousPriority": from_priority,
-                "assignedTo": self.assignee.map(|a| a.to_string()),
-                "previousAssignee": previous_assignee.map(|a| a.to_string()),
-                "rule": rule.name,
-                "level": level,
-                "actions": actions,
-                "notifyManagers": rule.does(EscalationAction::NotifyManagers),
+            Event::TicketEscalated(TicketEscalated {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                category: self.category.as_str().to_owned(),
+                status: self.status,
+                priority: self.priority,
+                previous_priority: from_priority,
+                assigned_to: self.assignee,
+                previous_assignee,
+                rule: rule.name.clone(),
+                level,
+                actions: rule.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+                notify_managers: rule.does(EscalationAction::NotifyManagers),
             }),
             meta,
             now,

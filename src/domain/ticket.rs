@@ -7,8 +7,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::bounded_text;
+use super::event::payload::{
+    PrioritizationApplied, TicketAssigned, TicketCreated, TicketRequeued, TicketResolved,
+    TicketStatusChanged,
+};
 use super::sla::{SlaPolicy, TicketSla};
-use super::{Envelope, EventMetadata, EventType, Principal, Role, UserId, ValidationError};
+use super::{Envelope, Event, EventMetadata, Principal, Role, UserId, ValidationError};
 
 /// A ticket's internal id: a time-ordered UUID (v7), so sorting by id sorts by creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,6 +229,29 @@ impl Default for Categories {
             .expect("BUG: default categories are valid")
     }
 }
+
+/// Serialises an id as its `Display` text and reads it back with `$parse` (its `FromStr`-like
+/// constructor), so ids travel in events as the strings the API shows.
+macro_rules! text_serde {
+    ($ty:ty, $parse:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                ($parse)(text.as_str()).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use text_serde;
+
+text_serde!(TicketId, TicketId::parse);
+text_serde!(ComplaintId, ComplaintId::parse);
 
 /// Defines a fieldless enum whose JSON, storage and `as_str` names are the given wire names.
 macro_rules! named_enum {
@@ -465,15 +492,14 @@ impl Ticket {
             revision: 0,
         };
         let event = Envelope::new(
-            EventType::TicketCreated,
-            json!({
-                "ticketId": ticket.id.to_string(),
-                "complaintId": ticket.complaint_id.to_string(),
-                "userId": ticket.requester.to_string(),
-                "title": ticket.title.as_str(),
-                "category": ticket.category.as_str(),
-                "priority": ticket.priority,
-                "assignedTo": null,
+            Event::TicketCreated(TicketCreated {
+                ticket_id: ticket.id,
+                complaint_id: ticket.complaint_id,
+                user_id: ticket.requester,
+                title: ticket.title.as_str().to_owned(),
+                category: ticket.category.as_str().to_owned(),
+                priority: ticket.priority,
+                assigned_to: None,
             }),
             meta,
             now,
@@ -566,17 +592,16 @@ impl Ticket {
         });
 
         let mut events = vec![Envelope::new(
-            EventType::TicketStatusChanged,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "from": from,
-                "to": to,
-                "changedBy": by.id.to_string(),
-                "assignedTo": self.assignee.map(|a| a.to_string()),
-                "message": note,
+            Event::TicketStatusChanged(TicketStatusChanged {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                from,
+                to,
+                changed_by: by.id,
+                assigned_to: self.assignee,
+                message: note,
             }),
             meta.clone(),
             now,
@@ -591,16 +616,15 @@ impl Ticket {
         }
         if to == Status::Resolved {
             events.push(Envelope::new(
-                EventType::TicketResolved,
-                json!({
-                    "ticketId": self.id.to_string(),
-                    "complaintId": self.complaint_id.to_string(),
-                    "agentId": self.assignee.map(|a| a.to_string()),
-                    "resolvedBy": by.id.to_string(),
-                    "resolvedAt": now,
-                    "userId": self.requester.to_string(),
-                    "title": self.title.as_str(),
-                    "priority": self.priority,
+                Event::TicketResolved(TicketResolved {
+                    ticket_id: self.id,
+                    complaint_id: self.complaint_id,
+                    agent_id: self.assignee,
+                    resolved_by: by.id,
+                    resolved_at: now,
+                    user_id: self.requester,
+                    title: self.title.as_str().to_owned(),
+                    priority: self.priority,
                 }),
                 meta,
                 now,
@@ -644,17 +668,16 @@ impl Ticket {
             note,
         });
         Ok(Envelope::new(
-            EventType::TicketAssigned,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "category": self.category.as_str(),
-                "priority": self.priority,
-                "assignedTo": agent.to_string(),
-                "previousAssignee": previous.map(|p| p.to_string()),
-                "previousStatus": from_status,
+            Event::TicketAssigned(TicketAssigned {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                category: self.category.as_str().to_owned(),
+                priority: self.priority,
+                assigned_to: agent,
+                previous_assignee: previous,
+                previous_status: from_status,
             }),
             meta,
             now,
@@ -681,15 +704,14 @@ impl Ticket {
         let from = self.priority;
         self.set_priority(to, format!("prioritisation rule `{rule}`"), policy, now);
         Some(Envelope::new(
-            EventType::PrioritizationApplied,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "from": from,
-                "to": to,
-                "rule": rule,
+            Event::PrioritizationApplied(PrioritizationApplied {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                from,
+                to,
+                rule: rule.to_owned(),
             }),
             meta,
             now,
@@ -773,16 +795,15 @@ impl Ticket {
         meta: EventMetadata,
     ) -> Envelope {
         Envelope::new(
-            EventType::TicketRequeued,
-            json!({
-                "ticketId": self.id.to_string(),
-                "complaintId": self.complaint_id.to_string(),
-                "userId": self.requester.to_string(),
-                "title": self.title.as_str(),
-                "category": self.category.as_str(),
-                "priority": self.priority,
-                "previousAssignee": previous.map(|a| a.to_string()),
-                "reason": reason,
+            Event::TicketRequeued(TicketRequeued {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                category: self.category.as_str().to_owned(),
+                priority: self.priority,
+                previous_assignee: previous,
+                reason: reason.to_owned(),
             }),
             meta,
             now,
@@ -822,6 +843,7 @@ fn is_legal_transition(from: Status, to: Status) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EventType;
     use proptest::prelude::*;
 
     fn meta() -> EventMetadata {
@@ -888,14 +910,14 @@ mod tests {
             Utc::now(),
             meta(),
         );
-        assert_eq!(e.event_type, EventType::TicketCreated);
-        assert_eq!(e.data["ticketId"], t.id.to_string());
-        assert_eq!(e.data["complaintId"], "COMP-12345");
-        assert_eq!(e.data["userId"], user.to_string());
-        assert_eq!(e.data["title"], "Internet issue");
-        assert_eq!(e.data["category"], "Technical");
-        assert_eq!(e.data["priority"], "High");
-        assert!(e.data["assignedTo"].is_null());
+        assert_eq!(e.event_type(), EventType::TicketCreated);
+        assert_eq!(e.data()["ticketId"], t.id.to_string());
+        assert_eq!(e.data()["complaintId"], "COMP-12345");
+        assert_eq!(e.data()["userId"], user.to_string());
+        assert_eq!(e.data()["title"], "Internet issue");
+        assert_eq!(e.data()["category"], "Technical");
+        assert_eq!(e.data()["priority"], "High");
+        assert!(e.data()["assignedTo"].is_null());
     }
 
     #[test]
@@ -914,13 +936,13 @@ mod tests {
                 meta(),
             )
             .unwrap();
-        let kinds: Vec<_> = events.iter().map(|e| e.event_type).collect();
+        let kinds: Vec<_> = events.iter().map(|e| e.event_type()).collect();
         assert_eq!(
             kinds,
             [EventType::TicketStatusChanged, EventType::TicketResolved]
         );
-        assert_eq!(events[1].data["agentId"], agent.id.to_string());
-        assert_eq!(events[1].data["resolvedBy"], agent.id.to_string());
+        assert_eq!(events[1].data()["agentId"], agent.id.to_string());
+        assert_eq!(events[1].data()["resolvedBy"], agent.id.to_string());
         assert!(t.resolved_at.is_some());
         assert_eq!(t.history.last().unwrap().note.as_deref(), Some("fixed"));
     }

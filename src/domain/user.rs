@@ -2,12 +2,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::error::bounded_text;
+use super::event::payload::AgentAvailabilityChanged;
 use super::ticket::named_enum;
-use super::{Category, Envelope, EventMetadata, EventType, TicketId, ValidationError};
+use super::{Category, Envelope, Event, EventMetadata, TicketId, ValidationError};
 use std::str::FromStr;
 
 /// A user's id (customers, agents and admins share one id space).
@@ -36,6 +36,8 @@ impl fmt::Display for UserId {
         self.0.as_hyphenated().fmt(f)
     }
 }
+
+super::ticket::text_serde!(UserId, |s| UserId::parse("id", s));
 
 /// An email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -353,17 +355,16 @@ impl User {
         let previous = agent.availability();
         agent.presence = presence;
         Some(Envelope::new(
-            EventType::AgentAvailabilityChanged,
-            json!({
-                "agentId": self.id.to_string(),
-                "name": self.name.as_str(),
-                "presence": presence,
-                "availability": agent.availability(),
-                "previousAvailability": previous,
-                "freeSlots": agent.free_slots,
-                "capacity": agent.capacity,
-                "skills": agent.skills.iter().map(Category::as_str).collect::<Vec<_>>(),
-                "tier": agent.tier,
+            Event::AgentAvailabilityChanged(AgentAvailabilityChanged {
+                agent_id: self.id,
+                name: self.name.as_str().to_owned(),
+                presence,
+                availability: agent.availability(),
+                previous_availability: previous,
+                free_slots: agent.free_slots,
+                capacity: agent.capacity,
+                skills: agent.skills.iter().map(|s| s.as_str().to_owned()).collect(),
+                tier: agent.tier,
             }),
             meta,
             now,

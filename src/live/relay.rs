@@ -275,7 +275,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        Envelope, EventMetadata, EventType, ManualClock, NotificationKind, UserId,
+        ComplaintId, Envelope, Event, EventMetadata, ManualClock, NotificationKind, Priority,
+        TicketId, TicketRequeued, UserId,
     };
     use crate::store::MemoryStore;
 
@@ -294,7 +295,20 @@ mod tests {
 
     fn note(message: &str, at: DateTime<Utc>) -> Notification {
         let meta = EventMetadata::requested("c", "t");
-        let event = Envelope::new(EventType::TicketAssigned, json!({}), meta, at);
+        let event = Envelope::new(
+            Event::TicketRequeued(TicketRequeued {
+                ticket_id: TicketId::generate(),
+                complaint_id: ComplaintId::from_sequence(1),
+                user_id: UserId::generate(),
+                title: "A ticket".into(),
+                category: "General".into(),
+                priority: Priority::Low,
+                previous_assignee: None,
+                reason: "test".into(),
+            }),
+            meta,
+            at,
+        );
         Notification::of(
             &event,
             UserId::generate(),

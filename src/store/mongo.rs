@@ -1147,7 +1147,7 @@ impl OutboxEntry {
     fn from_envelope(e: &Envelope) -> Self {
         Self {
             event_id: e.event_id.to_string(),
-            event_type: e.event_type.as_str().to_owned(),
+            event_type: e.event_type().as_str().to_owned(),
             envelope: e.to_json(),
         }
     }

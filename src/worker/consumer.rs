@@ -159,10 +159,10 @@ impl Worker {
         let span = info_span!(
             "message",
             event_id = %event.event_id,
-            event_type = %event.event_type,
+            event_type = %event.event_type(),
             correlation_id = %event.metadata.correlation_id,
             receive_count = delivery.receive_count,
-            otel.name = %format_args!("handle {}", event.event_type),
+            otel.name = %format_args!("handle {}", event.event_type()),
             otel.kind = "consumer",
         );
         // The handler's span, and every event it emits, continue the trace of the event.
@@ -183,11 +183,11 @@ impl Worker {
                     }
                 }
             };
-            metrics::histogram!("quickfix_worker_handler_seconds", "event_type" => event.event_type.as_str())
+            metrics::histogram!("quickfix_worker_handler_seconds", "event_type" => event.event_type().as_str())
                 .record(started.elapsed().as_secs_f64());
             match result {
                 Ok(()) => {
-                    metrics::counter!("quickfix_worker_messages_handled_total", "event_type" => event.event_type.as_str()).increment(1);
+                    metrics::counter!("quickfix_worker_messages_handled_total", "event_type" => event.event_type().as_str()).increment(1);
                     Outcome::Done
                 }
                 Err(HandlerError::Invalid(reason)) => Outcome::Poison(reason),
@@ -259,19 +259,7 @@ pub fn retry_delay(settings: &ConsumerSettings, receive_count: u32) -> Duration 
 
 /// Reads a message body as an envelope this build understands.
 fn parse(delivery: &Delivery) -> Result<Envelope, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(&delivery.body).map_err(|e| format!("body is not JSON: {e}"))?;
-    if let Some(t) = value.get("eventType").and_then(|t| t.as_str())
-        && t.parse::<crate::domain::EventType>().is_err()
-    {
-        return Err(format!("unknown eventType `{t}`"));
-    }
-    if let Some(v) = value.get("version").and_then(serde_json::Value::as_u64)
-        && v != u64::from(Envelope::VERSION)
-    {
-        return Err(format!("unsupported event version {v}"));
-    }
-    serde_json::from_value(value).map_err(|e| format!("not an event envelope: {e}"))
+    Envelope::from_json(&delivery.body).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

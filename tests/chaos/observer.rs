@@ -74,7 +74,7 @@ impl Observer {
                     match serde_json::from_str::<Envelope>(&delivery.body) {
                         Ok(envelope)
                             if delivery.event_type.as_deref()
-                                == Some(envelope.event_type.as_str()) =>
+                                == Some(envelope.event_type().as_str()) =>
                         {
                             seen.messages.push(Observed {
                                 envelope,

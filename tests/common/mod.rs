@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quickfix::app::{AppConfig, Server};
-use quickfix::domain::{Categories, Envelope, EventType, SystemClock};
+use quickfix::domain::{Categories, Envelope, EventMetadata, EventType, SystemClock};
 use quickfix::{
     ApiLimits, AwsOptions, MemoryStore, MemoryTopology, MongoStore, MongoStoreOptions, Publisher,
     Queue, RelaySettings, SnsPublisher, SqsQueue, Store, TokenKeys, Topology, TopologySpec,
@@ -398,10 +398,10 @@ pub async fn collect_events(
                 serde_json::from_str(&delivery.body).expect("event body is an envelope");
             assert_eq!(
                 delivery.event_type.as_deref(),
-                Some(envelope.event_type.as_str()),
+                Some(envelope.event_type().as_str()),
                 "eventType attribute matches the body"
             );
-            if envelope.event_type == event_type {
+            if envelope.event_type() == event_type {
                 found.push(envelope);
             }
         }
@@ -627,4 +627,36 @@ pub async fn collect_bodies(queue: &dyn Queue, want: usize, deadline: Duration) 
         }
     }
     bodies
+}
+
+/// An event as any producer (or a forger) puts it on the wire: the envelope of `event_type`
+/// around `data`, which must carry the fields the type requires to be handled.
+pub fn wire_event(event_type: EventType, data: Value, meta: &EventMetadata) -> String {
+    json!({
+        "eventId": uuid::Uuid::new_v4(),
+        "eventType": event_type.as_str(),
+        "version": event_type.version(),
+        "timestamp": chrono::Utc::now(),
+        "data": data,
+        "metadata": meta,
+    })
+    .to_string()
+}
+
+/// [`wire_event`], read back as the envelope a consumer sees.
+pub fn envelope(event_type: EventType, data: Value, meta: &EventMetadata) -> Envelope {
+    Envelope::from_json(&wire_event(event_type, data, meta)).expect("a complete event")
+}
+
+/// Some `ticket.requeued` event, for what needs an event but not a particular one (the cause of
+/// a notification, say).
+pub fn some_event() -> Envelope {
+    let ticket = uuid::Uuid::now_v7().to_string();
+    envelope(
+        EventType::TicketRequeued,
+        json!({"ticketId": ticket, "complaintId": "COMP-00001", "userId": uuid::Uuid::now_v7(),
+               "title": "A ticket", "category": "General", "priority": "Low",
+               "previousAssignee": null, "reason": "test"}),
+        &EventMetadata::system("test"),
+    )
 }

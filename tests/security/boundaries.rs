@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quickfix::domain::{
-    Envelope, EventMetadata, EventType, Status, SystemClock, TicketId, TicketRef, UserId,
-    WORKER_EVENT_TYPES,
+    EventMetadata, EventType, Status, SystemClock, TicketId, TicketRef, UserId, WORKER_EVENT_TYPES,
 };
 use quickfix::worker::{ConsumerSettings, Context, Worker};
 use quickfix::{ApiLimits, MemoryTopology, Queue, Store};
@@ -77,8 +76,7 @@ impl Routed {
     /// Sends an event straight to the worker queue, as a forger would.
     async fn forge(&self, event_type: EventType, data: serde_json::Value) {
         let meta = EventMetadata::requested("forged", "system");
-        let event = Envelope::new(event_type, data, meta, chrono::Utc::now());
-        let body = serde_json::to_string(&event).unwrap();
+        let body = crate::common::wire_event(event_type, data, &meta);
         let attributes = [("eventType".to_owned(), event_type.as_str().to_owned())];
         self.queue.send(&body, &attributes).await.unwrap();
     }
@@ -87,7 +85,8 @@ impl Routed {
         self.forge(
             EventType::TicketResolved,
             json!({"ticketId": ticket, "complaintId": "COMP-00001", "agentId": agent,
-                   "resolvedBy": agent, "resolvedAt": chrono::Utc::now()}),
+                   "resolvedBy": agent, "resolvedAt": chrono::Utc::now(), "userId": agent,
+                   "title": "Forged", "priority": "Low"}),
         )
         .await;
     }
@@ -146,7 +145,9 @@ async fn forged_or_stale_events_change_nothing() {
     // An assignment that never happened would send the other agent the ticket's summary.
     r.forge(
         EventType::TicketAssigned,
-        json!({"ticketId": id, "complaintId": "COMP-00001", "assignedTo": other}),
+        json!({"ticketId": id, "complaintId": "COMP-00001", "userId": other, "title": "Forged",
+               "category": "Technical", "priority": "Low", "assignedTo": other,
+               "previousAssignee": null, "previousStatus": "Open"}),
     )
     .await;
     r.drain().await;

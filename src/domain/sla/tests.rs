@@ -1,6 +1,7 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::domain::EventType;
 use crate::domain::{
     BusinessHours, Categories, ComplaintId, Description, NewTicket, Principal, Role, Title,
 };
@@ -68,7 +69,7 @@ fn scan_at(ticket: &mut Ticket, policy: &SlaPolicy, now: DateTime<Utc>) -> Vec<E
         );
     }
     ticket.plan_sla_check(policy);
-    events.into_iter().map(|e| e.event_type).collect()
+    events.into_iter().map(|e| e.event_type()).collect()
 }
 
 #[test]

@@ -2,12 +2,15 @@
 //! slots; an agent going offline has their not-yet-started tickets requeued and routed to
 //! others (when configured).
 
-use super::{Context, HandlerError, user_id};
-use crate::domain::{Envelope, Presence};
+use super::{Context, HandlerError};
+use crate::domain::{Envelope, Presence, UserId};
 use crate::worker::routing::{caused_by, drain_to, requeue_from};
 
-pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    let agent = user_id(event, "agentId")?;
+pub(super) async fn handle(
+    ctx: &Context,
+    event: &Envelope,
+    agent: UserId,
+) -> Result<(), HandlerError> {
     // Act on the agent's presence now, not on the event's: a late message must not undo a
     // newer change.
     let Some(profile) = ctx.store.find_user(agent).await?.and_then(|u| u.agent) else {

@@ -9,7 +9,7 @@ mod ticket_resolved;
 
 use super::Context;
 use super::routing::{caused_by, route};
-use crate::domain::{Envelope, EventType, TicketId, UserId};
+use crate::domain::{Envelope, Event};
 use crate::store::StoreError;
 
 /// Why a handler did not finish.
@@ -28,38 +28,23 @@ pub enum HandlerError {
 /// # Errors
 /// [`HandlerError`] when a handler fails.
 pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    match event.event_type {
-        EventType::TicketCreated => ticket_created::handle(ctx, event).await,
-        EventType::TicketResolved => ticket_resolved::handle(ctx, event).await,
-        EventType::AgentAvailabilityChanged => {
-            agent_availability_changed::handle(ctx, event).await?;
+    match &event.event {
+        Event::TicketCreated(created) => {
+            ticket_created::handle(ctx, event, created.ticket_id).await
+        }
+        Event::TicketResolved(resolved) => ticket_resolved::handle(ctx, event, resolved).await,
+        Event::AgentAvailabilityChanged(changed) => {
+            agent_availability_changed::handle(ctx, event, changed.agent_id).await?;
             notify::handle(ctx, event).await
         }
-        EventType::TicketRequeued => {
-            route(ctx, ticket_id(event)?, &caused_by(event)).await?;
+        Event::TicketRequeued(requeued) => {
+            route(ctx, requeued.ticket_id, &caused_by(event)).await?;
             notify::handle(ctx, event).await
         }
-        EventType::TicketAssigned
-        | EventType::TicketStatusChanged
-        | EventType::TicketEscalated
-        | EventType::SlaBreach => notify::handle(ctx, event).await,
-        EventType::PrioritizationApplied | EventType::SlaWarning => Ok(()),
+        Event::TicketAssigned(_)
+        | Event::TicketStatusChanged(_)
+        | Event::TicketEscalated(_)
+        | Event::SlaBreach(_) => notify::handle(ctx, event).await,
+        Event::PrioritizationApplied(_) | Event::SlaWarning(_) => Ok(()),
     }
-}
-
-/// `data.<field>` as a string.
-fn field<'a>(event: &'a Envelope, name: &str) -> Result<&'a str, HandlerError> {
-    event.data[name]
-        .as_str()
-        .ok_or_else(|| HandlerError::Invalid(format!("{} without data.{name}", event.event_type)))
-}
-
-/// `data.ticketId`.
-fn ticket_id(event: &Envelope) -> Result<TicketId, HandlerError> {
-    TicketId::parse(field(event, "ticketId")?).map_err(|e| HandlerError::Invalid(e.to_string()))
-}
-
-/// `data.<name>` as a user id.
-fn user_id(event: &Envelope, name: &str) -> Result<UserId, HandlerError> {
-    UserId::parse(name, field(event, name)?).map_err(|e| HandlerError::Invalid(e.to_string()))
 }

@@ -3,29 +3,51 @@
 
 use serde_json::json;
 
-use super::{Context, HandlerError, field, ticket_id, user_id};
+use super::{Context, HandlerError};
 use crate::domain::{
-    Envelope, EventType, Notification, NotificationKind, Role, SlaTarget, Ticket, TicketRef, Tier,
-    UserId,
+    AgentAvailabilityChanged, Envelope, Event, Notification, NotificationKind, Role, Ticket,
+    TicketRef, Tier, UserId,
 };
 use crate::store::StoreError;
 
 pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    let out = if event.event_type == EventType::AgentAvailabilityChanged {
-        to_admins(ctx, event).await?
+    let out = if let Event::AgentAvailabilityChanged(changed) = &event.event {
+        to_admins(ctx, event, changed).await?
     } else {
-        let Some(ticket) = ctx
-            .store
-            .find_ticket(TicketRef::Id(ticket_id(event)?))
-            .await?
-        else {
+        let Some(id) = event.event.ticket_id() else {
             return Ok(());
         };
-        match event.event_type {
-            EventType::TicketEscalated | EventType::SlaBreach => {
-                to_managers(ctx, event, &ticket).await?
+        let Some(ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
+            return Ok(());
+        };
+        match &event.event {
+            Event::TicketEscalated(escalated) if escalated.notify_managers => {
+                let message = format!(
+                    "{} \"{}\" was escalated by rule `{}`",
+                    ticket.complaint_id,
+                    ticket.title.as_str(),
+                    escalated.rule
+                );
+                to_managers(
+                    ctx,
+                    event,
+                    &ticket,
+                    NotificationKind::TicketEscalated,
+                    message,
+                )
+                .await?
             }
-            _ => to_agent_and_requester(ctx, event, &ticket)?,
+            Event::TicketEscalated(_) => Vec::new(),
+            Event::SlaBreach(breach) => {
+                let message = format!(
+                    "{} \"{}\" missed its {} target",
+                    ticket.complaint_id,
+                    ticket.title.as_str(),
+                    breach.target.describe()
+                );
+                to_managers(ctx, event, &ticket, NotificationKind::SlaBreached, message).await?
+            }
+            _ => to_agent_and_requester(ctx, event, &ticket),
         }
     };
     ctx.store.insert_notifications(&out).await?;
@@ -33,9 +55,13 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
 }
 
 /// `agentAvailabilityChanged`, for every admin.
-async fn to_admins(ctx: &Context, event: &Envelope) -> Result<Vec<Notification>, HandlerError> {
+async fn to_admins(
+    ctx: &Context,
+    event: &Envelope,
+    changed: &AgentAvailabilityChanged,
+) -> Result<Vec<Notification>, HandlerError> {
     let now = ctx.clock.now();
-    let agent = user_id(event, "agentId")?;
+    let agent = changed.agent_id;
     // The name comes from the store: a message cannot put words in an agent's mouth.
     let Some(stored) = ctx
         .store
@@ -46,10 +72,10 @@ async fn to_admins(ctx: &Context, event: &Envelope) -> Result<Vec<Notification>,
         return Ok(Vec::new());
     };
     let name = stored.name.as_str();
-    let availability = field(event, "availability").unwrap_or("changed");
+    let availability = changed.availability;
     let message = format!("{name} is now {availability}");
     let data = json!({"agentId": agent.to_string(), "name": name, "availability": availability,
-                      "presence": event.data["presence"], "freeSlots": event.data["freeSlots"]});
+                      "presence": changed.presence, "freeSlots": changed.free_slots});
     Ok(ctx
         .store
         .list_users(Role::Admin)
@@ -69,18 +95,14 @@ async fn to_admins(ctx: &Context, event: &Envelope) -> Result<Vec<Notification>,
 }
 
 /// `ticketAssigned` for the agent who got the ticket, and `complaintUpdated` for its requester.
-fn to_agent_and_requester(
-    ctx: &Context,
-    event: &Envelope,
-    ticket: &Ticket,
-) -> Result<Vec<Notification>, HandlerError> {
+fn to_agent_and_requester(ctx: &Context, event: &Envelope, ticket: &Ticket) -> Vec<Notification> {
     let now = ctx.clock.now();
     let summary = ticket.summary();
     let number = ticket.complaint_id;
     let mut out = Vec::new();
-    let requester_message = match event.event_type {
-        EventType::TicketAssigned => {
-            let agent = user_id(event, "assignedTo")?;
+    let requester_message = match &event.event {
+        Event::TicketAssigned(assigned) => {
+            let agent = assigned.assigned_to;
             // The store says who ever held the ticket; a message naming someone else would
             // send them the ticket's summary.
             if !ticket.was_assigned_to(agent) {
@@ -89,7 +111,7 @@ fn to_agent_and_requester(
                 metrics::counter!("quickfix_events_ignored_total", "event_type" => "ticket.assigned",
                     "why" => "the ticket was never assigned to that agent")
                 .increment(1);
-                return Ok(Vec::new());
+                return Vec::new();
             }
             out.push(Notification::of(
                 event,
@@ -101,13 +123,13 @@ fn to_agent_and_requester(
             ));
             format!("Your ticket {number} was assigned to an agent")
         }
-        EventType::TicketStatusChanged => {
-            format!("Your ticket {number} is now {}", field(event, "to")?)
+        Event::TicketStatusChanged(changed) => {
+            format!("Your ticket {number} is now {}", changed.to)
         }
-        EventType::TicketRequeued => {
+        Event::TicketRequeued(_) => {
             format!("Your ticket {number} is waiting for the next free agent")
         }
-        _ => return Ok(out),
+        _ => return out,
     };
     out.push(Notification::of(
         event,
@@ -117,7 +139,7 @@ fn to_agent_and_requester(
         summary,
         now,
     ));
-    Ok(out)
+    out
 }
 
 /// `ticketEscalated` (when the rule notifies managers) and `slaBreached`, for every manager and
@@ -126,34 +148,11 @@ async fn to_managers(
     ctx: &Context,
     event: &Envelope,
     ticket: &Ticket,
+    kind: NotificationKind,
+    message: String,
 ) -> Result<Vec<Notification>, HandlerError> {
-    let number = ticket.complaint_id;
-    let title = ticket.title.as_str();
-    let (kind, message) = if event.event_type == EventType::SlaBreach {
-        let target: SlaTarget = field(event, "target")?
-            .parse()
-            .map_err(|e: crate::domain::ValidationError| HandlerError::Invalid(e.to_string()))?;
-        (
-            NotificationKind::SlaBreached,
-            format!(
-                "{number} \"{title}\" missed its {} target",
-                target.describe()
-            ),
-        )
-    } else {
-        if event.data["notifyManagers"] != json!(true) {
-            return Ok(Vec::new());
-        }
-        (
-            NotificationKind::TicketEscalated,
-            format!(
-                "{number} \"{title}\" was escalated by rule `{}`",
-                field(event, "rule")?
-            ),
-        )
-    };
     let mut data = ticket.summary();
-    data["event"] = event.data.clone();
+    data["event"] = event.data();
     let now = ctx.clock.now();
     Ok(managers_and_admins(ctx)
         .await?

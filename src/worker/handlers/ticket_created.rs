@@ -1,15 +1,18 @@
 //! `ticket.created`: apply the prioritisation rules, then give the ticket to a free agent (or
 //! leave it in the backlog).
 
-use super::{Context, HandlerError, ticket_id};
-use crate::domain::{Envelope, Status, TicketRef};
+use super::{Context, HandlerError};
+use crate::domain::{Envelope, Status, TicketId, TicketRef};
 use crate::worker::routing::{caused_by, route};
 
 /// Attempts of the prioritisation update before moving on.
 const MAX_ATTEMPTS: usize = 5;
 
-pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    let id = ticket_id(event)?;
+pub(super) async fn handle(
+    ctx: &Context,
+    event: &Envelope,
+    id: TicketId,
+) -> Result<(), HandlerError> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(mut ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
             return Ok(());

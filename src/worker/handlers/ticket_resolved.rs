@@ -9,25 +9,32 @@
 
 use tracing::warn;
 
-use super::{Context, HandlerError, ticket_id};
-use crate::domain::{Envelope, Status, TicketRef};
+use super::{Context, HandlerError};
+use crate::domain::{Envelope, Status, TicketRef, TicketResolved};
 use crate::worker::routing::{caused_by, drain_to};
 
-pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), HandlerError> {
-    let id = ticket_id(event)?;
-    let claimed = event.data["agentId"].as_str();
-    let Some(ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
-        return ignore(event, "no such ticket");
+pub(super) async fn handle(
+    ctx: &Context,
+    event: &Envelope,
+    resolved: &TicketResolved,
+) -> Result<(), HandlerError> {
+    let Some(ticket) = ctx
+        .store
+        .find_ticket(TicketRef::Id(resolved.ticket_id))
+        .await?
+    else {
+        return ignore(event, resolved, "no such ticket");
     };
     if !matches!(ticket.status, Status::Resolved | Status::Closed) {
-        return ignore(event, "the ticket is not resolved");
+        return ignore(event, resolved, "the ticket is not resolved");
     }
     let Some(holder) = ticket.assignee else {
         return Ok(());
     };
-    if claimed != Some(holder.to_string().as_str()) {
+    if resolved.agent_id != Some(holder) {
         return ignore(
             event,
+            resolved,
             "the event names another agent than the one holding the ticket",
         );
     }
@@ -37,11 +44,15 @@ pub(super) async fn handle(ctx: &Context, event: &Envelope) -> Result<(), Handle
 }
 
 /// Logs and counts an event the store contradicts, and succeeds so it is not retried.
-fn ignore(event: &Envelope, why: &'static str) -> Result<(), HandlerError> {
+fn ignore(
+    event: &Envelope,
+    resolved: &TicketResolved,
+    why: &'static str,
+) -> Result<(), HandlerError> {
     warn!(
         event_id = %event.event_id,
-        ticket_id = event.data["ticketId"].as_str().unwrap_or("-"),
-        agent_id = event.data["agentId"].as_str().unwrap_or("-"),
+        ticket_id = %resolved.ticket_id,
+        agent_id = ?resolved.agent_id.map(|a| a.to_string()),
         why,
         "ignoring a ticket.resolved the store contradicts"
     );

@@ -1,9 +1,16 @@
+//! Events: the catalog of types ([`EventType`], [`Event`] and its payloads in [`payload`]),
+//! their metadata, and the envelope every SNS message carries.
+
+pub mod payload;
+
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use payload::{Event, PayloadError};
 
 /// Every kind of event QuickFix publishes; the wire name is the SNS `eventType` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,6 +74,11 @@ impl EventType {
         EventType::SlaWarning,
         EventType::SlaBreach,
     ];
+
+    /// The payload version this build writes for the type (every type is at 1 so far).
+    pub fn version(self) -> u32 {
+        1
+    }
 
     /// The wire name, e.g. `ticket.created`.
     pub fn as_str(self) -> &'static str {
@@ -161,51 +173,131 @@ impl EventMetadata {
     }
 }
 
-/// The SNS message body: one event, as documented in DESIGN.md.
+/// The SNS message body: one event, as documented in the README.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(into = "WireEnvelope", try_from = "WireEnvelope")]
 pub struct Envelope {
     /// Unique per event; consumers use it to spot duplicates.
     pub event_id: Uuid,
-    /// What happened.
-    pub event_type: EventType,
-    /// Schema version of `data`.
-    pub version: u32,
     /// When it happened.
     pub timestamp: DateTime<Utc>,
-    /// The event's payload; its fields depend on `event_type`.
-    pub data: serde_json::Value,
-    /// Correlation, causation and actor.
+    /// What happened, with its typed payload.
+    pub event: Event,
+    /// Correlation, causation, actor and trace context.
     pub metadata: EventMetadata,
 }
 
-impl Envelope {
-    /// The schema version this build writes.
-    pub const VERSION: u32 = 1;
+/// Why a message body is not an envelope this build can read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not JSON, or not the envelope's shape.
+    #[error("not an event envelope: {0}")]
+    Malformed(String),
+    /// An `eventType` outside the catalog.
+    #[error("unknown eventType `{0}`")]
+    UnknownType(String),
+    /// A version or payload this build cannot read.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
 
-    /// Wraps `data` in a new envelope.
-    ///
-    /// # Panics
-    /// If `data` cannot be represented as JSON, which would be a bug in a payload type.
-    pub fn new(
-        event_type: EventType,
-        data: impl Serialize,
-        metadata: EventMetadata,
-        timestamp: DateTime<Utc>,
-    ) -> Self {
+/// The envelope as it is on the wire.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEnvelope {
+    event_id: Uuid,
+    event_type: String,
+    version: u32,
+    timestamp: DateTime<Utc>,
+    data: serde_json::Value,
+    metadata: EventMetadata,
+}
+
+impl From<Envelope> for WireEnvelope {
+    fn from(e: Envelope) -> Self {
+        let event_type = e.event.event_type();
+        Self {
+            event_id: e.event_id,
+            event_type: event_type.as_str().to_owned(),
+            version: event_type.version(),
+            timestamp: e.timestamp,
+            data: e.event.payload_json(),
+            metadata: e.metadata,
+        }
+    }
+}
+
+impl TryFrom<WireEnvelope> for Envelope {
+    type Error = EnvelopeError;
+
+    fn try_from(w: WireEnvelope) -> Result<Self, Self::Error> {
+        let event_type: EventType = w
+            .event_type
+            .parse()
+            .map_err(|_| EnvelopeError::UnknownType(w.event_type.clone()))?;
+        Ok(Self {
+            event_id: w.event_id,
+            timestamp: w.timestamp,
+            event: Event::from_payload(event_type, w.version, w.data)?,
+            metadata: w.metadata,
+        })
+    }
+}
+
+impl Envelope {
+    /// Wraps `event` in a new envelope with a fresh id.
+    pub fn new(event: Event, metadata: EventMetadata, timestamp: DateTime<Utc>) -> Self {
         Self {
             event_id: Uuid::new_v4(),
-            event_type,
-            version: Self::VERSION,
             timestamp,
-            data: serde_json::to_value(data).expect("BUG: event payload is not JSON"),
+            event,
             metadata,
         }
+    }
+
+    /// What happened.
+    pub fn event_type(&self) -> EventType {
+        self.event.event_type()
     }
 
     /// The JSON text published to SNS.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("BUG: envelope is not JSON")
+    }
+
+    /// The payload as it is on the wire (`data`).
+    pub fn data(&self) -> serde_json::Value {
+        self.event.payload_json()
+    }
+
+    /// Reads a message body, saying precisely why it cannot be read (for the dead-letter
+    /// queue's `reason`).
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] when the body is not an envelope of the catalog.
+    pub fn from_json(body: &str) -> Result<Self, EnvelopeError> {
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| EnvelopeError::Malformed(format!("body is not JSON: {e}")))?;
+        // The type and the version first: they say more than a missing field would.
+        if let Some(name) = value.get("eventType").and_then(|t| t.as_str()) {
+            let event_type: EventType = name
+                .parse()
+                .map_err(|_| EnvelopeError::UnknownType(name.to_owned()))?;
+            if let Some(version) = value.get("version").and_then(serde_json::Value::as_u64) {
+                let current = event_type.version();
+                if version == 0 || version > u64::from(current) {
+                    return Err(PayloadError::UnsupportedVersion {
+                        event_type,
+                        version: u32::try_from(version).unwrap_or(u32::MAX),
+                        current,
+                    }
+                    .into());
+                }
+            }
+        }
+        let wire: WireEnvelope =
+            serde_json::from_value(value).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        Self::try_from(wire)
     }
 }
 
@@ -226,12 +318,7 @@ mod tests {
     #[test]
     fn envelope_serialises_with_the_documented_field_names() {
         let meta = EventMetadata::requested("c", "u");
-        let e = Envelope::new(
-            EventType::TicketCreated,
-            serde_json::json!({"a": 1}),
-            meta,
-            Utc::now(),
-        );
+        let e = Envelope::new(sample_created(), meta, Utc::now());
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         for key in [
             "eventId",
@@ -245,5 +332,52 @@ mod tests {
         }
         assert_eq!(v["metadata"]["causationId"], serde_json::Value::Null);
         assert_eq!(v["eventType"], "ticket.created");
+        assert_eq!(v["version"], 1);
+        assert_eq!(Envelope::from_json(&e.to_json()).unwrap(), e);
+    }
+
+    fn sample_created() -> Event {
+        Event::TicketCreated(payload::TicketCreated {
+            ticket_id: crate::domain::TicketId::generate(),
+            complaint_id: crate::domain::ComplaintId::from_sequence(7),
+            user_id: crate::domain::UserId::generate(),
+            title: "Internet issue".into(),
+            category: "Technical".into(),
+            priority: crate::domain::Priority::High,
+            assigned_to: None,
+        })
+    }
+
+    #[test]
+    fn unreadable_envelopes_say_why() {
+        let good: serde_json::Value = serde_json::from_str(
+            &Envelope::new(sample_created(), EventMetadata::system("c"), Utc::now()).to_json(),
+        )
+        .unwrap();
+        let with = |key: &str, value: serde_json::Value| {
+            let mut v = good.clone();
+            v[key] = value;
+            Envelope::from_json(&v.to_string()).unwrap_err()
+        };
+        assert!(matches!(
+            with("eventType", "ticket.deleted".into()),
+            EnvelopeError::UnknownType(t) if t == "ticket.deleted"
+        ));
+        assert!(matches!(
+            with("version", 2.into()),
+            EnvelopeError::Payload(PayloadError::UnsupportedVersion {
+                version: 2,
+                current: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            with("data", serde_json::json!({"ticketId": "not-an-id"})),
+            EnvelopeError::Payload(PayloadError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Envelope::from_json("{").unwrap_err(),
+            EnvelopeError::Malformed(_)
+        ));
     }
 }

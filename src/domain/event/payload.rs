@@ -1,0 +1,306 @@
+//! The event catalog: one typed payload per event type, and [`Event`], the one type producers,
+//! the relay, the worker's handlers and the live feed share. The wire names are the JSON field
+//! names (camelCase); `ticket.created` and `ticket.resolved` keep the fields of the original
+//! QuickFix.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::EventType;
+use crate::domain::{
+    Availability, ComplaintId, Presence, Priority, SlaTarget, Status, TicketId, Tier, UserId,
+};
+
+/// `ticket.created`: a customer opened a ticket (the original QuickFix payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketCreated {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    /// The requester.
+    pub user_id: UserId,
+    pub title: String,
+    pub category: String,
+    pub priority: Priority,
+    /// Always `null` at creation; kept for the original contract.
+    pub assigned_to: Option<UserId>,
+}
+
+/// `ticket.assigned`: a ticket was given to an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketAssigned {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub category: String,
+    pub priority: Priority,
+    /// The agent who has it now.
+    pub assigned_to: UserId,
+    pub previous_assignee: Option<UserId>,
+    pub previous_status: Status,
+}
+
+/// `ticket.status_changed`: a ticket moved from one status to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketStatusChanged {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub from: Status,
+    pub to: Status,
+    pub changed_by: UserId,
+    pub assigned_to: Option<UserId>,
+    /// The note given with the change.
+    pub message: Option<String>,
+}
+
+/// `ticket.resolved`: a ticket was resolved (the original QuickFix payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketResolved {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    /// The agent who held it, whose slot is to be given back.
+    pub agent_id: Option<UserId>,
+    pub resolved_by: UserId,
+    pub resolved_at: DateTime<Utc>,
+    pub user_id: UserId,
+    pub title: String,
+    pub priority: Priority,
+}
+
+/// `ticket.escalated`: an SLA escalation rule acted on a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketEscalated {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub category: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub previous_priority: Priority,
+    pub assigned_to: Option<UserId>,
+    pub previous_assignee: Option<UserId>,
+    /// The rule's name.
+    pub rule: String,
+    /// The escalation level reached (1 is the first rule).
+    pub level: u32,
+    /// What the rule does (`raise_priority`, `reassign_higher_tier`, `notify_managers`).
+    pub actions: Vec<String>,
+    /// Whether managers are to be told.
+    pub notify_managers: bool,
+}
+
+/// `ticket.requeued`: a ticket went back to the backlog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketRequeued {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub category: String,
+    pub priority: Priority,
+    pub previous_assignee: Option<UserId>,
+    pub reason: String,
+}
+
+/// `agent.availability_changed`: an agent's presence, and so their availability, changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentAvailabilityChanged {
+    pub agent_id: UserId,
+    pub name: String,
+    pub presence: Presence,
+    pub availability: Availability,
+    pub previous_availability: Availability,
+    pub free_slots: u32,
+    pub capacity: u32,
+    pub skills: Vec<String>,
+    pub tier: Tier,
+}
+
+/// `automation.prioritization_applied`: a prioritisation rule raised a ticket's priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrioritizationApplied {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub from: Priority,
+    pub to: Priority,
+    /// The keyword rule that matched.
+    pub rule: String,
+}
+
+/// `sla.warning` and `sla.breach`: a ticket is close to missing, or missed, an SLA target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlaAlert {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub priority: Priority,
+    pub status: Status,
+    pub assigned_to: Option<UserId>,
+    pub target: SlaTarget,
+    pub due_at: DateTime<Utc>,
+    /// The target as a sentence, e.g. `High first response target 4h`.
+    pub rule: String,
+}
+
+/// One event of the catalog, with its typed payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    TicketCreated(TicketCreated),
+    TicketAssigned(TicketAssigned),
+    TicketStatusChanged(TicketStatusChanged),
+    TicketResolved(TicketResolved),
+    TicketEscalated(TicketEscalated),
+    TicketRequeued(TicketRequeued),
+    AgentAvailabilityChanged(AgentAvailabilityChanged),
+    PrioritizationApplied(PrioritizationApplied),
+    SlaWarning(SlaAlert),
+    SlaBreach(SlaAlert),
+}
+
+/// Why a payload could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// A version this build does not know (newer than it writes, or never written).
+    #[error("unsupported {event_type} version {version} (this build reads 1 to {current})")]
+    UnsupportedVersion {
+        event_type: EventType,
+        version: u32,
+        current: u32,
+    },
+    /// The payload does not have the fields its type and version require.
+    #[error("invalid {event_type} payload: {reason}")]
+    Invalid {
+        event_type: EventType,
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The event's type (its `eventType`).
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Self::TicketCreated(_) => EventType::TicketCreated,
+            Self::TicketAssigned(_) => EventType::TicketAssigned,
+            Self::TicketStatusChanged(_) => EventType::TicketStatusChanged,
+            Self::TicketResolved(_) => EventType::TicketResolved,
+            Self::TicketEscalated(_) => EventType::TicketEscalated,
+            Self::TicketRequeued(_) => EventType::TicketRequeued,
+            Self::AgentAvailabilityChanged(_) => EventType::AgentAvailabilityChanged,
+            Self::PrioritizationApplied(_) => EventType::PrioritizationApplied,
+            Self::SlaWarning(_) => EventType::SlaWarning,
+            Self::SlaBreach(_) => EventType::SlaBreach,
+        }
+    }
+
+    /// The ticket the event is about, if it is about one.
+    pub fn ticket_id(&self) -> Option<TicketId> {
+        match self {
+            Self::TicketCreated(p) => Some(p.ticket_id),
+            Self::TicketAssigned(p) => Some(p.ticket_id),
+            Self::TicketStatusChanged(p) => Some(p.ticket_id),
+            Self::TicketResolved(p) => Some(p.ticket_id),
+            Self::TicketEscalated(p) => Some(p.ticket_id),
+            Self::TicketRequeued(p) => Some(p.ticket_id),
+            Self::PrioritizationApplied(p) => Some(p.ticket_id),
+            Self::SlaWarning(p) | Self::SlaBreach(p) => Some(p.ticket_id),
+            Self::AgentAvailabilityChanged(_) => None,
+        }
+    }
+
+    /// The payload as it goes on the wire (`data`).
+    ///
+    /// # Panics
+    /// Never for these types: every payload is plain JSON.
+    pub fn payload_json(&self) -> serde_json::Value {
+        let value = match self {
+            Self::TicketCreated(p) => serde_json::to_value(p),
+            Self::TicketAssigned(p) => serde_json::to_value(p),
+            Self::TicketStatusChanged(p) => serde_json::to_value(p),
+            Self::TicketResolved(p) => serde_json::to_value(p),
+            Self::TicketEscalated(p) => serde_json::to_value(p),
+            Self::TicketRequeued(p) => serde_json::to_value(p),
+            Self::AgentAvailabilityChanged(p) => serde_json::to_value(p),
+            Self::PrioritizationApplied(p) => serde_json::to_value(p),
+            Self::SlaWarning(p) | Self::SlaBreach(p) => serde_json::to_value(p),
+        };
+        value.expect("BUG: an event payload is not JSON")
+    }
+
+    /// Reads the payload `data` of an `event_type` event written at `version`, upcasting an
+    /// older version to the current one.
+    ///
+    /// # Errors
+    /// [`PayloadError`] for a version this build does not read, or a payload without the
+    /// fields its type requires.
+    pub fn from_payload(
+        event_type: EventType,
+        version: u32,
+        data: serde_json::Value,
+    ) -> Result<Self, PayloadError> {
+        let current = event_type.version();
+        if version == 0 || version > current {
+            return Err(PayloadError::UnsupportedVersion {
+                event_type,
+                version,
+                current,
+            });
+        }
+        let data = upcast(event_type, version, data);
+        let invalid = |e: serde_json::Error| PayloadError::Invalid {
+            event_type,
+            reason: e.to_string(),
+        };
+        Ok(match event_type {
+            EventType::TicketCreated => {
+                Self::TicketCreated(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::TicketAssigned => {
+                Self::TicketAssigned(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::TicketStatusChanged => {
+                Self::TicketStatusChanged(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::TicketResolved => {
+                Self::TicketResolved(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::TicketEscalated => {
+                Self::TicketEscalated(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::TicketRequeued => {
+                Self::TicketRequeued(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::AgentAvailabilityChanged => {
+                Self::AgentAvailabilityChanged(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::PrioritizationApplied => {
+                Self::PrioritizationApplied(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::SlaWarning => {
+                Self::SlaWarning(serde_json::from_value(data).map_err(invalid)?)
+            }
+            EventType::SlaBreach => Self::SlaBreach(serde_json::from_value(data).map_err(invalid)?),
+        })
+    }
+}
+
+/// Rewrites a payload of an older `version` into the current one, one version at a time.
+/// Every type is at its first version today; a new version adds its step here.
+fn upcast(event_type: EventType, version: u32, data: serde_json::Value) -> serde_json::Value {
+    debug_assert!(version <= event_type.version());
+    data
+}
