@@ -15,11 +15,13 @@
 //! - `app`: wires adapters, API, worker and relay together and runs them until shutdown.
 //! - [`worker`]: the SQS consumer, its handlers, the sweep and dead-letter operations.
 //! - `demo`: the demo accounts `quickfix dev` starts with.
-//! - `telemetry`: logs and metrics.
+//! - `telemetry`: logs, traces and metrics.
+//! - [`asyncapi`]: the AsyncAPI document of the events topic.
 
 pub mod admin;
 mod api;
 pub mod app;
+pub mod asyncapi;
 mod auth;
 mod bus;
 pub mod config;

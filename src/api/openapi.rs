@@ -18,7 +18,7 @@ use super::{accounts, agents, complaints, error, notifications, ops, sla, users,
         agents::create, agents::list, agents::set_presence,
         notifications::list, notifications::mark_read,
         sla::at_risk, sla::breached, sla::compliance, sla::policy,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::client_config,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::asyncapi, ops::client_config,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,

@@ -27,6 +27,7 @@ pub fn router(public_metrics: bool) -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
+        .route("/asyncapi.json", get(asyncapi))
         .route("/api/config", get(client_config));
     if public_metrics {
         router.route("/metrics", get(metrics))
@@ -103,6 +104,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1")))]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// The AsyncAPI 3 document of the events topic.
+#[utoipa::path(get, path = "/asyncapi.json", tag = "operations", responses((status = 200, description = "AsyncAPI 3.0")))]
+async fn asyncapi() -> Json<serde_json::Value> {
+    Json(crate::asyncapi::document())
 }
 
 /// What a client needs to build its forms.

@@ -18,7 +18,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
 pub use event::payload::{
     AgentAvailabilityChanged, PrioritizationApplied, SlaAlert, TicketAssigned, TicketCreated,
-    TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged,
+    TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged, payload_schema,
 };
 pub use event::{
     Envelope, EnvelopeError, Event, EventMetadata, EventType, PayloadError, UnknownEventType,

@@ -233,7 +233,17 @@ impl Default for Categories {
 /// Serialises an id as its `Display` text and reads it back with `$parse` (its `FromStr`-like
 /// constructor), so ids travel in events as the strings the API shows.
 macro_rules! text_serde {
-    ($ty:ty, $parse:expr) => {
+    ($ty:ty, $parse:expr, $schema:tt) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
+
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
@@ -250,14 +260,18 @@ macro_rules! text_serde {
 }
 pub(crate) use text_serde;
 
-text_serde!(TicketId, TicketId::parse);
-text_serde!(ComplaintId, ComplaintId::parse);
+text_serde!(TicketId, TicketId::parse, {
+    "type": "string", "format": "uuid", "description": "A ticket's id"
+});
+text_serde!(ComplaintId, ComplaintId::parse, {
+    "type": "string", "pattern": "^COMP-[0-9]{5,}$", "description": "A ticket's number"
+});
 
 /// Defines a fieldless enum whose JSON, storage and `as_str` names are the given wire names.
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+ }
 
         impl $name {

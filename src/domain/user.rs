@@ -37,7 +37,9 @@ impl fmt::Display for UserId {
     }
 }
 
-super::ticket::text_serde!(UserId, |s| UserId::parse("id", s));
+super::ticket::text_serde!(UserId, |s| UserId::parse("id", s), {
+    "type": "string", "format": "uuid", "description": "A user's id"
+});
 
 /// An email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -80,6 +80,26 @@ impl EventType {
         1
     }
 
+    /// What an event of the type says, in one sentence.
+    pub fn summary(self) -> &'static str {
+        match self {
+            EventType::TicketCreated => "A customer opened a ticket.",
+            EventType::TicketAssigned => "A ticket was given to an agent.",
+            EventType::TicketStatusChanged => "A ticket moved from one status to another.",
+            EventType::TicketResolved => {
+                "A ticket was resolved; the agent's slot is to be given back."
+            }
+            EventType::TicketEscalated => "A ticket was escalated by an SLA rule.",
+            EventType::TicketRequeued => "A ticket went back to the backlog.",
+            EventType::AgentAvailabilityChanged => {
+                "An agent's presence, and so their availability, changed."
+            }
+            EventType::PrioritizationApplied => "A prioritisation rule raised a ticket's priority.",
+            EventType::SlaWarning => "A ticket is close to missing an SLA target.",
+            EventType::SlaBreach => "A ticket missed an SLA target.",
+        }
+    }
+
     /// The wire name, e.g. `ticket.created`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,7 +140,7 @@ impl FromStr for EventType {
 }
 
 /// Tracing context carried by every event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventMetadata {
     /// Shared by every event that one request or message set off.

@@ -4,6 +4,7 @@
 //! QuickFix.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::EventType;
@@ -12,7 +13,7 @@ use crate::domain::{
 };
 
 /// `ticket.created`: a customer opened a ticket (the original QuickFix payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketCreated {
     pub ticket_id: TicketId,
@@ -27,7 +28,7 @@ pub struct TicketCreated {
 }
 
 /// `ticket.assigned`: a ticket was given to an agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketAssigned {
     pub ticket_id: TicketId,
@@ -43,7 +44,7 @@ pub struct TicketAssigned {
 }
 
 /// `ticket.status_changed`: a ticket moved from one status to another.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketStatusChanged {
     pub ticket_id: TicketId,
@@ -59,7 +60,7 @@ pub struct TicketStatusChanged {
 }
 
 /// `ticket.resolved`: a ticket was resolved (the original QuickFix payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketResolved {
     pub ticket_id: TicketId,
@@ -74,7 +75,7 @@ pub struct TicketResolved {
 }
 
 /// `ticket.escalated`: an SLA escalation rule acted on a ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketEscalated {
     pub ticket_id: TicketId,
@@ -98,7 +99,7 @@ pub struct TicketEscalated {
 }
 
 /// `ticket.requeued`: a ticket went back to the backlog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketRequeued {
     pub ticket_id: TicketId,
@@ -112,7 +113,7 @@ pub struct TicketRequeued {
 }
 
 /// `agent.availability_changed`: an agent's presence, and so their availability, changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentAvailabilityChanged {
     pub agent_id: UserId,
@@ -127,7 +128,7 @@ pub struct AgentAvailabilityChanged {
 }
 
 /// `automation.prioritization_applied`: a prioritisation rule raised a ticket's priority.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PrioritizationApplied {
     pub ticket_id: TicketId,
@@ -141,7 +142,7 @@ pub struct PrioritizationApplied {
 }
 
 /// `sla.warning` and `sla.breach`: a ticket is close to missing, or missed, an SLA target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlaAlert {
     pub ticket_id: TicketId,
@@ -295,6 +296,26 @@ impl Event {
             }
             EventType::SlaBreach => Self::SlaBreach(serde_json::from_value(data).map_err(invalid)?),
         })
+    }
+}
+
+/// The JSON Schema of `event_type`'s payload, its definitions added to `generator`.
+pub fn payload_schema(
+    event_type: EventType,
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    match event_type {
+        EventType::TicketCreated => generator.subschema_for::<TicketCreated>(),
+        EventType::TicketAssigned => generator.subschema_for::<TicketAssigned>(),
+        EventType::TicketStatusChanged => generator.subschema_for::<TicketStatusChanged>(),
+        EventType::TicketResolved => generator.subschema_for::<TicketResolved>(),
+        EventType::TicketEscalated => generator.subschema_for::<TicketEscalated>(),
+        EventType::TicketRequeued => generator.subschema_for::<TicketRequeued>(),
+        EventType::AgentAvailabilityChanged => {
+            generator.subschema_for::<AgentAvailabilityChanged>()
+        }
+        EventType::PrioritizationApplied => generator.subschema_for::<PrioritizationApplied>(),
+        EventType::SlaWarning | EventType::SlaBreach => generator.subschema_for::<SlaAlert>(),
     }
 }
 
