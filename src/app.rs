@@ -301,6 +301,7 @@ async fn mongo_store(settings: &Settings) -> anyhow::Result<MongoStore> {
         .context("MONGODB_URI: is required (the MongoDB connection string)")?;
     let options = MongoStoreOptions {
         server_selection_timeout: settings.mongodb_timeout(),
+        event_retention: settings.event_log_retention(),
     };
     MongoStore::connect(uri.expose_secret(), &settings.mongodb_database, options)
         .await
@@ -340,7 +341,9 @@ pub async fn run_api(settings: Settings) -> anyhow::Result<()> {
         }
         StoreKind::Memory => {
             warn!("--store memory: tickets are kept in memory and lost at exit");
-            Arc::new(MemoryStore::new())
+            Arc::new(MemoryStore::with_event_retention(
+                settings.event_log_retention(),
+            ))
         }
     };
     let publisher: Arc<dyn Publisher> = match (bus_kind, &settings.sns_topic_arn) {

@@ -495,6 +495,10 @@ pub struct Settings {
     #[arg(long, env = "OUTBOX_LEASE_SECONDS", default_value_t = 30, global = true,
         value_parser = value_parser!(u64).range(1..=3600))]
     pub outbox_lease_seconds: u64,
+    /// Days the event log keeps an event (a TTL index deletes older ones).
+    #[arg(long, env = "EVENT_LOG_RETENTION_DAYS", default_value_t = 90, global = true,
+        value_parser = value_parser!(u64).range(1..=3650))]
+    pub event_log_retention_days: u64,
     /// Documents the outbox relay reads per round.
     #[arg(long, env = "OUTBOX_BATCH_SIZE", default_value_t = 100, global = true,
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=1000))]
@@ -683,6 +687,11 @@ impl Settings {
     /// MongoDB server selection timeout.
     pub fn mongodb_timeout(&self) -> Duration {
         Duration::from_millis(self.mongodb_timeout_ms)
+    }
+
+    /// How long the event log keeps an event.
+    pub fn event_log_retention(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::days(i64::try_from(self.event_log_retention_days).unwrap_or(3650))
     }
 
     /// Token lifetime.

@@ -48,8 +48,9 @@ pub use bus::{
     aws_config, provision,
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
+pub use store::event_log::{TIMELINE_LIMIT, ticket_timeline};
 pub use store::{
-    MemoryStore, MongoStore, MongoStoreOptions, OutboxLease, OutboxOwner, PendingEvents,
-    ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, StoredAnswer,
-    TicketQuery, UserQuery, commit_claimed,
+    EventLog, MemoryEventLog, MemoryStore, MongoEventLog, MongoStore, MongoStoreOptions,
+    OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store,
+    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery, commit_claimed,
 };

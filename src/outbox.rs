@@ -16,6 +16,9 @@
 //! those documents and publishes only the ones it still holds, so the lease covers the publish
 //! and the clear however slow the claim was. A duplicate is possible only when a relay dies, or
 //! stalls past its lease, between publishing and clearing; consumers absorb it.
+//!
+//! What the topic accepted is recorded in the event log before it is cleared, so the log
+//! holds every published event once (idempotent on the event id).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::bus::{BusError, Publisher};
-use crate::domain::Envelope;
+use crate::domain::{Envelope, LoggedEvent};
 use crate::store::{OutboxLease, OutboxOwner, PendingEvents, Store, StoreError};
 
 /// Events published (and then cleared) together: one SNS `PublishBatch`.
@@ -208,6 +211,15 @@ impl OutboxRelay {
         }
         let events: Vec<Envelope> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
         let report = self.publisher.publish(&events).await?;
+        // Logged before the clear: a crash between the two publishes the event again, and
+        // the log keeps it once.
+        let published_at = Utc::now();
+        let logged: Vec<LoggedEvent> = events
+            .into_iter()
+            .filter(|e| report.published.contains(&e.event_id))
+            .map(|envelope| LoggedEvent::new(envelope, published_at))
+            .collect();
+        self.store.event_log().record(&logged).await?;
         let clears = chunk
             .iter()
             .filter(|(_, event)| report.published.contains(&event.event_id))

@@ -989,6 +989,7 @@ async fn an_unreachable_store_answers_503() {
         "unreachable",
         quickfix::MongoStoreOptions {
             server_selection_timeout: std::time::Duration::from_millis(300),
+            ..quickfix::MongoStoreOptions::default()
         },
     )
     .await

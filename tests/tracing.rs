@@ -17,7 +17,6 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use quickfix::domain::{TicketId, TicketRef};
-use quickfix::worker::{ConsumerSettings, Context, Worker};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt;
@@ -71,24 +70,6 @@ async fn span_named(trace: TraceId, name: &str) -> SpanData {
     })
 }
 
-/// A worker on the test app's queue (subscribed to every event type).
-fn spawn_worker(app: &TestApp, shutdown: &CancellationToken) {
-    let ctx = Context {
-        store: app.store.clone(),
-        clock: Arc::new(quickfix::domain::SystemClock),
-        rules: quickfix::domain::PriorityRules::default(),
-        sla: Arc::new(quickfix::domain::SlaPolicy::default()),
-        outbox: app.server.state().outbox.clone(),
-        requeue_on_offline: true,
-    };
-    let settings = ConsumerSettings {
-        wait: Duration::from_secs(1),
-        ..ConsumerSettings::default()
-    };
-    let worker = Worker::new(app.events.clone(), None, ctx, settings);
-    tokio::spawn(worker.run(shutdown.clone()));
-}
-
 /// Opens a ticket with request id `request_id` (inside the client's trace when `traceparent`
 /// is given) and waits until a worker has assigned it.
 async fn open_and_wait_assigned(app: &TestApp, request_id: &str, traceparent: Option<String>) {
@@ -124,7 +105,7 @@ async fn a_ticket_is_one_trace_from_request_to_assignment(backend: Backend) {
         return;
     };
     let shutdown = CancellationToken::new();
-    spawn_worker(&app, &shutdown);
+    app.spawn_worker(&shutdown);
 
     let client_trace = TraceId::from_hex(CLIENT_TRACE).unwrap();
     let client_span = SpanId::from_hex(CLIENT_SPAN).unwrap();
@@ -160,7 +141,7 @@ async fn the_api_starts_a_trace_the_worker_joins(backend: Backend) {
         return;
     };
     let shutdown = CancellationToken::new();
-    spawn_worker(&app, &shutdown);
+    app.spawn_worker(&shutdown);
     let request_id = format!("untraced-{}", uuid::Uuid::new_v4());
     open_and_wait_assigned(&app, &request_id, None).await;
 

@@ -204,7 +204,11 @@ fn parse_list_params(state: &AppState, p: ListParams) -> Result<TicketQuery, Val
 
 /// Finds a ticket the caller may see; anything else is a 404, so ticket numbers cannot be
 /// probed.
-async fn find_visible(state: &AppState, id: &str, who: &Principal) -> Result<Ticket, ApiError> {
+pub(super) async fn find_visible(
+    state: &AppState,
+    id: &str,
+    who: &Principal,
+) -> Result<Ticket, ApiError> {
     let by = TicketRef::parse(id).map_err(|_| ApiError::NotFound("ticket"))?;
     let Some(ticket) = state.store.find_ticket(by).await? else {
         return Err(ApiError::NotFound("ticket"));

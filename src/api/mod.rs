@@ -5,6 +5,7 @@ mod agents;
 mod complaints;
 mod dashboard;
 mod error;
+mod events;
 mod extract;
 mod headers;
 mod idempotency;
@@ -90,6 +91,7 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         .merge(accounts::router(&state.guards))
         .merge(users::router())
         .merge(complaints::router())
+        .merge(events::router())
         .merge(agents::router())
         .merge(notifications::router())
         .merge(sla::router())

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, agents, complaints, error, notifications, ops, sla, users, views};
+use super::{accounts, agents, complaints, error, events, notifications, ops, sla, users, views};
 
 /// QuickFix's REST API.
 #[derive(OpenApi)]
@@ -15,6 +15,7 @@ use super::{accounts, agents, complaints, error, notifications, ops, sla, users,
         users::create, users::update, users::list,
         complaints::create, complaints::list, complaints::show, complaints::history,
         complaints::change_status, complaints::assign,
+        events::search, events::timeline,
         agents::create, agents::list, agents::set_presence,
         notifications::list, notifications::mark_read,
         sla::at_risk, sla::breached, sla::compliance, sla::policy,
@@ -26,6 +27,7 @@ use super::{accounts, agents, complaints, error, notifications, ops, sla, users,
         notifications::NotificationView, views::SlaView, views::TargetView, sla::DueList,
         sla::ComplianceReport, sla::PriorityCompliance, sla::TargetCompliance, sla::PolicyView,
         sla::TargetsView, sla::RuleView, users::UserPage, ops::ClientConfig,
+        events::EventView, events::EventPage, events::EventTimeline,
     )),
     modifiers(&BearerAuth),
 )]

@@ -21,8 +21,9 @@ pub use event::payload::{
     TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged, payload_schema,
 };
 pub use event::{
-    Envelope, EnvelopeError, Event, EventMetadata, EventType, PayloadError, UnknownEventType,
-    WORKER_EVENT_TYPES,
+    BadCursor, DEFAULT_RETENTION, Envelope, EnvelopeError, Event, EventCursor, EventMetadata,
+    EventQuery, EventType, LoggedEvent, PayloadError, UnknownEventType, WORKER_EVENT_TYPES,
+    causal_order, to_micros,
 };
 pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};

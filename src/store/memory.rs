@@ -5,7 +5,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+mod event_log;
+
+pub use event_log::MemoryEventLog;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,8 +17,8 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::{
-    NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
-    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
+    EventLog, NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord,
+    Store, StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
 };
 use crate::domain::{
     Category, ComplaintId, Envelope, Notification, Presence, Priority, Role, SlotHold, Status,
@@ -63,6 +67,8 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
     /// New notifications, pushed to the live relays of this process.
     live: broadcast::Sender<Notification>,
+    /// The published events.
+    events: Arc<MemoryEventLog>,
 }
 
 impl Default for MemoryStore {
@@ -70,6 +76,7 @@ impl Default for MemoryStore {
         Self {
             inner: Mutex::default(),
             live: broadcast::channel(LIVE_BUFFER).0,
+            events: Arc::default(),
         }
     }
 }
@@ -81,6 +88,14 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose event log keeps events for `retention`.
+    pub fn with_event_retention(retention: chrono::TimeDelta) -> Self {
+        Self {
+            events: Arc::new(MemoryEventLog::new(retention)),
+            ..Self::default()
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -197,6 +212,10 @@ fn hold(user: &mut User, ticket: TicketId, now: DateTime<Utc>) -> bool {
 impl Store for MemoryStore {
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
+    }
+
+    fn event_log(&self) -> Arc<dyn EventLog> {
+        self.events.clone()
     }
 
     async fn next_complaint_number(&self) -> StoreResult<u64> {

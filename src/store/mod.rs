@@ -4,6 +4,7 @@
 //! unique complaint ids and emails, conditional (revision-checked) updates, atomic slot claims,
 //! and an outbox: events written in the same document write as the change they describe.
 
+pub mod event_log;
 mod memory;
 mod mongo;
 
@@ -17,8 +18,9 @@ use crate::domain::{
     TicketSla, Tier, User, UserId,
 };
 
-pub use memory::MemoryStore;
-pub use mongo::{MongoStore, MongoStoreOptions, SLA_CHECK_INDEX};
+pub use event_log::EventLog;
+pub use memory::{MemoryEventLog, MemoryStore};
+pub use mongo::{MongoEventLog, MongoStore, MongoStoreOptions, SLA_CHECK_INDEX};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +177,9 @@ pub struct OutboxLease {
 pub trait Store: Send + Sync + 'static {
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The log of published events, kept in the same database.
+    fn event_log(&self) -> std::sync::Arc<dyn EventLog>;
 
     /// Takes the next complaint number from an atomic counter (1, 2, 3…).
     async fn next_complaint_number(&self) -> StoreResult<u64>;

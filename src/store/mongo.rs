@@ -1,5 +1,6 @@
 //! The MongoDB store. Documents are converted to and from the domain here and nowhere else.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use uuid::Uuid;
 
+mod event_log;
 mod sla_doc;
+
+pub use event_log::MongoEventLog;
 
 use self::sla_doc::SlaDoc;
 use super::{
-    NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord, Store,
-    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
+    EventLog, NotificationStream, OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SlaRecord,
+    Store, StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery,
 };
 use crate::domain::{
     AgentProfile, Category, ComplaintId, Description, Email, Envelope, HistoryEntry, Notification,
@@ -37,12 +41,15 @@ const COMPLAINT_COUNTER: &str = "complaintId";
 pub struct MongoStoreOptions {
     /// How long to wait for a reachable server before answering "unavailable".
     pub server_selection_timeout: Duration,
+    /// How long the event log keeps an event.
+    pub event_retention: chrono::TimeDelta,
 }
 
 impl Default for MongoStoreOptions {
     fn default() -> Self {
         Self {
             server_selection_timeout: Duration::from_secs(5),
+            event_retention: crate::domain::DEFAULT_RETENTION,
         }
     }
 }
@@ -55,6 +62,7 @@ pub struct MongoStore {
     users: Collection<UserDoc>,
     counters: Collection<Document>,
     notifications: Collection<NotificationDoc>,
+    events: Arc<MongoEventLog>,
 }
 
 impl MongoStore {
@@ -78,9 +86,11 @@ impl MongoStore {
             users: db.collection("users"),
             counters: db.collection("counters"),
             notifications: db.collection("notifications"),
+            events: Arc::new(MongoEventLog::new(&db, options.event_retention)),
             db,
         };
         store.create_indexes().await?;
+        store.events.create_indexes().await?;
         store.create_counters().await?;
         Ok(store)
     }
@@ -104,6 +114,7 @@ impl MongoStore {
             users: db.collection("users"),
             counters: db.collection("counters"),
             notifications: db.collection("notifications"),
+            events: Arc::new(MongoEventLog::new(&db, options.event_retention)),
             db,
         })
     }
@@ -414,6 +425,10 @@ impl Store for MongoStore {
             .await
             .map(|_| ())
             .map_err(map_err)
+    }
+
+    fn event_log(&self) -> Arc<dyn EventLog> {
+        self.events.clone()
     }
 
     #[instrument(skip_all)]

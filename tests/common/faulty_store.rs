@@ -74,6 +74,10 @@ impl Store for FaultyStore {
         self.pings.fetch_add(1, Ordering::SeqCst);
         self.inner.ping().await
     }
+
+    fn event_log(&self) -> Arc<dyn quickfix::EventLog> {
+        self.inner.event_log()
+    }
     async fn next_complaint_number(&self) -> StoreResult<u64> {
         self.inner.next_complaint_number().await
     }

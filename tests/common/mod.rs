@@ -356,6 +356,25 @@ impl TestApp {
         .body
     }
 
+    /// Runs a worker on the app's queue (subscribed to every event type) until `shutdown`; its
+    /// follow-up events go out through the app's relay.
+    pub fn spawn_worker(&self, shutdown: &tokio_util::sync::CancellationToken) {
+        let ctx = quickfix::worker::Context {
+            store: self.store.clone(),
+            clock: Arc::new(SystemClock),
+            rules: quickfix::domain::PriorityRules::default(),
+            sla: Arc::new(quickfix::domain::SlaPolicy::default()),
+            outbox: self.server.state().outbox.clone(),
+            requeue_on_offline: true,
+        };
+        let settings = quickfix::worker::ConsumerSettings {
+            wait: Duration::from_secs(1),
+            ..quickfix::worker::ConsumerSettings::default()
+        };
+        let worker = quickfix::worker::Worker::new(self.events.clone(), None, ctx, settings);
+        tokio::spawn(worker.run(shutdown.clone()));
+    }
+
     /// Assigns a ticket to an agent as admin.
     pub async fn assign(&self, admin: &Session, ticket_id: &str, agent_id: &str) -> Reply {
         self.post(

@@ -1,6 +1,7 @@
 //! Events: the catalog of types ([`EventType`], [`Event`] and its payloads in [`payload`]),
 //! their metadata, and the envelope every SNS message carries.
 
+pub mod log;
 pub mod payload;
 
 use std::fmt;
@@ -10,6 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use log::{
+    BadCursor, DEFAULT_RETENTION, EventCursor, EventQuery, LoggedEvent, causal_order, to_micros,
+};
 pub use payload::{Event, PayloadError};
 
 /// Every kind of event QuickFix publishes; the wire name is the SNS `eventType` attribute.

@@ -223,6 +223,21 @@ impl Event {
         }
     }
 
+    /// The human id of the ticket the event is about, if it is about one.
+    pub fn complaint_id(&self) -> Option<&ComplaintId> {
+        match self {
+            Self::TicketCreated(p) => Some(&p.complaint_id),
+            Self::TicketAssigned(p) => Some(&p.complaint_id),
+            Self::TicketStatusChanged(p) => Some(&p.complaint_id),
+            Self::TicketResolved(p) => Some(&p.complaint_id),
+            Self::TicketEscalated(p) => Some(&p.complaint_id),
+            Self::TicketRequeued(p) => Some(&p.complaint_id),
+            Self::PrioritizationApplied(p) => Some(&p.complaint_id),
+            Self::SlaWarning(p) | Self::SlaBreach(p) => Some(&p.complaint_id),
+            Self::AgentAvailabilityChanged(_) => None,
+        }
+    }
+
     /// The payload as it goes on the wire (`data`).
     ///
     /// # Panics
