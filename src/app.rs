@@ -20,8 +20,8 @@ use crate::bus::{
     TopologySpec, aws_config, provision,
 };
 use crate::config::{
-    ADMIN_PASSWORD_ENV, AdminCommand, BusKind, DlqCommand, ProvisionArgs, Settings, StoreKind,
-    WorkerArgs,
+    ADMIN_PASSWORD_ENV, AdminCommand, BusKind, DlqCommand, EventsCommand, ProvisionArgs, Settings,
+    StoreKind, WorkerArgs,
 };
 use crate::domain::{Categories, Clock, Priority, PriorityRules, SlaPolicy, SystemClock};
 use crate::live::{
@@ -664,6 +664,27 @@ pub async fn run_dlq(settings: Settings, command: DlqCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// `quickfix events replay|export|tail` on the MongoDB store at `MONGODB_URI`; a replay to the
+/// topic publishes to `SNS_TOPIC_ARN`.
+///
+/// # Errors
+/// Bad filters, an unreachable store or target, or a replay that stopped (with how far it got).
+pub async fn run_events(settings: Settings, command: EventsCommand) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(mongo_store(&settings).await?);
+    let aws = aws_options(&settings);
+    let topic_arn = settings.sns_topic_arn.clone();
+    crate::replay::cli::run(
+        command,
+        store,
+        async || {
+            let arn = topic_arn.context("SNS_TOPIC_ARN is required to replay to the topic")?;
+            Ok(SnsPublisher::new(&aws_config(&aws).await, arn))
+        },
+        async |url: &str| SqsQueue::new(&aws_config(&aws).await, url),
+    )
+    .await
 }
 
 /// `quickfix admin create`: creates an admin on the MongoDB store at `MONGODB_URI`, with the

@@ -8,6 +8,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use crate::TopologySpec;
+use crate::bus::REPLAYED_ATTRIBUTE;
 use crate::domain::{EventMetadata, EventType, WORKER_EVENT_TYPES, payload_schema};
 use crate::telemetry::trace::TRACEPARENT;
 
@@ -58,12 +59,13 @@ pub fn document() -> Value {
             format!("message-attributes.{name}"),
             json!({
                 "type": "object",
-                "description": "SNS message attributes (String): subscriptions filter on `eventType`; `traceparent` carries the W3C trace context when traces are exported.",
+                "description": "SNS message attributes (String): subscriptions filter on `eventType`; `traceparent` carries the W3C trace context when traces are exported; `replayed` is `true` on an event published again from the event log (same `eventId`).",
                 "required": ["eventType"],
                 "properties": {
                     "eventType": {"const": name},
                     TRACEPARENT: {"type": "string",
                                   "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
+                    REPLAYED_ATTRIBUTE: {"const": "true"},
                 },
             }),
         );

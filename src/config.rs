@@ -74,6 +74,9 @@ pub enum Command {
     /// Account administration on the configured store (MONGODB_URI).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Replay, export or follow the event log (MONGODB_URI).
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 impl Command {
@@ -86,6 +89,7 @@ impl Command {
             Self::Provision(_) => "quickfix-provision",
             Self::Dlq(_) => "quickfix-dlq",
             Self::Admin(_) => "quickfix-admin",
+            Self::Events(_) => "quickfix-events",
         }
     }
 }
@@ -97,6 +101,73 @@ pub enum AdminCommand {
     /// QUICKFIX_ADMIN_PASSWORD or, when that is unset, from the first line of standard input.
     /// Running it again for the same admin succeeds ("already exists").
     Create(AdminCreateArgs),
+}
+
+/// The event log's tools.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Publish logged events again, in log order, each with its own event id and the
+    /// `replayed` message attribute: to the topic (every subscriber), to one queue, or to
+    /// standard output. Needs --since, --ticket or --correlation-id.
+    Replay(ReplayArgs),
+    /// Write logged events to standard output as JSON lines (default window: the last 24 hours).
+    Export(EventFilterArgs),
+    /// Write new events to standard output as JSON lines as they are logged, until stopped.
+    Tail(TailArgs),
+}
+
+/// Which logged events a command reads.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EventFilterArgs {
+    /// Window start, RFC 3339 (inclusive).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Window end, RFC 3339 (exclusive; default: now).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Event types, comma-separated or repeated (default: all).
+    #[arg(long = "type", value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// A ticket id or COMP-number.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// A user id, or `system`.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// The correlation id of a request or run.
+    #[arg(long)]
+    pub correlation_id: Option<String>,
+    /// Start after this position (what a stopped replay prints).
+    #[arg(long)]
+    pub after: Option<String>,
+}
+
+/// `quickfix events replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Which events.
+    #[command(flatten)]
+    pub filter: EventFilterArgs,
+    /// Where: `topic` (SNS_TOPIC_ARN), `stdout`, or a queue URL.
+    #[arg(long, default_value = "topic")]
+    pub target: String,
+    /// At most this many events per second.
+    #[arg(long, value_parser = value_parser!(u32).range(1..=100_000))]
+    pub rate: Option<u32>,
+    /// Only count what would be replayed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `quickfix events tail`.
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    /// Which events (from --since, else from now).
+    #[command(flatten)]
+    pub filter: EventFilterArgs,
+    /// Milliseconds between polls of the log.
+    #[arg(long, default_value_t = 1000, value_parser = value_parser!(u64).range(100..=60_000))]
+    pub poll_ms: u64,
 }
 
 /// `quickfix admin create`.

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod domain;
 pub mod live;
 mod outbox;
+pub mod replay;
 pub mod sla_file;
 mod store;
 pub mod telemetry;
@@ -44,8 +45,8 @@ pub use auth::{
 };
 pub use bus::{
     AwsOptions, BusError, DeadLetterQueue, Delivery, MemoryQueue, MemoryTopic, MemoryTopology,
-    PublishReport, Publisher, Queue, QueueSettings, SnsPublisher, SqsQueue, Topology, TopologySpec,
-    aws_config, provision,
+    PublishReport, Publisher, Queue, QueueSettings, REPLAYED_ATTRIBUTE, SnsPublisher, SqsQueue,
+    Topology, TopologySpec, aws_config, provision,
 };
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::event_log::{TIMELINE_LIMIT, ticket_timeline};

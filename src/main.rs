@@ -1,4 +1,4 @@
-//! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`, `admin`.
+//! The `quickfix` binary: `dev` (default), `api`, `worker`, `provision`, `dlq`, `admin`, `events`.
 
 use quickfix::config::{Cli, Command};
 use quickfix::{app, telemetry};
@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Provision(args) => app::run_provision(cli.settings, args).await,
         Command::Dlq(command) => app::run_dlq(cli.settings, command).await,
         Command::Admin(command) => app::run_admin(cli.settings, command).await,
+        Command::Events(command) => app::run_events(cli.settings, command).await,
     };
     telemetry.shutdown();
     result

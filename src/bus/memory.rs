@@ -227,11 +227,9 @@ impl MemoryTopic {
             .expect("BUG: topic lock poisoned")
             .push(Subscription { event_types, queue });
     }
-}
 
-#[async_trait]
-impl Publisher for MemoryTopic {
-    async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+    /// Puts every event on each queue whose filter lets it through.
+    fn deliver(&self, events: &[Envelope], replayed: bool) -> PublishReport {
         let subscriptions = self.subscriptions.read().expect("BUG: topic lock poisoned");
         for event in events {
             let event_type = event.event_type().as_str();
@@ -243,7 +241,7 @@ impl Publisher for MemoryTopic {
                     .is_none_or(|types| types.contains(event_type))
                 {
                     let body = body.get_or_insert_with(|| event.to_json());
-                    let attributes = super::message_attributes(event)
+                    let attributes = super::message_attributes(event, replayed)
                         .into_iter()
                         .map(|(name, value)| (name.to_owned(), value.to_owned()))
                         .collect();
@@ -251,10 +249,21 @@ impl Publisher for MemoryTopic {
                 }
             }
         }
-        Ok(PublishReport {
+        PublishReport {
             published: events.iter().map(|e| e.event_id).collect(),
             failed: Vec::new(),
-        })
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for MemoryTopic {
+    async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+        Ok(self.deliver(events, false))
+    }
+
+    async fn republish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+        Ok(self.deliver(events, true))
     }
 
     async fn ping(&self) -> Result<(), BusError> {

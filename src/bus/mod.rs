@@ -51,6 +51,13 @@ pub trait Publisher: Send + Sync + 'static {
     /// [`BusError`] when nothing could be published at all.
     async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError>;
 
+    /// Publishes `events` again, as they were (same event ids), each marked with the
+    /// [`REPLAYED_ATTRIBUTE`] message attribute.
+    ///
+    /// # Errors
+    /// [`BusError`] when nothing could be published at all.
+    async fn republish(&self, events: &[Envelope]) -> Result<PublishReport, BusError>;
+
     /// Checks the topic is reachable.
     async fn ping(&self) -> Result<(), BusError>;
 }
@@ -73,14 +80,21 @@ pub struct Delivery {
 }
 
 /// The message attributes an event is published with: its `eventType` (subscriptions filter
-/// on it) and, when it is traced, its `traceparent`.
-pub fn message_attributes(event: &Envelope) -> Vec<(&'static str, &str)> {
+/// on it), its `traceparent` when it is traced, and `replayed` when it is published again from
+/// the event log.
+pub fn message_attributes(event: &Envelope, replayed: bool) -> Vec<(&'static str, &str)> {
     let mut attributes = vec![(EVENT_TYPE_ATTRIBUTE, event.event_type().as_str())];
     if let Some(traceparent) = &event.metadata.traceparent {
         attributes.push((crate::telemetry::trace::TRACEPARENT, traceparent));
     }
+    if replayed {
+        attributes.push((REPLAYED_ATTRIBUTE, "true"));
+    }
     attributes
 }
+
+/// The message attribute (`"true"`) of an event published again from the event log.
+pub const REPLAYED_ATTRIBUTE: &str = "replayed";
 
 /// The message attribute subscriptions filter on.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";

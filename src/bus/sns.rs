@@ -30,7 +30,11 @@ impl SnsPublisher {
         }
     }
 
-    async fn publish_chunk(&self, chunk: &[Envelope]) -> Result<PublishReport, BusError> {
+    async fn publish_chunk(
+        &self,
+        chunk: &[Envelope],
+        replayed: bool,
+    ) -> Result<PublishReport, BusError> {
         let entries = chunk
             .iter()
             .enumerate()
@@ -38,7 +42,7 @@ impl SnsPublisher {
                 let mut entry = PublishBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message(event.to_json());
-                for (name, value) in message_attributes(event) {
+                for (name, value) in message_attributes(event, replayed) {
                     entry = entry.message_attributes(name, string_attribute(value));
                 }
                 entry
@@ -72,17 +76,18 @@ impl SnsPublisher {
         }
         Ok(report)
     }
-}
 
-#[async_trait]
-impl Publisher for SnsPublisher {
-    #[instrument(skip_all, fields(events = events.len()))]
-    async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+    /// Publishes `events` in chunks of ten, all chunks in flight at once.
+    async fn publish_all(
+        &self,
+        events: &[Envelope],
+        replayed: bool,
+    ) -> Result<PublishReport, BusError> {
         // The relay hands over at most a few hundred events; one request per chunk of ten, all
         // in flight at once, keeps the relay's latency at one round trip.
         let chunks: Vec<&[Envelope]> = events.chunks(BATCH).collect();
         let outcomes =
-            futures::future::join_all(chunks.iter().map(|c| self.publish_chunk(c))).await;
+            futures::future::join_all(chunks.iter().map(|c| self.publish_chunk(c, replayed))).await;
         let results = chunks.into_iter().zip(outcomes);
         let mut report = PublishReport::default();
         let mut last_error = None;
@@ -105,6 +110,19 @@ impl Publisher for SnsPublisher {
             Some(err) if report.published.is_empty() => Err(err),
             _ => Ok(report),
         }
+    }
+}
+
+#[async_trait]
+impl Publisher for SnsPublisher {
+    #[instrument(skip_all, fields(events = events.len()))]
+    async fn publish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+        self.publish_all(events, false).await
+    }
+
+    #[instrument(skip_all, fields(events = events.len()))]
+    async fn republish(&self, events: &[Envelope]) -> Result<PublishReport, BusError> {
+        self.publish_all(events, true).await
     }
 
     async fn ping(&self) -> Result<(), BusError> {

@@ -25,6 +25,9 @@ pub trait EventLog: Send + Sync + 'static {
     /// `query.limit`.
     async fn search(&self, query: &EventQuery) -> StoreResult<Vec<LoggedEvent>>;
 
+    /// How many events match `query` (its cursor and window included, its limit ignored).
+    async fn count(&self, query: &EventQuery) -> StoreResult<u64>;
+
     /// The event `id`, if it is kept.
     async fn find(&self, id: Uuid) -> StoreResult<Option<LoggedEvent>>;
 

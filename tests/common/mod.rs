@@ -608,6 +608,16 @@ impl SwitchablePublisher {
     pub fn set_up(&self, up: bool) {
         self.up.store(up, std::sync::atomic::Ordering::SeqCst);
     }
+
+    fn check_up(&self) -> Result<(), quickfix::BusError> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(quickfix::BusError::Unavailable(
+                "switched off by the test".into(),
+            ))
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -616,13 +626,16 @@ impl Publisher for SwitchablePublisher {
         &self,
         events: &[Envelope],
     ) -> Result<quickfix::PublishReport, quickfix::BusError> {
-        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
-            self.inner.publish(events).await
-        } else {
-            Err(quickfix::BusError::Unavailable(
-                "switched off by the test".into(),
-            ))
-        }
+        self.check_up()?;
+        self.inner.publish(events).await
+    }
+
+    async fn republish(
+        &self,
+        events: &[Envelope],
+    ) -> Result<quickfix::PublishReport, quickfix::BusError> {
+        self.check_up()?;
+        self.inner.republish(events).await
     }
 
     async fn ping(&self) -> Result<(), quickfix::BusError> {

@@ -97,7 +97,8 @@ impl Inner {
         &self.by_time
     }
 
-    fn search(&self, query: &EventQuery) -> Vec<LoggedEvent> {
+    /// The events matching `query`, in log order, its limit aside.
+    fn matching<'a>(&'a self, query: &'a EventQuery) -> impl Iterator<Item = &'a LoggedEvent> + 'a {
         let index = self.index_for(query);
         let from = query.from.map(|from| EventCursor {
             timestamp: to_micros(from),
@@ -114,9 +115,6 @@ impl Inner {
             .take_while(|at| query.to.is_none_or(|to| at.timestamp < to_micros(to)))
             .filter_map(|at| self.events.get(&at.event_id))
             .filter(|e| e.matches(query) && query.in_range(e))
-            .take(query.limit)
-            .cloned()
-            .collect()
     }
 }
 
@@ -170,7 +168,17 @@ impl EventLog for MemoryEventLog {
 
     async fn search(&self, query: &EventQuery) -> StoreResult<Vec<LoggedEvent>> {
         let query = retained(self, query);
-        Ok(self.lock().search(&query))
+        Ok(self
+            .lock()
+            .matching(&query)
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn count(&self, query: &EventQuery) -> StoreResult<u64> {
+        let query = retained(self, query);
+        Ok(self.lock().matching(&query).count() as u64)
     }
 
     async fn find(&self, id: Uuid) -> StoreResult<Option<LoggedEvent>> {

@@ -140,6 +140,14 @@ impl EventLog for MongoEventLog {
             .await
     }
 
+    async fn count(&self, query: &EventQuery) -> StoreResult<u64> {
+        let query = retained(self, query);
+        self.events
+            .count_documents(search_filter(&query))
+            .await
+            .map_err(map_err)
+    }
+
     async fn find(&self, id: Uuid) -> StoreResult<Option<LoggedEvent>> {
         let oldest = micros(oldest_kept(self));
         self.events
