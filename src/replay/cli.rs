@@ -116,13 +116,17 @@ pub async fn run(
                     "a replay needs --since, --ticket or --correlation-id (it never replays the whole log by accident)"
                 );
             }
-            let mut target = match args.target.as_str() {
+            let target = args.target.as_str();
+            let is_queue = target.starts_with("http://") || target.starts_with("https://");
+            if !(is_queue || target == "topic" || target == "stdout") {
+                bail!("--target: `{target}` is not `topic`, `stdout` or a queue URL");
+            }
+            let mut target = match target {
+                // A dry run sends nothing, so it needs no topic.
+                _ if args.dry_run => ReplayTarget::Lines(Box::new(std::io::sink())),
                 "topic" => ReplayTarget::Topic(Arc::new(topic().await?)),
                 "stdout" => ReplayTarget::Lines(Box::new(std::io::stdout())),
-                url if url.starts_with("http://") || url.starts_with("https://") => {
-                    ReplayTarget::Queue(Arc::new(queue(url).await))
-                }
-                other => bail!("--target: `{other}` is not `topic`, `stdout` or a queue URL"),
+                url => ReplayTarget::Queue(Arc::new(queue(url).await)),
             };
             let settings = ReplaySettings {
                 rate: args.rate.and_then(NonZeroU32::new),
@@ -164,7 +168,9 @@ pub async fn run(
             eprintln!("exported {} event(s)", report.sent);
         }
         EventsCommand::Tail(args) => {
-            let query = query_from(&args.filter, store.as_ref()).await?;
+            let mut query = query_from(&args.filter, store.as_ref()).await?;
+            let since = *query.from.get_or_insert_with(Utc::now);
+            eprintln!("following events from {since}; stop with Ctrl-C");
             let shutdown = CancellationToken::new();
             crate::app::cancel_on_signal(shutdown.clone());
             let mut out = std::io::stdout();
