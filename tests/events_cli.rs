@@ -220,7 +220,11 @@ async fn tail_follows_new_events_until_stopped() {
         .await
         .unwrap();
     let fresh = logged(TicketId::generate(), Utc::now());
-    store.event_log().record(&[fresh.clone()]).await.unwrap();
+    store
+        .event_log()
+        .record(std::slice::from_ref(&fresh))
+        .await
+        .unwrap();
     let line = tokio::task::spawn_blocking(move || {
         let line = rx.recv_timeout(Duration::from_secs(60));
         (line, rx)
