@@ -82,7 +82,7 @@ impl StoreKind {
 
 /// Starts the server on its own two-worker runtime (the API's share of the machine) and
 /// returns its base URL.
-fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>) -> String {
+fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>, record_events: bool) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -112,7 +112,10 @@ fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>) -> String {
                 ),
                 categories,
                 sla: Arc::new(quickfix::domain::SlaPolicy::default()),
-                relay: RelaySettings::default(),
+                relay: RelaySettings {
+                    record_events,
+                    ..RelaySettings::default()
+                },
                 // The load comes from one address: the per-client limits would measure
                 // themselves, not the API.
                 limits: ApiLimits::generous(65_536),
@@ -209,13 +212,14 @@ async fn drive(
 async fn bench_backend(
     backend: &'static str,
     base: String,
+    ops: &[Op],
     concurrency: usize,
     seconds: u64,
 ) -> Vec<Row> {
     let client = reqwest::Client::new();
     let token = login(&client, &base).await;
     let mut rows = Vec::new();
-    for op in [Op::Create, Op::List] {
+    for &op in ops {
         drive(&base, &token, op, concurrency, Duration::from_secs(1)).await; // warm-up
         let (mut latencies, errors, elapsed) =
             drive(&base, &token, op, concurrency, Duration::from_secs(seconds)).await;
@@ -244,14 +248,25 @@ fn main() {
     let mut rows = Vec::new();
 
     let topology = MemoryTopology::provision(&TopologySpec::default());
-    let base = start_server(StoreKind::Memory, topology.topic.clone());
-    rows.extend(load.block_on(bench_backend("embedded", base, concurrency, seconds)));
+    let base = start_server(StoreKind::Memory, topology.topic.clone(), true);
+    let both = [Op::Create, Op::List];
+    rows.extend(load.block_on(bench_backend("embedded", base, &both, concurrency, seconds)));
+    // The same creates with the event log off: what recording every event costs.
+    let topology = MemoryTopology::provision(&TopologySpec::default());
+    let base = start_server(StoreKind::Memory, topology.topic.clone(), false);
+    rows.extend(load.block_on(bench_backend(
+        "embedded, no event log",
+        base,
+        &[Op::Create],
+        concurrency,
+        seconds,
+    )));
 
     match std::env::var("QUICKFIX_TEST_MONGODB_URI") {
         Ok(uri) => {
             let topic = MemoryTopology::provision(&TopologySpec::default()).topic;
-            let base = start_server(StoreKind::Mongo(uri), topic);
-            rows.extend(load.block_on(bench_backend("mongodb", base, concurrency, seconds)));
+            let base = start_server(StoreKind::Mongo(uri), topic, true);
+            rows.extend(load.block_on(bench_backend("mongodb", base, &both, concurrency, seconds)));
         }
         Err(_) => eprintln!(
             "QUICKFIX_TEST_MONGODB_URI not set: MongoDB rows skipped (scripts/bench.sh sets it)"
@@ -260,14 +275,14 @@ fn main() {
 
     println!();
     println!(
-        "| backend  | operation            | conns | requests | errors |   req/s | p50 ms | p99 ms |"
+        "| backend                | operation            | conns | requests | errors |   req/s | p50 ms | p99 ms |"
     );
     println!(
-        "|----------|----------------------|------:|---------:|-------:|--------:|-------:|-------:|"
+        "|------------------------|----------------------|------:|---------:|-------:|--------:|-------:|-------:|"
     );
     for r in rows {
         println!(
-            "| {:<8} | {:<20} | {:>5} | {:>8} | {:>6} | {:>7.0} | {:>6.2} | {:>6.2} |",
+            "| {:<22} | {:<20} | {:>5} | {:>8} | {:>6} | {:>7.0} | {:>6.2} | {:>6.2} |",
             r.backend,
             r.op.label(),
             r.concurrency,
