@@ -241,7 +241,11 @@ fn row(log: &str, n: usize, load: Duration, p50: Duration, p99: Duration) {
     println!(
         "| {log:<19} | {n:>9} | {:>6.1} | {:>7} | {:>13.3} | {:>13.3} |",
         load.as_secs_f64(),
-        if log == "embedded" { QUERIES } else { QUERIES / 4 },
+        if log == "embedded" {
+            QUERIES
+        } else {
+            QUERIES / 4
+        },
         p50.as_secs_f64() * 1000.0,
         p99.as_secs_f64() * 1000.0
     );
@@ -306,5 +310,8 @@ async fn replay_vs_raw(store: MongoStore, endpoint: &str) {
     println!("|------------------------------|-------:|---------:|");
     println!("| raw PublishBatch of 10       | {events:>6} | {raw:>8.0} |");
     println!("| quickfix events replay       | {events:>6} | {replayed:>8.0} |");
-    println!("| replay / raw                 |        | {:>7.0}% |", replayed / raw * 100.0);
+    println!(
+        "| replay / raw                 |        | {:>7.0}% |",
+        replayed / raw * 100.0
+    );
 }

@@ -12,12 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{IdempotencyKey, answer_once, replay, replay_if_answered};
 use super::input::{note, page_limit, required};
-use super::views::{HistoryView, TicketPage, TicketView};
+use super::views::{HistoryView, TicketAsOfView, TicketPage, TicketView};
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::{
     ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, Status, Ticket,
-    TicketId, TicketRef, Title, UserId, ValidationError,
+    TicketAsOf, TicketId, TicketRef, Title, UserId, ValidationError,
 };
+use crate::store::event_log::ticket_timeline;
 use crate::store::{TicketQuery, commit_claimed};
 
 /// Attempts of a read-modify-write before answering 409.
@@ -230,18 +231,46 @@ pub(super) async fn find_visible(
     }
 }
 
-/// Reads a ticket by id or complaint id.
+/// Query of `GET /api/complaints/{id}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ShowParams {
+    /// An RFC 3339 time: the ticket as its events tell it then (a `TicketAsOfView`), rebuilt
+    /// from the event log.
+    pub at: Option<String>,
+}
+
+/// Reads a ticket by id or complaint id; with `at`, the ticket as it was at that time,
+/// rebuilt from its events (`TicketAsOfView`).
 #[utoipa::path(get, path = "/api/complaints/{id}", tag = "complaints",
-    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    params(("id" = String, Path, description = "Ticket id or COMP-number"), ShowParams),
     security(("bearer" = [])),
-    responses((status = 200, body = TicketView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TicketView,
+            description = "The ticket; with `at`, a TicketAsOfView"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> Result<Json<TicketView>, ApiError> {
+    params: Result<Query<ShowParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let at = super::input::timestamp("at", params.at.as_deref())?;
     let ticket = find_visible(&state, &id, &auth.0).await?;
-    Ok(Json(TicketView::from(&ticket)))
+    let Some(at) = at else {
+        return Ok(Json(TicketView::from(&ticket)).into_response());
+    };
+    let events = ticket_timeline(state.store.event_log().as_ref(), ticket.id).await?;
+    let Some(then) = TicketAsOf::rebuild(&events, at) else {
+        return Err(ValidationError::new(
+            "at",
+            "is before the ticket was opened (or before what the event log keeps)",
+        )
+        .into());
+    };
+    Ok(Json(TicketAsOfView::from(&then)).into_response())
 }
 
 /// A ticket's history, oldest first.

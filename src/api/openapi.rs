@@ -22,7 +22,8 @@ use super::{accounts, agents, complaints, error, events, notifications, ops, sla
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, ops::asyncapi, ops::client_config,
     ),
     components(schemas(
-        error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketPage,
+        error::ErrorBody, error::ErrorDetail, views::TicketView, views::TicketAsOfView,
+        views::TicketPage,
         views::HistoryView, views::UserView, views::AgentProfileView, views::SessionView,
         notifications::NotificationView, views::SlaView, views::TargetView, sla::DueList,
         sla::ComplianceReport, sla::PriorityCompliance, sla::TargetCompliance, sla::PolicyView,

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{
     Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, TargetClock, Ticket,
-    TicketSla, Tier, User,
+    TicketAsOf, TicketSla, Tier, User,
 };
 
 /// A ticket, as every route returns it.
@@ -43,6 +43,66 @@ pub struct TicketView {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Its SLA targets and escalation level.
     pub sla: SlaView,
+}
+
+/// A ticket as its events tell it at a given time (`GET /api/complaints/{id}?at=`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketAsOfView {
+    /// Internal id (UUID).
+    pub id: String,
+    /// Human id.
+    pub complaint_id: String,
+    /// Summary.
+    pub title: String,
+    /// Category.
+    pub category: String,
+    /// Priority then.
+    #[schema(value_type = String, example = "High")]
+    pub priority: Priority,
+    /// Status then.
+    #[schema(value_type = String, example = "Assigned")]
+    pub status: Status,
+    /// The requester's user id.
+    pub user_id: String,
+    /// The agent holding it then.
+    pub assigned_to: Option<String>,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// Its last change up to `asOf`.
+    pub updated_at: DateTime<Utc>,
+    /// Its last assignment up to `asOf`.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// When it was resolved, if it was resolved then.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The escalation level reached then.
+    pub escalation_level: u32,
+    /// The time asked for.
+    pub as_of: DateTime<Utc>,
+    /// How many events it was rebuilt from.
+    pub events: usize,
+}
+
+impl From<&TicketAsOf> for TicketAsOfView {
+    fn from(t: &TicketAsOf) -> Self {
+        Self {
+            id: t.id.to_string(),
+            complaint_id: t.complaint_id.to_string(),
+            title: t.title.clone(),
+            category: t.category.clone(),
+            priority: t.priority,
+            status: t.status,
+            user_id: t.requester.to_string(),
+            assigned_to: t.assignee.map(|a| a.to_string()),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            assigned_at: t.assigned_at,
+            resolved_at: t.resolved_at,
+            escalation_level: t.escalation_level,
+            as_of: t.as_of,
+            events: t.events,
+        }
+    }
 }
 
 /// A ticket's SLA state.

@@ -22,8 +22,8 @@ pub use event::payload::{
 };
 pub use event::{
     BadCursor, DEFAULT_RETENTION, Envelope, EnvelopeError, Event, EventCursor, EventMetadata,
-    EventQuery, EventType, LoggedEvent, PayloadError, UnknownEventType, WORKER_EVENT_TYPES,
-    causal_order, to_micros,
+    EventQuery, EventType, LoggedEvent, PayloadError, TicketAsOf, UnknownEventType,
+    WORKER_EVENT_TYPES, causal_order, to_micros,
 };
 pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};

@@ -3,6 +3,7 @@
 
 pub mod log;
 pub mod payload;
+mod projection;
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,6 +16,7 @@ pub use log::{
     BadCursor, DEFAULT_RETENTION, EventCursor, EventQuery, LoggedEvent, causal_order, to_micros,
 };
 pub use payload::{Event, PayloadError};
+pub use projection::TicketAsOf;
 
 /// Every kind of event QuickFix publishes; the wire name is the SNS `eventType` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
