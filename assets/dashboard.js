@@ -3,6 +3,11 @@ const EVENTS = ["ticketAssigned", "complaintUpdated", "ticketEscalated", "slaBre
                 "agentAvailabilityChanged", "ticketChanged"];
 let session = JSON.parse(sessionStorage.getItem("quickfix") || "null");
 let socket = null;
+// The ticket shown in the detail pane (its COMP-number), if any.
+let selected = null;
+// Agents' names by id (admins see the agent list), to name people in the detail pane.
+const names = new Map();
+const who = (id) => names.get(id) || id;
 const $ = (id) => document.getElementById(id);
 const text = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
 
@@ -29,12 +34,13 @@ async function refresh() {
     const columns = {Open: "Backlog", Assigned: "Assigned", InProgress: "In progress", Resolved: "Resolved"};
     const html = await Promise.all(Object.entries(columns).map(async ([status, label]) => {
       const page = await api("GET", `/api/complaints?status=${status}&limit=50`);
-      const cards = page.items.map((t) => `<div class="card ${t.priority}" data-ticket="${text(t.complaintId)}">
+      const cards = page.items.map((t) => `<div class="card ${t.priority}${t.complaintId === selected ? " selected" : ""}" data-ticket="${text(t.complaintId)}">
         <b>${text(t.complaintId)} ${text(t.title)}</b>${text(t.category)} · ${text(t.priority)}</div>`).join("");
       return `<div class="column" data-status="${status}"><h3>${label} (${page.items.length})</h3>${cards}</div>`;
     }));
     $("board").innerHTML = html.join("");
     const agents = await api("GET", "/api/agents");
+    agents.forEach((a) => names.set(a.id, a.name));
     $("agents").innerHTML = agents.map((a) => `<tr data-agent="${text(a.email)}"><td>${text(a.name)}</td>
       <td>${text(a.agent.tier)}</td><td>${text(a.agent.skills.join(", "))}</td>
       <td class="availability">${text(a.agent.availability)}</td><td>${text(a.agent.freeSlots)}</td></tr>`).join("");
@@ -44,7 +50,7 @@ async function refresh() {
       const act = role === "agent" && t.status === "Assigned" ? `<button data-start="${t.id}">Start</button>` : "";
       const done = role === "agent" && (t.status === "Assigned" || t.status === "InProgress")
         ? `<button data-resolve="${t.id}">Resolve</button>` : "";
-      return `<tr data-ticket="${text(t.complaintId)}"><td>${text(t.complaintId)}</td><td>${text(t.title)}</td>
+      return `<tr data-ticket="${text(t.complaintId)}"${t.complaintId === selected ? ' class="selected"' : ""}><td>${text(t.complaintId)}</td><td>${text(t.title)}</td>
         <td>${text(t.priority)}</td><td class="status-cell">${text(t.status)}</td><td>${act} ${done}</td></tr>`;
     }).join("");
     if (role === "agent") {
@@ -52,6 +58,48 @@ async function refresh() {
       $("presence").textContent = me ? me.agent.availability : "?";
     }
   }
+}
+
+const when = (t) => t ? new Date(t).toLocaleString() : "–";
+
+// The detail pane: the ticket, its SLA clocks, and its event timeline in causal order.
+async function showDetail(id) {
+  selected = id;
+  document.querySelectorAll(".selected").forEach((el) => el.classList.remove("selected"));
+  document.querySelectorAll(`[data-ticket="${CSS.escape(id)}"]`).forEach((el) => el.classList.add("selected"));
+  const [t, events] = await Promise.all([
+    api("GET", `/api/complaints/${encodeURIComponent(id)}`),
+    api("GET", `/api/complaints/${encodeURIComponent(id)}/events`),
+  ]);
+  $("detail-section").hidden = false;
+  $("detail-title").textContent = `${t.complaintId} ${t.title}`;
+  const fields = {status: t.status, priority: t.priority, category: t.category,
+    "assigned to": t.assignedTo ? who(t.assignedTo) : "nobody", opened: when(t.createdAt), "last change": when(t.updatedAt),
+    "escalation level": t.sla.escalationLevel, description: t.description};
+  $("detail").innerHTML = Object.entries(fields)
+    .map(([k, v]) => `<dt>${text(k)}</dt><dd>${text(v)}</dd>`).join("");
+  $("detail-sla").innerHTML = [["first response", t.sla.firstResponse], ["resolution", t.sla.resolution]]
+    .map(([name, c]) => `<tr><td>${name}</td><td>${when(c.dueAt)}</td><td>${when(c.warnAt)}</td>
+      <td>${when(c.metAt)}</td><td>${when(c.breachedAt)}</td></tr>`).join("");
+  const byId = new Map(events.items.map((e) => [e.eventId, e]));
+  $("timeline").innerHTML = events.items.map((e) => {
+    const cause = byId.get(e.causationId);
+    const because = cause ? ` <span class="caused">after ${text(cause.eventType)}</span>` : "";
+    return `<li data-event="${text(e.eventType)}"><time>${new Date(e.timestamp).toLocaleTimeString()}</time>
+      <b>${text(e.eventType)}</b> by ${text(who(e.actor))}${because}</li>`;
+  }).join("");
+}
+
+function refreshDetail() {
+  if (selected) showDetail(selected).catch((e) => feed("error", e.message));
+}
+
+for (const list of ["board", "mine"]) {
+  $(list).addEventListener("click", (e) => {
+    if (e.target.closest("button")) return;
+    const row = e.target.closest("[data-ticket]");
+    if (row) showDetail(row.dataset.ticket).catch((err) => feed("error", err.message));
+  });
 }
 
 function connect() {
@@ -65,6 +113,7 @@ function connect() {
       feed(kind, kind === "ticketChanged"
         ? `${payload.complaintId} "${payload.title}" is ${payload.status}` : payload.message);
       refresh().catch((e) => feed("error", e.message));
+      refreshDetail();
     });
   }
 }
@@ -138,6 +187,7 @@ $("mine").addEventListener("click", async (e) => {
   const status = e.target.dataset.resolve ? "Resolved" : "InProgress";
   await api("PATCH", `/api/complaints/${id}/status`, {status}).catch((err) => feed("error", err.message));
   await refresh();
+  refreshDetail();
 });
 
 for (const [button, presence] of [["go-online", "online"], ["go-offline", "offline"]]) {

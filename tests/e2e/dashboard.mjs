@@ -2,7 +2,8 @@
 // in one page, a customer in another; the customer opens a ticket and it appears on the admin's
 // board, and in the admin's live feed once it is assigned, without a reload. The page must run
 // under the server's Content-Security-Policy without a single violation, and offer a customer
-// only the priorities the server lets customers choose. Leaves a screenshot.
+// only the priorities the server lets customers choose. The admin opens the ticket's detail
+// pane and sees its event timeline, causes first. Leaves a screenshot.
 // Usage: CHROMIUM=/usr/bin/chromium SCREENSHOT=out.png node dashboard.mjs http://127.0.0.1:5001
 import { chromium } from "playwright-core";
 
@@ -53,6 +54,15 @@ async function main() {
     // The admin's page was not reloaded: the card arrives over the socket.
     await admin.waitForSelector(`#board .card:has-text("${title}")`, { timeout: TIMEOUT });
     await admin.waitForSelector("#feed li", { timeout: TIMEOUT });
+    // The ticket's detail pane: its fields, SLA clocks and event timeline, causes first.
+    await admin.click(`#board .card:has-text("${title}")`);
+    await admin.waitForSelector(`#detail-title:has-text("${title}")`, { timeout: TIMEOUT });
+    await admin.waitForSelector("#detail-sla tr", { timeout: TIMEOUT });
+    await admin.waitForSelector('#timeline li[data-event="ticket.assigned"]', { timeout: TIMEOUT });
+    const timeline = await admin.$$eval("#timeline li", (lis) => lis.map((li) => li.dataset.event));
+    if (timeline[0] !== "ticket.created" || timeline.indexOf("ticket.assigned") < 1) {
+      throw new Error(`the timeline is not in causal order: ${timeline}`);
+    }
     const column = await admin.$eval(`#board .card:has-text("${title}")`,
       (card) => card.closest(".column").dataset.status);
     const status = await customer.$eval(`#mine tr:has-text("${title}") .status-cell`, (td) => td.textContent);
@@ -60,7 +70,7 @@ async function main() {
     if (loads.length > 0) throw new Error("the admin page reloaded");
     if (violations.length > 0) throw new Error(`CSP violations: ${violations.join(" | ")}`);
     console.log(JSON.stringify({ ok: true, title, adminColumn: column, customerStatus: status,
-      priorities: offered, screenshot }));
+      priorities: offered, timeline, screenshot }));
   } finally {
     await browser.close();
   }
