@@ -238,6 +238,7 @@ async fn raw_ceiling(publisher: Arc<dyn Publisher>, queue: Arc<dyn Queue>, count
                         category: "Technical".into(),
                         priority: Priority::Medium,
                         assigned_to: None,
+                        description: "Printer on fire".into(),
                     }),
                     meta(),
                     Utc::now(),

@@ -77,11 +77,12 @@ fn a_schema_refuses_an_envelope_that_breaks_it() {
     let mut envelope = json!({
         "eventId": "5b1d1a3e-9f0c-4a55-9a2f-3f1d2c9b7e11",
         "eventType": "ticket.created",
-        "version": 1,
+        "version": 2,
         "timestamp": "2026-01-17T12:00:00Z",
         "data": {"ticketId": "0199a1b2-0000-7000-8000-000000000001", "complaintId": "COMP-12345",
                  "userId": "0199a1b2-0000-7000-8000-000000000002", "title": "Internet issue",
-                 "category": "Technical", "priority": "High", "assignedTo": null},
+                 "category": "Technical", "priority": "High", "assignedTo": null,
+                 "description": "The router blinks red"},
         "metadata": {"correlationId": "c", "causationId": null, "actor": "system"},
     });
     assert_eq!(errors(&created, &envelope), Vec::<String>::new());

@@ -26,7 +26,7 @@ async fn created_and_resolved_events_carry_the_seed_payloads(app: TestApp) {
     let created = app.collect_events(EventType::TicketCreated, 1, WAIT).await;
     assert_eq!(created.len(), 1);
     let e = &created[0];
-    assert_eq!(e.event_type().version(), 1);
+    assert_eq!(e.event_type().version(), 2);
     assert_eq!(e.data()["ticketId"], id);
     assert_eq!(e.data()["complaintId"], t["complaintId"]);
     assert_eq!(e.data()["userId"], customer.id.as_str());
@@ -34,6 +34,7 @@ async fn created_and_resolved_events_carry_the_seed_payloads(app: TestApp) {
     assert_eq!(e.data()["category"], "Technical");
     assert_eq!(e.data()["priority"], "Medium");
     assert!(e.data()["assignedTo"].is_null());
+    assert_eq!(e.data()["description"], "Something is wrong");
     assert_eq!(e.metadata.actor, customer.id);
     assert!(e.metadata.causation_id.is_none());
     assert!(!e.metadata.correlation_id.is_empty());

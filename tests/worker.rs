@@ -502,7 +502,7 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going(s: System)
         )
         .await
         .unwrap();
-    let future = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 2,
+    let future = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 3,
                         "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}});
     s.queue
         .send(&future.to_string(), &attrs("ticket.created"))
@@ -551,7 +551,7 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going(s: System)
     assert!(
         reasons
             .iter()
-            .any(|r| r.contains("unsupported ticket.created version 2")),
+            .any(|r| r.contains("unsupported ticket.created version 3")),
         "{reasons:?}"
     );
     assert!(

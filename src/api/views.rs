@@ -55,6 +55,8 @@ pub struct TicketAsOfView {
     pub complaint_id: String,
     /// Summary.
     pub title: String,
+    /// Details (empty when its `ticket.created` was version 1).
+    pub description: String,
     /// Category.
     pub category: String,
     /// Priority then.
@@ -89,6 +91,7 @@ impl From<&TicketAsOf> for TicketAsOfView {
             id: t.id.to_string(),
             complaint_id: t.complaint_id.to_string(),
             title: t.title.clone(),
+            description: t.description.clone(),
             category: t.category.clone(),
             priority: t.priority,
             status: t.status,

@@ -514,6 +514,7 @@ impl Ticket {
                 category: ticket.category.as_str().to_owned(),
                 priority: ticket.priority,
                 assigned_to: None,
+                description: ticket.description.as_str().to_owned(),
             }),
             meta,
             now,

@@ -81,9 +81,14 @@ impl EventType {
         EventType::SlaBreach,
     ];
 
-    /// The payload version this build writes for the type (every type is at 1 so far).
+    /// The payload version this build writes for the type. `ticket.created` is at 2 (it
+    /// carries the description); every other type is at 1. Older versions are read and
+    /// upcast ([`Event::from_payload`]).
     pub fn version(self) -> u32 {
-        1
+        match self {
+            EventType::TicketCreated => 2,
+            _ => 1,
+        }
     }
 
     /// What an event of the type says, in one sentence.
@@ -358,7 +363,7 @@ mod tests {
         }
         assert_eq!(v["metadata"]["causationId"], serde_json::Value::Null);
         assert_eq!(v["eventType"], "ticket.created");
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
         assert_eq!(Envelope::from_json(&e.to_json()).unwrap(), e);
     }
 
@@ -371,7 +376,43 @@ mod tests {
             category: "Technical".into(),
             priority: crate::domain::Priority::High,
             assigned_to: None,
+            description: "The router blinks red".into(),
         })
+    }
+
+    #[test]
+    fn a_version_1_ticket_created_is_upcast_to_the_current_version() {
+        let current: serde_json::Value = serde_json::from_str(
+            &Envelope::new(sample_created(), EventMetadata::system("c"), Utc::now()).to_json(),
+        )
+        .unwrap();
+        // What the original QuickFix publishes: version 1, no description.
+        let mut original = current.clone();
+        original["version"] = 1.into();
+        original["data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("description");
+        let read = Envelope::from_json(&original.to_string()).expect("version 1 is read");
+        let Event::TicketCreated(created) = &read.event else {
+            panic!("{read:?}")
+        };
+        assert_eq!(created.description, "");
+        assert_eq!(created.title, "Internet issue");
+        // Written again, it is the current version.
+        let rewritten: serde_json::Value = serde_json::from_str(&read.to_json()).unwrap();
+        assert_eq!(rewritten["version"], 2);
+        assert_eq!(rewritten["data"]["description"], "");
+        // A version-2 event without its description is invalid, not upcast.
+        let mut broken = current;
+        broken["data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("description");
+        assert!(matches!(
+            Envelope::from_json(&broken.to_string()).unwrap_err(),
+            EnvelopeError::Payload(PayloadError::Invalid { .. })
+        ));
     }
 
     #[test]
@@ -390,10 +431,10 @@ mod tests {
             EnvelopeError::UnknownType(t) if t == "ticket.deleted"
         ));
         assert!(matches!(
-            with("version", 2.into()),
+            with("version", 3.into()),
             EnvelopeError::Payload(PayloadError::UnsupportedVersion {
-                version: 2,
-                current: 1,
+                version: 3,
+                current: 2,
                 ..
             })
         ));

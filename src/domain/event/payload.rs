@@ -12,7 +12,8 @@ use crate::domain::{
     Availability, ComplaintId, Presence, Priority, SlaTarget, Status, TicketId, Tier, UserId,
 };
 
-/// `ticket.created`: a customer opened a ticket (the original QuickFix payload).
+/// `ticket.created`: a customer opened a ticket (the original QuickFix payload, which is
+/// version 1, plus the description since version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketCreated {
@@ -25,6 +26,8 @@ pub struct TicketCreated {
     pub priority: Priority,
     /// Always `null` at creation; kept for the original contract.
     pub assigned_to: Option<UserId>,
+    /// The customer's account of the problem (version 2; empty when read from version 1).
+    pub description: String,
 }
 
 /// `ticket.assigned`: a ticket was given to an agent.
@@ -334,9 +337,19 @@ pub fn payload_schema(
     }
 }
 
-/// Rewrites a payload of an older `version` into the current one, one version at a time.
-/// Every type is at its first version today; a new version adds its step here.
-fn upcast(event_type: EventType, version: u32, data: serde_json::Value) -> serde_json::Value {
+/// Rewrites a payload of an older `version` into the current one, one version at a time: each
+/// type's new version adds its step here.
+fn upcast(event_type: EventType, version: u32, mut data: serde_json::Value) -> serde_json::Value {
     debug_assert!(version <= event_type.version());
+    // ticket.created 1 → 2: the description was added; a version-1 event (the original
+    // QuickFix's) did not say it.
+    if event_type == EventType::TicketCreated
+        && version < 2
+        && let Some(fields) = data.as_object_mut()
+    {
+        fields
+            .entry("description")
+            .or_insert_with(|| serde_json::Value::String(String::new()));
+    }
     data
 }

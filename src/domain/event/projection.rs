@@ -14,6 +14,8 @@ pub struct TicketAsOf {
     pub complaint_id: ComplaintId,
     /// Summary.
     pub title: String,
+    /// The customer's account (empty when its `ticket.created` was version 1).
+    pub description: String,
     /// Category.
     pub category: String,
     /// Priority.
@@ -53,6 +55,7 @@ impl TicketAsOf {
             id: created.ticket_id,
             complaint_id: created.complaint_id,
             title: created.title.clone(),
+            description: created.description.clone(),
             category: created.category.clone(),
             priority: created.priority,
             status: Status::Open,
