@@ -158,19 +158,33 @@ fn query(c: &Corpus, rng: &mut Lcg) -> (&'static str, EventQuery) {
     }
 }
 
-/// Runs `count` queries of the mix; returns p50 and p99 over all of them.
-async fn search_latency(log: &dyn EventLog, c: &Corpus, count: usize) -> (Duration, Duration) {
+/// Runs `count` queries of the mix; returns p50 and p99 over all of them, and per shape.
+async fn search_latency(
+    log: &dyn EventLog,
+    c: &Corpus,
+    count: usize,
+) -> ((Duration, Duration), Vec<(&'static str, Duration, Duration)>) {
     let mut rng = Lcg(99);
-    let mut latencies = Vec::with_capacity(count);
+    let mut all = Vec::with_capacity(count);
+    let mut by_shape: std::collections::BTreeMap<&'static str, Vec<Duration>> = Default::default();
     for _ in 0..count {
-        let (_, q) = query(c, &mut rng);
+        let (shape, q) = query(c, &mut rng);
         let t = Instant::now();
         let found = log.search(&q).await.expect("search");
-        latencies.push(t.elapsed());
+        let took = t.elapsed();
+        all.push(took);
+        by_shape.entry(shape).or_default().push(took);
         std::hint::black_box(found);
     }
-    latencies.sort_unstable();
-    (percentile(&latencies, 50.0), percentile(&latencies, 99.0))
+    all.sort_unstable();
+    let shapes = by_shape
+        .into_iter()
+        .map(|(shape, mut l)| {
+            l.sort_unstable();
+            (shape, percentile(&l, 50.0), percentile(&l, 99.0))
+        })
+        .collect();
+    ((percentile(&all, 50.0), percentile(&all, 99.0)), shapes)
 }
 
 async fn record_all(log: &dyn EventLog, events: &[LoggedEvent]) -> Duration {
@@ -206,8 +220,9 @@ fn main() {
         let c = corpus(n);
         let embedded = MemoryEventLog::default();
         let load = record_all(&embedded, &c.events).await;
-        let (p50, p99) = search_latency(&embedded, &c, QUERIES).await;
+        let ((p50, p99), shapes) = search_latency(&embedded, &c, QUERIES).await;
         row("embedded", n, load, p50, p99);
+        let mut breakdown = vec![("embedded", shapes)];
         drop(embedded);
 
         let mongo = match std::env::var("QUICKFIX_TEST_MONGODB_URI") {
@@ -220,8 +235,9 @@ fn main() {
                 let c = corpus(n);
                 let log = store.event_log();
                 let load = record_all(log.as_ref(), &c.events).await;
-                let (p50, p99) = search_latency(log.as_ref(), &c, QUERIES / 4).await;
+                let ((p50, p99), shapes) = search_latency(log.as_ref(), &c, QUERIES / 4).await;
                 row("MongoDB-compatible", n, load, p50, p99);
+                breakdown.push(("MongoDB-compatible", shapes));
                 Some(store)
             }
             Err(_) => {
@@ -229,6 +245,19 @@ fn main() {
                 None
             }
         };
+
+        println!();
+        println!("| log                 | query shape          | p50 ms   | p99 ms   |");
+        println!("|---------------------|----------------------|---------:|---------:|");
+        for (log, shapes) in breakdown {
+            for (shape, p50, p99) in shapes {
+                println!(
+                    "| {log:<19} | {shape:<20} | {:>8.3} | {:>8.3} |",
+                    p50.as_secs_f64() * 1000.0,
+                    p99.as_secs_f64() * 1000.0
+                );
+            }
+        }
 
         match (mongo, std::env::var("QUICKFIX_TEST_AWS_ENDPOINT")) {
             (Some(store), Ok(endpoint)) => replay_vs_raw(store, &endpoint).await,

@@ -1,6 +1,10 @@
 //! The event log on MongoDB: one `events` document per event, its `_id` the event id (so a
 //! second record of the same event is a duplicate key, ignored), a TTL index on the event's
 //! time for retention, and one index per search key ordered like the log.
+//!
+//! Log order is one string field, `pos` (the event time in microseconds, zero-padded, then the
+//! event id), so a window and a cursor are one range on one indexed field rather than an `$or`
+//! the server may answer with a scan.
 
 use std::time::Duration;
 
@@ -49,14 +53,14 @@ impl MongoEventLog {
     pub(super) async fn create_indexes(&self) -> StoreResult<()> {
         let ordered = |key: &str| {
             IndexModel::builder()
-                .keys(doc! {key: 1, "atMicros": 1, "_id": 1})
+                .keys(doc! {key: 1, "pos": 1})
                 .options(IndexOptions::builder().name(format!("{key}_log")).build())
                 .build()
         };
         self.events
             .create_indexes([
                 IndexModel::builder()
-                    .keys(doc! {"atMicros": 1, "_id": 1})
+                    .keys(doc! {"pos": 1})
                     .options(IndexOptions::builder().name("log".to_owned()).build())
                     .build(),
                 ordered("ticketId"),
@@ -130,7 +134,7 @@ impl EventLog for MongoEventLog {
         }
         self.events
             .find(search_filter(&query))
-            .sort(doc! {"atMicros": 1, "_id": 1})
+            .sort(doc! {"pos": 1})
             .limit(limit)
             .await
             .map_err(map_err)?
@@ -149,9 +153,9 @@ impl EventLog for MongoEventLog {
     }
 
     async fn find(&self, id: Uuid) -> StoreResult<Option<LoggedEvent>> {
-        let oldest = micros(oldest_kept(self));
+        let oldest = time_key(oldest_kept(self));
         self.events
-            .find_one(doc! {"_id": id.to_string(), "atMicros": {"$gte": oldest}})
+            .find_one(doc! {"_id": id.to_string(), "pos": {"$gte": oldest}})
             .await
             .map_err(map_err)?
             .map(LogDoc::into_domain)
@@ -163,11 +167,18 @@ impl EventLog for MongoEventLog {
     }
 }
 
-fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
+/// The start of `t`'s positions: every event at `t` or later sorts at or after it, every
+/// earlier one before it.
+fn time_key(t: DateTime<Utc>) -> String {
+    format!("{:020}", t.timestamp_micros().max(0))
 }
 
-/// The filter of `query`: every field given, the window, and the position after the cursor.
+/// An event's position in log order, as stored.
+fn pos(cursor: EventCursor) -> String {
+    format!("{}_{}", time_key(cursor.timestamp), cursor.event_id)
+}
+
+/// The filter of `query`: every field given, and the window and the cursor as one range.
 fn search_filter(query: &EventQuery) -> Document {
     let mut filter = Document::new();
     match query.types.as_slice() {
@@ -189,29 +200,20 @@ fn search_filter(query: &EventQuery) -> Document {
     if let Some(correlation) = &query.correlation_id {
         filter.insert("correlationId", correlation.as_str());
     }
-    let mut at = Document::new();
+    let mut range = Document::new();
     if let Some(from) = query.from {
-        at.insert("$gte", micros(from));
-    }
-    if let Some(to) = query.to {
-        at.insert("$lt", micros(to));
-    }
-    if !at.is_empty() {
-        filter.insert("atMicros", at);
+        range.insert("$gte", time_key(from));
     }
     if let Some(after) = query.after {
-        filter.insert("$or", after_cursor(after));
+        range.insert("$gt", pos(after));
+    }
+    if let Some(to) = query.to {
+        range.insert("$lt", time_key(to));
+    }
+    if !range.is_empty() {
+        filter.insert("pos", range);
     }
     filter
-}
-
-/// Positions after `cursor` in log order (time, then id).
-fn after_cursor(cursor: EventCursor) -> Vec<Document> {
-    let at = micros(cursor.timestamp);
-    vec![
-        doc! {"atMicros": {"$gt": at}},
-        doc! {"atMicros": at, "_id": {"$gt": cursor.event_id.to_string()}},
-    ]
 }
 
 /// One logged event as stored. The envelope is kept as the exact text that was published;
@@ -225,8 +227,8 @@ struct LogDoc {
     version: i64,
     /// The event's time, for the TTL index.
     timestamp: bson::DateTime,
-    /// The event's time in microseconds, for log order.
-    at_micros: i64,
+    /// The event's position in log order.
+    pos: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ticket_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,7 +248,7 @@ impl LogDoc {
             event_type: e.event_type().as_str().to_owned(),
             version: i64::from(e.event_type().version()),
             timestamp: bson_time(e.timestamp()),
-            at_micros: micros(e.timestamp()),
+            pos: pos(e.position()),
             ticket_id: e.ticket_id().map(|t| t.to_string()),
             complaint_id: e.complaint_id().map(|c| c.to_string()),
             actor: e.actor().to_owned(),
