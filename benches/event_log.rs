@@ -163,7 +163,10 @@ async fn search_latency(
     log: &dyn EventLog,
     c: &Corpus,
     count: usize,
-) -> ((Duration, Duration), Vec<(&'static str, Duration, Duration)>) {
+) -> (
+    (Duration, Duration),
+    Vec<(&'static str, Duration, Duration)>,
+) {
     let mut rng = Lcg(99);
     let mut all = Vec::with_capacity(count);
     let mut by_shape: std::collections::BTreeMap<&'static str, Vec<Duration>> = Default::default();

@@ -6,53 +6,12 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use quickfix::domain::{
-    ComplaintId, Envelope, Event, EventMetadata, EventQuery, EventType, LoggedEvent, Priority,
-    SlaAlert, SlaTarget, Status, TicketId, TicketRequeued, UserId,
-};
+use chrono::{TimeDelta, Utc};
+use quickfix::domain::{EventMetadata, EventQuery, EventType, LoggedEvent, TicketId};
 use quickfix::{EventLog, MemoryEventLog, Store, ticket_timeline};
-use uuid::Uuid;
 
-/// A logged event of `kind` about `ticket`, by `actor`, in `correlation`, at `at`.
-fn logged(
-    kind: EventType,
-    ticket: TicketId,
-    actor: &str,
-    correlation: &str,
-    at: DateTime<Utc>,
-) -> LoggedEvent {
-    let complaint_id = ComplaintId::from_sequence(7);
-    let requester = UserId::generate();
-    let event = match kind {
-        EventType::SlaWarning => Event::SlaWarning(SlaAlert {
-            ticket_id: ticket,
-            complaint_id,
-            user_id: requester,
-            title: "A ticket".into(),
-            priority: Priority::High,
-            status: Status::Open,
-            assigned_to: None,
-            target: SlaTarget::FirstResponse,
-            due_at: at,
-            rule: "High first response target 4h".into(),
-        }),
-        _ => Event::TicketRequeued(TicketRequeued {
-            ticket_id: ticket,
-            complaint_id,
-            user_id: requester,
-            title: "A ticket".into(),
-            category: "General".into(),
-            priority: Priority::Low,
-            previous_assignee: None,
-            reason: "test".into(),
-        }),
-    };
-    LoggedEvent::new(
-        Envelope::new(event, EventMetadata::requested(correlation, actor), at),
-        at + TimeDelta::milliseconds(3),
-    )
-}
+use common::logged;
+use uuid::Uuid;
 
 fn ids(events: &[LoggedEvent]) -> Vec<Uuid> {
     events.iter().map(LoggedEvent::event_id).collect()

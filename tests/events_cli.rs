@@ -10,9 +10,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeDelta, Utc};
-use quickfix::domain::{
-    Envelope, Event, EventMetadata, LoggedEvent, Priority, TicketId, TicketRequeued, UserId,
-};
+use quickfix::domain::{Envelope, EventType, LoggedEvent, TicketId};
 use quickfix::{MongoStore, MongoStoreOptions, Queue, REPLAYED_ATTRIBUTE, Store};
 
 use common::process::{assert_stops_cleanly_on_sigterm, quickfix};
@@ -28,7 +26,7 @@ async fn logged_events(uri: &str, n: usize) -> (String, Vec<LoggedEvent>, String
     let events: Vec<LoggedEvent> = (0..n)
         .map(|i| {
             let at = start + TimeDelta::milliseconds(i as i64 * 10);
-            logged(TicketId::generate(), at)
+            logged_at(at)
         })
         .collect();
     store.event_log().record(&events).await.unwrap();
@@ -36,19 +34,13 @@ async fn logged_events(uri: &str, n: usize) -> (String, Vec<LoggedEvent>, String
     (db, events, since)
 }
 
-fn logged(ticket: TicketId, at: chrono::DateTime<Utc>) -> LoggedEvent {
-    let event = Event::TicketRequeued(TicketRequeued {
-        ticket_id: ticket,
-        complaint_id: quickfix::domain::ComplaintId::from_sequence(1),
-        user_id: UserId::generate(),
-        title: "A ticket".into(),
-        category: "General".into(),
-        priority: Priority::Low,
-        previous_assignee: None,
-        reason: "test".into(),
-    });
-    LoggedEvent::new(
-        Envelope::new(event, EventMetadata::system("cli-test"), at),
+/// A `ticket.requeued` of a new ticket, logged at `at`.
+fn logged_at(at: chrono::DateTime<Utc>) -> LoggedEvent {
+    common::logged(
+        EventType::TicketRequeued,
+        TicketId::generate(),
+        "system",
+        "cli-test",
         at,
     )
 }
@@ -219,7 +211,7 @@ async fn tail_follows_new_events_until_stopped() {
     let store = MongoStore::connect(&uri, &db, MongoStoreOptions::default())
         .await
         .unwrap();
-    let fresh = logged(TicketId::generate(), Utc::now());
+    let fresh = logged_at(Utc::now());
     store
         .event_log()
         .record(std::slice::from_ref(&fresh))

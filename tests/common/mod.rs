@@ -692,3 +692,46 @@ pub fn some_event() -> Envelope {
         &EventMetadata::system("test"),
     )
 }
+
+/// A logged event of `kind` about `ticket`, by `actor`, in `correlation`, at `at`.
+pub fn logged(
+    kind: EventType,
+    ticket: quickfix::domain::TicketId,
+    actor: &str,
+    correlation: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> quickfix::domain::LoggedEvent {
+    use quickfix::domain::{
+        Event, LoggedEvent, Priority, SlaAlert, SlaTarget, Status, TicketRequeued, UserId,
+    };
+    let complaint_id = quickfix::domain::ComplaintId::from_sequence(7);
+    let requester = UserId::generate();
+    let event = match kind {
+        EventType::SlaWarning => Event::SlaWarning(SlaAlert {
+            ticket_id: ticket,
+            complaint_id,
+            user_id: requester,
+            title: "A ticket".into(),
+            priority: Priority::High,
+            status: Status::Open,
+            assigned_to: None,
+            target: SlaTarget::FirstResponse,
+            due_at: at,
+            rule: "High first response target 4h".into(),
+        }),
+        _ => Event::TicketRequeued(TicketRequeued {
+            ticket_id: ticket,
+            complaint_id,
+            user_id: requester,
+            title: "A ticket".into(),
+            category: "General".into(),
+            priority: Priority::Low,
+            previous_assignee: None,
+            reason: "test".into(),
+        }),
+    };
+    LoggedEvent::new(
+        Envelope::new(event, EventMetadata::requested(correlation, actor), at),
+        at + chrono::TimeDelta::milliseconds(3),
+    )
+}
