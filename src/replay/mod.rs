@@ -168,33 +168,50 @@ pub async fn replay(
         limit: PAGE,
         ..query.clone()
     };
+    // The position of the last event sent: where a stopped replay resumes.
+    let mut resume = query.after;
     let mut sent = 0_u64;
-    loop {
-        let page = log.search(&page_query).await.map_err(|e| {
-            stopped(
-                sent,
-                matched,
-                page_query.after,
-                format!("cannot read the event log: {e}"),
-            )
-        })?;
-        for chunk in page.chunks(SEND_CHUNK) {
-            pace(limiter.as_ref(), chunk.len()).await;
-            let envelopes: Vec<Envelope> = chunk.iter().map(|e| e.envelope.clone()).collect();
-            target.send(&envelopes).await.map_err(|cause| {
-                stopped(
-                    sent,
-                    matched,
-                    page_query.after,
-                    format!("cannot send to {}: {cause}", target.describe()),
-                )
-            })?;
-            sent += chunk.len() as u64;
-            page_query.after = chunk.last().map(LoggedEvent::position);
-            progress.advance(chunk.len() as u64);
-        }
-        if page.len() < PAGE {
-            break;
+    let read_failed = |sent, resume, e: crate::store::StoreError| {
+        stopped(sent, matched, resume, format!("cannot read the event log: {e}"))
+    };
+    let mut page = log
+        .search(&page_query)
+        .await
+        .map_err(|e| read_failed(sent, resume, e))?;
+    while !page.is_empty() {
+        // The next page is read while this one is sent.
+        page_query.after = page.last().map(LoggedEvent::position);
+        let more = page.len() == PAGE;
+        let next = async {
+            if more {
+                log.search(&page_query).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let send = async {
+            for chunk in page.chunks(SEND_CHUNK) {
+                pace(limiter.as_ref(), chunk.len()).await;
+                let envelopes: Vec<Envelope> = chunk.iter().map(|e| e.envelope.clone()).collect();
+                target.send(&envelopes).await.map_err(|cause| {
+                    stopped(
+                        sent,
+                        matched,
+                        resume,
+                        format!("cannot send to {}: {cause}", target.describe()),
+                    )
+                })?;
+                sent += chunk.len() as u64;
+                resume = chunk.last().map(LoggedEvent::position);
+                progress.advance(chunk.len() as u64);
+            }
+            Ok::<(), ReplayStopped>(())
+        };
+        let (sending, reading) = tokio::join!(send, next);
+        sending?;
+        match reading.map_err(|e| read_failed(sent, resume, e))? {
+            Some(next_page) => page = next_page,
+            None => break,
         }
     }
     progress.finish();
