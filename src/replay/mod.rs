@@ -43,9 +43,9 @@ fn lane_of(event: &LoggedEvent) -> usize {
         (crate::domain::Event::AgentAvailabilityChanged(a), None) => a.agent_id.to_string(),
         _ => String::new(),
     };
-    let hash = key
-        .bytes()
-        .fold(0_usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+    let hash = key.bytes().fold(0_usize, |h, b| {
+        h.wrapping_mul(31).wrapping_add(usize::from(b))
+    });
     hash % TOPIC_LANES
 }
 
@@ -193,7 +193,12 @@ pub async fn replay(
     let mut resume = query.after;
     let mut sent = 0_u64;
     let read_failed = |sent, resume, e: crate::store::StoreError| {
-        stopped(sent, matched, resume, format!("cannot read the event log: {e}"))
+        stopped(
+            sent,
+            matched,
+            resume,
+            format!("cannot read the event log: {e}"),
+        )
     };
     let mut page = log
         .search(&page_query)
