@@ -57,7 +57,7 @@ fn event(event_type: EventType, n: u32) -> Envelope {
         EventType::TicketCreated => json!({
             "ticketId": uuid::Uuid::now_v7(), "complaintId": format!("COMP-{n:05}"),
             "userId": someone, "title": format!("ticket {n}"), "category": "Technical",
-            "priority": "Medium", "assignedTo": null}),
+            "priority": "Medium", "assignedTo": null, "description": "It broke"}),
         EventType::TicketResolved => json!({
             "ticketId": uuid::Uuid::now_v7(), "complaintId": format!("COMP-{n:05}"),
             "agentId": someone, "resolvedBy": someone, "resolvedAt": Utc::now(),

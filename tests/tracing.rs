@@ -292,6 +292,23 @@ async fn api_and_worker_processes_export_one_trace_over_otlp() {
         deployment.wait_worker_ready("worker")
     );
 
+    // The demo agents come online at seed; their events could assign the ticket first, in
+    // their own trace. Let the worker handle all three before the traced request.
+    let seed_handled = eventually(WAIT, || async {
+        let handled = exported_spans(&exports)
+            .into_iter()
+            .filter(|s| {
+                s.service == "quickfix-worker" && s.name == "handle agent.availability_changed"
+            })
+            .count();
+        (handled >= 3).then_some(())
+    })
+    .await;
+    assert!(
+        seed_handled.is_some(),
+        "the worker handles the seed's agent events"
+    );
+
     let client = reqwest::Client::new();
     let base = deployment.api_base(0);
     let signed_in: serde_json::Value = client

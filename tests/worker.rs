@@ -387,7 +387,8 @@ async fn duplicate_deliveries_change_nothing(s: System) {
     let created = common::envelope(
         EventType::TicketCreated,
         json!({"ticketId": id, "complaintId": t["complaintId"], "userId": customer.id, "title": "Once only",
-               "category": "Technical", "priority": "Medium", "assignedTo": null}),
+               "category": "Technical", "priority": "Medium", "assignedTo": null,
+               "description": "Something is wrong"}),
         &quickfix::domain::EventMetadata::requested("dup", customer.id.clone()),
     );
     // And the ticket.assigned that notified the agent, again.
