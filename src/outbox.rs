@@ -216,13 +216,13 @@ impl OutboxRelay {
         let report = self.publisher.publish(&events).await?;
         // Logged before the clear: a crash between the two publishes the event again, and
         // the log keeps it once.
-        let published_at = Utc::now();
-        let logged: Vec<LoggedEvent> = events
-            .into_iter()
-            .filter(|e| report.published.contains(&e.event_id))
-            .map(|envelope| LoggedEvent::new(envelope, published_at))
-            .collect();
         if self.settings.record_events {
+            let published_at = Utc::now();
+            let logged: Vec<LoggedEvent> = events
+                .into_iter()
+                .filter(|e| report.published.contains(&e.event_id))
+                .map(|envelope| LoggedEvent::new(envelope, published_at))
+                .collect();
             self.store.event_log().record(&logged).await?;
         }
         let clears = chunk

@@ -15,7 +15,7 @@ use quickfix::domain::{
     Envelope, EventQuery, LoggedEvent, Notification, Role, Status, Ticket, TicketId, User,
 };
 use quickfix::replay::{Progress, ReplaySettings, ReplayTarget, replay};
-use quickfix::worker::{ConsumerSettings, Context, Worker};
+use quickfix::worker::Worker;
 use quickfix::{
     MemoryQueue, Queue, QueueSettings, REPLAYED_ATTRIBUTE, SqsQueue, TicketQuery, aws_config,
 };
@@ -28,19 +28,7 @@ const WAIT: Duration = Duration::from_secs(90);
 
 /// A worker on the app's queue, driven step by step by the test.
 fn worker(app: &TestApp) -> Worker {
-    let ctx = Context {
-        store: app.store.clone(),
-        clock: Arc::new(quickfix::domain::SystemClock),
-        rules: quickfix::domain::PriorityRules::default(),
-        sla: Arc::new(quickfix::domain::SlaPolicy::default()),
-        outbox: app.server.state().outbox.clone(),
-        requeue_on_offline: true,
-    };
-    let settings = ConsumerSettings {
-        wait: Duration::from_millis(500),
-        ..ConsumerSettings::default()
-    };
-    Worker::new(app.events.clone(), None, ctx, settings)
+    app.worker(Duration::from_millis(500))
 }
 
 /// Steps `worker` until every outbox is empty and the queue gives nothing twice in a row;

@@ -17,7 +17,7 @@ use super::{ApiError, AppState, ErrorBody};
 use crate::domain::{
     EventCursor, EventQuery, EventType, LoggedEvent, Role, TicketRef, ValidationError,
 };
-use crate::store::event_log::ticket_timeline;
+use crate::store::event_log::{ticket_key, ticket_timeline};
 
 /// Default and largest page size.
 const DEFAULT_LIMIT: usize = 50;
@@ -213,33 +213,23 @@ async fn parse_search(
         )
         .into());
     }
-    let mut types = Vec::new();
-    for name in pairs
-        .iter()
-        .filter(|(k, _)| k == "type")
-        .flat_map(|(_, v)| v.split(','))
-    {
-        let t: EventType = name.trim().parse().map_err(|_| {
-            ValidationError::new("type", format!("`{}` is not an event type", name.trim()))
-        })?;
-        if !types.contains(&t) {
-            types.push(t);
-        }
-    }
+    let types = EventType::parse_distinct(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "type")
+            .flat_map(|(_, v)| v.split(',')),
+    )
+    .map_err(|e| ValidationError::new("type", format!("`{}` is not an event type", e.0)))?;
     let ticket = match single(pairs, "ticket")? {
         None => None,
         Some(raw) => {
             let by = TicketRef::parse(raw.trim()).map_err(|_| {
                 ValidationError::new("ticket", "must be a ticket id or COMP-number")
             })?;
-            match by {
-                TicketRef::Id(id) => Some(id),
-                // The log is keyed by ticket id: a COMP-number is looked up, and one that
-                // names no ticket matches nothing.
-                TicketRef::Complaint(_) => match state.store.find_ticket(by).await? {
-                    Some(t) => Some(t.id),
-                    None => return Ok(None),
-                },
+            // A COMP-number that names no ticket matches nothing.
+            match ticket_key(state.store.as_ref(), by).await? {
+                Some(id) => Some(id),
+                None => return Ok(None),
             }
         }
     };

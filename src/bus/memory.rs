@@ -241,10 +241,7 @@ impl MemoryTopic {
                     .is_none_or(|types| types.contains(event_type))
                 {
                     let body = body.get_or_insert_with(|| event.to_json());
-                    let attributes = super::message_attributes(event, replayed)
-                        .into_iter()
-                        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                        .collect();
+                    let attributes = super::owned_message_attributes(event, replayed);
                     sub.queue.push(body.clone(), attributes);
                 }
             }

@@ -93,6 +93,14 @@ pub fn message_attributes(event: &Envelope, replayed: bool) -> Vec<(&'static str
     attributes
 }
 
+/// [`message_attributes`] as owned pairs, as a queue send takes them.
+pub fn owned_message_attributes(event: &Envelope, replayed: bool) -> Vec<(String, String)> {
+    message_attributes(event, replayed)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
 /// The message attribute (`"true"`) of an event published again from the event log.
 pub const REPLAYED_ATTRIBUTE: &str = "replayed";
 

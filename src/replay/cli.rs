@@ -14,6 +14,7 @@ use crate::bus::{SnsPublisher, SqsQueue};
 use crate::config::{EventFilterArgs, EventsCommand};
 use crate::domain::{EventCursor, EventQuery, EventType, TicketRef};
 use crate::store::Store;
+use crate::store::event_log::ticket_key;
 
 /// The window an export covers when it gives no `--since`.
 const DEFAULT_EXPORT_WINDOW: TimeDelta = TimeDelta::hours(24);
@@ -34,32 +35,19 @@ fn time(flag: &str, raw: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> 
 /// # Errors
 /// When a filter is malformed (the message names the flag), or names no ticket.
 pub async fn query_from(args: &EventFilterArgs, store: &dyn Store) -> anyhow::Result<EventQuery> {
-    let mut types = Vec::new();
-    for name in &args.types {
-        let t: EventType = name
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--type: {e}"))?;
-        if !types.contains(&t) {
-            types.push(t);
-        }
-    }
+    let types = EventType::parse_distinct(args.types.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--type: {e}"))?;
     let ticket = match &args.ticket {
         None => None,
         Some(raw) => {
             let by = TicketRef::parse(raw.trim()).map_err(|_| {
                 anyhow::anyhow!("--ticket: `{raw}` is not a ticket id or COMP-number")
             })?;
-            match by {
-                TicketRef::Id(id) => Some(id),
-                TicketRef::Complaint(_) => Some(
-                    store
-                        .find_ticket(by)
-                        .await?
-                        .with_context(|| format!("--ticket: no ticket {raw}"))?
-                        .id,
-                ),
-            }
+            Some(
+                ticket_key(store, by)
+                    .await?
+                    .with_context(|| format!("--ticket: no ticket {raw}"))?,
+            )
         }
     };
     let from = time("since", args.since.as_deref())?;

@@ -5,9 +5,7 @@
 //! to the topic, every subscription gets it; sent to one queue, only that consumer does; written
 //! as JSON lines, it is an export. Consumers are idempotent, so a replay to the worker changes
 //! nothing it already did. A rate limit paces the sends; a failure stops the replay with how
-//! far it got and the cursor to resume after. To the topic, a page goes out on a few lanes at
-//! once, each ticket's events on one lane in log order; to a queue or the output, one event
-//! after the other.
+//! far it got and the cursor to resume after.
 
 pub mod cli;
 mod progress;
@@ -24,7 +22,7 @@ use uuid::Uuid;
 
 pub use progress::Progress;
 
-use crate::bus::{Publisher, Queue, message_attributes};
+use crate::bus::{Publisher, Queue, owned_message_attributes};
 use crate::domain::{Envelope, EventCursor, EventQuery, LoggedEvent};
 use crate::store::EventLog;
 
@@ -32,23 +30,6 @@ use crate::store::EventLog;
 const PAGE: usize = 500;
 /// Events sent at once (one SNS `PublishBatch`).
 const SEND_CHUNK: usize = 10;
-/// `PublishBatch` calls a replay to the topic has in flight at once. Each ticket's (and each
-/// agent's) events share one lane, so they still go out in order.
-const TOPIC_LANES: usize = 4;
-
-/// The lane of `event`: the same for every event of one ticket, or of one agent.
-fn lane_of(event: &LoggedEvent) -> usize {
-    let key = match (&event.envelope.event, event.ticket_id()) {
-        (_, Some(ticket)) => ticket.to_string(),
-        (crate::domain::Event::AgentAvailabilityChanged(a), None) => a.agent_id.to_string(),
-        _ => String::new(),
-    };
-    let hash = key.bytes().fold(0_usize, |h, b| {
-        h.wrapping_mul(31).wrapping_add(usize::from(b))
-    });
-    hash % TOPIC_LANES
-}
-
 /// Publishes `events` to the topic again, marked replayed; the first refusal is the error.
 async fn republish(publisher: &dyn Publisher, events: &[Envelope]) -> Result<(), String> {
     let report = publisher
@@ -87,10 +68,7 @@ impl ReplayTarget {
             Self::Queue(queue) => {
                 // One at a time, in order: a queue keeps the order it is given.
                 for event in events {
-                    let attributes: Vec<(String, String)> = message_attributes(event, true)
-                        .into_iter()
-                        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                        .collect();
+                    let attributes = owned_message_attributes(event, true);
                     queue
                         .send(&event.to_json(), &attributes)
                         .await
@@ -216,36 +194,6 @@ pub async fn replay(
             }
         };
         let send = async {
-            if let ReplayTarget::Topic(publisher) = &*target {
-                // Lanes in flight at once; a failure resumes after the last whole page.
-                let mut lanes: Vec<Vec<Envelope>> = vec![Vec::new(); TOPIC_LANES];
-                for event in &page {
-                    lanes[lane_of(event)].push(event.envelope.clone());
-                }
-                let lanes = lanes.iter().map(|lane| async {
-                    for chunk in lane.chunks(SEND_CHUNK) {
-                        pace(limiter.as_ref(), chunk.len()).await;
-                        republish(publisher.as_ref(), chunk).await?;
-                    }
-                    Ok::<(), String>(())
-                });
-                let failed = futures::future::join_all(lanes)
-                    .await
-                    .into_iter()
-                    .find_map(Result::err);
-                if let Some(cause) = failed {
-                    return Err(stopped(
-                        sent,
-                        matched,
-                        resume,
-                        format!("cannot send to the topic: {cause}"),
-                    ));
-                }
-                sent += page.len() as u64;
-                resume = page.last().map(LoggedEvent::position);
-                progress.advance(page.len() as u64);
-                return Ok(());
-            }
             for chunk in page.chunks(SEND_CHUNK) {
                 pace(limiter.as_ref(), chunk.len()).await;
                 let envelopes: Vec<Envelope> = chunk.iter().map(|e| e.envelope.clone()).collect();

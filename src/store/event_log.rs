@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::StoreResult;
-use crate::domain::{EventQuery, LoggedEvent, TicketId, causal_order};
+use super::{Store, StoreResult};
+use crate::domain::{EventQuery, LoggedEvent, TicketId, TicketRef, causal_order};
 
 /// The most events one ticket's timeline reads.
 pub const TIMELINE_LIMIT: usize = 5_000;
@@ -44,6 +44,18 @@ pub fn oldest_kept(log: &dyn EventLog) -> DateTime<Utc> {
 /// `query` narrowed to what `log`'s retention keeps now.
 pub fn retained(log: &dyn EventLog, query: &EventQuery) -> EventQuery {
     query.clone().retained_since(oldest_kept(log))
+}
+
+/// The id the log keys `by`'s events on: an id as it is, a COMP-number looked up in `store`
+/// (`None` when it names no ticket).
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn ticket_key(store: &dyn Store, by: TicketRef) -> StoreResult<Option<TicketId>> {
+    match by {
+        TicketRef::Id(id) => Ok(Some(id)),
+        TicketRef::Complaint(_) => Ok(store.find_ticket(by).await?.map(|t| t.id)),
+    }
 }
 
 /// The events of `ticket`, causes before their effects (at most [`TIMELINE_LIMIT`]).

@@ -356,9 +356,9 @@ impl TestApp {
         .body
     }
 
-    /// Runs a worker on the app's queue (subscribed to every event type) until `shutdown`; its
-    /// follow-up events go out through the app's relay.
-    pub fn spawn_worker(&self, shutdown: &tokio_util::sync::CancellationToken) {
+    /// A worker on the app's queue (subscribed to every event type), long-polling for `wait`;
+    /// its follow-up events go out through the app's relay.
+    pub fn worker(&self, wait: Duration) -> quickfix::worker::Worker {
         let ctx = quickfix::worker::Context {
             store: self.store.clone(),
             clock: Arc::new(SystemClock),
@@ -368,11 +368,15 @@ impl TestApp {
             requeue_on_offline: true,
         };
         let settings = quickfix::worker::ConsumerSettings {
-            wait: Duration::from_secs(1),
+            wait,
             ..quickfix::worker::ConsumerSettings::default()
         };
-        let worker = quickfix::worker::Worker::new(self.events.clone(), None, ctx, settings);
-        tokio::spawn(worker.run(shutdown.clone()));
+        quickfix::worker::Worker::new(self.events.clone(), None, ctx, settings)
+    }
+
+    /// Runs [`TestApp::worker`] until `shutdown`.
+    pub fn spawn_worker(&self, shutdown: &tokio_util::sync::CancellationToken) {
+        tokio::spawn(self.worker(Duration::from_secs(1)).run(shutdown.clone()));
     }
 
     /// Assigns a ticket to an agent as admin.

@@ -139,6 +139,25 @@ impl fmt::Display for EventType {
 #[error("unknown event type `{0}`")]
 pub struct UnknownEventType(pub String);
 
+impl EventType {
+    /// The types `names` name, each once, in the order first named (blank names skipped).
+    ///
+    /// # Errors
+    /// [`UnknownEventType`] for the first name outside the catalog.
+    pub fn parse_distinct<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<EventType>, UnknownEventType> {
+        let mut types = Vec::new();
+        for name in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
+            let t: EventType = name.parse()?;
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        Ok(types)
+    }
+}
+
 impl FromStr for EventType {
     type Err = UnknownEventType;
 
