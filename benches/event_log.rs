@@ -316,10 +316,10 @@ async fn replay_vs_raw(store: MongoStore, endpoint: &str) {
         limit: usize::MAX,
         ..EventQuery::default()
     };
-    // Interleaved, twice, so neither side gets the warmer emulator.
+    // Interleaved, three times, so neither side gets the warmer emulator.
     let mut raw = Vec::new();
     let mut replayed = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         raw.push(raw_publish_rate(&publisher, &envelopes).await);
         let report = replay(
             log.as_ref(),

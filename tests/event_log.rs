@@ -1,5 +1,5 @@
 //! The event log's contract, for both adapters: idempotent recording, search by every key in
-//! log order, cursor pages, retention, and causal timelines. The same random queries are put
+//! log order, cursor pages and scans, retention, and causal timelines. The same random queries are put
 //! to both adapters and must get the same answers.
 
 mod common;
@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
+use futures::TryStreamExt;
 use quickfix::domain::{EventMetadata, EventQuery, EventType, LoggedEvent, TicketId};
 use quickfix::{EventLog, MemoryEventLog, Store, ticket_timeline};
 
@@ -167,7 +168,23 @@ async fn pages_resume_after_the_cursor_in_log_order(store: Arc<dyn Store>) {
         after = page.last().map(LoggedEvent::position);
         pages.extend(page);
     }
-    assert_eq!(ids(&pages), ids(&in_log_order(events)));
+    let events = in_log_order(events);
+    assert_eq!(ids(&pages), ids(&events));
+    // A scan walks the same order whatever its batch, from a cursor too.
+    let query = EventQuery {
+        ticket: Some(ticket),
+        ..EventQuery::default()
+    };
+    for batch in [1, 5, 23, 100] {
+        let scanned: Vec<LoggedEvent> = log.scan(&query, batch).try_collect().await.unwrap();
+        assert_eq!(ids(&scanned), ids(&events), "batch {batch}");
+    }
+    let after_seventh = EventQuery {
+        after: Some(events[6].position()),
+        ..query
+    };
+    let rest: Vec<LoggedEvent> = log.scan(&after_seventh, 4).try_collect().await.unwrap();
+    assert_eq!(ids(&rest), ids(&events[7..]));
 }
 
 async fn events_older_than_the_retention_are_never_answered(store: Arc<dyn Store>) {
@@ -309,6 +326,10 @@ async fn both_adapters_answer_random_searches_alike() {
         let expected = ids(&embedded.search(&query).await.unwrap());
         let got = ids(&real.search(&query).await.unwrap());
         assert_eq!(got, expected, "round {round}: {query:?}");
+        let batch = query.limit;
+        let expected: Vec<LoggedEvent> = embedded.scan(&query, batch).try_collect().await.unwrap();
+        let got: Vec<LoggedEvent> = real.scan(&query, batch).try_collect().await.unwrap();
+        assert_eq!(ids(&got), ids(&expected), "round {round}, scan: {query:?}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! Replay, export and tail of the event log.
 //!
-//! A replay reads the log page by page in log order (time, then id) and sends each event again
+//! A replay walks the log in log order (time, then id; one server cursor on MongoDB, read
+//! ahead of the sends) and sends each event again
 //! as it was published: same event id, same body, with the `replayed` message attribute. Sent
 //! to the topic, every subscription gets it; sent to one queue, only that consumer does; written
 //! as JSON lines, it is an export. Consumers are idempotent, so a replay to the worker changes
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -24,7 +26,7 @@ pub use progress::Progress;
 
 use crate::bus::{Publisher, Queue, owned_message_attributes};
 use crate::domain::{Envelope, EventCursor, EventQuery, LoggedEvent};
-use crate::store::EventLog;
+use crate::store::{EventLog, StoreError};
 
 /// Events read from the log per page.
 const PAGE: usize = 500;
@@ -142,82 +144,102 @@ pub async fn replay(
     progress: &mut Progress,
 ) -> Result<ReplayReport, ReplayStopped> {
     let started = Instant::now();
-    let stopped = |sent, matched, resume, cause: String| ReplayStopped {
-        sent,
-        matched,
-        resume,
-        cause,
-    };
-    let matched = log
-        .count(query)
-        .await
-        .map_err(|e| stopped(0, 0, query.after, format!("cannot read the event log: {e}")))?;
+    let unreadable = |e: StoreError| format!("cannot read the event log: {e}");
     if settings.dry_run {
+        let matched = log.count(query).await.map_err(|e| ReplayStopped {
+            sent: 0,
+            matched: 0,
+            resume: query.after,
+            cause: unreadable(e),
+        })?;
         return Ok(ReplayReport {
             matched,
             sent: 0,
             elapsed: started.elapsed(),
         });
     }
-    progress.start(matched);
+    progress.start();
+    // The count for the progress runs beside the replay rather than before it.
+    let (counted, mut total) = tokio::sync::oneshot::channel();
+    let count = async {
+        let matched = log.count(query).await;
+        if let Ok(n) = &matched {
+            let _ = counted.send(*n);
+        }
+        matched
+    };
+    // The log is read ahead while events are sent: up to one batch waits in the channel. A
+    // rate-limited replay reads smaller batches, so the log's cursor is never idle for more
+    // than about a minute (MongoDB closes a cursor idle for ten).
+    let batch = settings
+        .rate
+        .map_or(PAGE, |r| PAGE.min(r.get() as usize * 60));
+    let (ahead, queued) = tokio::sync::mpsc::channel(batch);
+    let read = async move {
+        let mut events = log.scan(query, batch);
+        while let Some(event) = events.next().await {
+            let failed = event.is_err();
+            if ahead.send(event).await.is_err() || failed {
+                break;
+            }
+        }
+    };
     let limiter = settings
         .rate
         .map(|r| RateLimiter::direct(Quota::per_second(r)));
-    let mut page_query = EventQuery {
-        limit: PAGE,
-        ..query.clone()
-    };
-    // The position of the last event sent: where a stopped replay resumes.
-    let mut resume = query.after;
+    // How far the sends got: events sent and the position of the last one (where a stopped
+    // replay resumes).
     let mut sent = 0_u64;
-    let read_failed = |sent, resume, e: crate::store::StoreError| {
-        stopped(
-            sent,
-            matched,
-            resume,
-            format!("cannot read the event log: {e}"),
-        )
-    };
-    let mut page = log
-        .search(&page_query)
-        .await
-        .map_err(|e| read_failed(sent, resume, e))?;
-    while !page.is_empty() {
-        // The next page is read while this one is sent.
-        page_query.after = page.last().map(LoggedEvent::position);
-        let more = page.len() == PAGE;
-        let next = async {
-            if more {
-                log.search(&page_query).await.map(Some)
-            } else {
-                Ok(None)
+    let mut resume = query.after;
+    let send = async {
+        // Owned here, so a send that stops closes the channel and the read stops too.
+        let mut queued = queued;
+        let mut chunk = Vec::with_capacity(SEND_CHUNK);
+        loop {
+            let mut read_error = None;
+            while chunk.len() < SEND_CHUNK {
+                match queued.recv().await {
+                    Some(Ok(event)) => chunk.push(event),
+                    Some(Err(e)) => {
+                        read_error = Some(unreadable(e));
+                        break;
+                    }
+                    None => break,
+                }
             }
-        };
-        let send = async {
-            for chunk in page.chunks(SEND_CHUNK) {
+            if let Ok(n) = total.try_recv() {
+                progress.set_total(n);
+            }
+            if !chunk.is_empty() {
                 pace(limiter.as_ref(), chunk.len()).await;
                 let envelopes: Vec<Envelope> = chunk.iter().map(|e| e.envelope.clone()).collect();
-                target.send(&envelopes).await.map_err(|cause| {
-                    stopped(
-                        sent,
-                        matched,
-                        resume,
-                        format!("cannot send to {}: {cause}", target.describe()),
-                    )
-                })?;
+                target
+                    .send(&envelopes)
+                    .await
+                    .map_err(|cause| format!("cannot send to {}: {cause}", target.describe()))?;
                 sent += chunk.len() as u64;
                 resume = chunk.last().map(LoggedEvent::position);
                 progress.advance(chunk.len() as u64);
             }
-            Ok::<(), ReplayStopped>(())
-        };
-        let (sending, reading) = tokio::join!(send, next);
-        sending?;
-        match reading.map_err(|e| read_failed(sent, resume, e))? {
-            Some(next_page) => page = next_page,
-            None => break,
+            if let Some(cause) = read_error {
+                return Err(cause);
+            }
+            if chunk.len() < SEND_CHUNK {
+                return Ok(());
+            }
+            chunk.clear();
         }
-    }
+    };
+    let (matched, (), sending) = tokio::join!(count, read, send);
+    let stopped = |matched, cause| ReplayStopped {
+        sent,
+        matched,
+        resume,
+        cause,
+    };
+    let matched = matched.map_err(|e| stopped(sent, unreadable(e)))?;
+    sending.map_err(|cause| stopped(matched.max(sent), cause))?;
+    progress.set_total(matched);
     progress.finish();
     Ok(ReplayReport {
         matched,

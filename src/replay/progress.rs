@@ -58,14 +58,20 @@ impl Progress {
         }
     }
 
-    /// Starts counting towards `total` events.
-    pub fn start(&mut self, total: u64) {
-        self.total = total;
+    /// Starts the clock; the total follows when it is known.
+    pub fn start(&mut self) {
         self.started = Instant::now();
         self.last_line = self.started;
         if let Some(bar) = &self.bar {
-            bar.set_length(total);
             bar.reset();
+        }
+    }
+
+    /// The replay is `total` events long.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = total;
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
         }
     }
 
@@ -91,15 +97,15 @@ impl Progress {
         }
     }
 
-    /// `replay: 1200/5000 events (24%), 310/s, ETA 12s`.
+    /// `replay: 1200/5000 events (24%), 310/s, ETA 12s` (`replay: 1200 events, 310/s` while
+    /// the total is unknown).
     fn line(&self) -> String {
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = self.done as f64 / secs;
-        let percent = if self.total == 0 {
-            100.0
-        } else {
-            self.done as f64 * 100.0 / self.total as f64
-        };
+        if self.total == 0 {
+            return format!("{}: {} events, {rate:.0}/s", self.what, self.done);
+        }
+        let percent = self.done as f64 * 100.0 / self.total as f64;
         let left = self.total.saturating_sub(self.done);
         let eta = if rate > 0.0 {
             format!("{:.0}s", left as f64 / rate)

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 use super::{Store, StoreResult};
@@ -25,6 +26,17 @@ pub trait EventLog: Send + Sync + 'static {
     /// `query.limit`.
     async fn search(&self, query: &EventQuery) -> StoreResult<Vec<LoggedEvent>>;
 
+    /// Every event matching `query` (its limit ignored) that the retention keeps, oldest
+    /// first, read `batch` at a time: what a replay or an export walks. By default page after
+    /// page of [`EventLog::search`]; an adapter with server cursors reads one cursor instead.
+    fn scan<'a>(
+        &'a self,
+        query: &EventQuery,
+        batch: usize,
+    ) -> BoxStream<'a, StoreResult<LoggedEvent>> {
+        paged_scan(self, query.clone(), batch)
+    }
+
     /// How many events match `query` (its cursor and window included, its limit ignored).
     async fn count(&self, query: &EventQuery) -> StoreResult<u64>;
 
@@ -33,6 +45,27 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// How long an event is kept.
     fn retention(&self) -> TimeDelta;
+}
+
+/// [`EventLog::scan`] as pages of `batch` events, each starting after the last one read.
+fn paged_scan<L: EventLog + ?Sized>(
+    log: &L,
+    query: EventQuery,
+    batch: usize,
+) -> BoxStream<'_, StoreResult<LoggedEvent>> {
+    let first = EventQuery {
+        limit: batch.max(1),
+        ..query
+    };
+    stream::try_unfold(Some(first), move |next| async move {
+        let Some(query) = next else { return Ok(None) };
+        let page = log.search(&query).await?;
+        let after = (page.len() == query.limit).then(|| page.last().map(LoggedEvent::position));
+        let next = after.map(|after| EventQuery { after, ..query });
+        Ok(Some((stream::iter(page.into_iter().map(Ok)), next)))
+    })
+    .try_flatten()
+    .boxed()
 }
 
 /// The time of the oldest event `log` keeps now: anything older is neither recorded nor

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::TryStreamExt;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use mongodb::bson::{self, Document, doc};
 use mongodb::error::ErrorKind;
 use mongodb::options::IndexOptions;
@@ -36,6 +36,8 @@ const INDEX_OPTIONS_CONFLICT: [i32; 2] = [85, 86];
 #[derive(Clone)]
 pub struct MongoEventLog {
     events: Collection<LogDoc>,
+    /// The same collection, read back as what a search answers.
+    read: Collection<LoggedDoc>,
     retention: TimeDelta,
 }
 
@@ -44,6 +46,7 @@ impl MongoEventLog {
     pub(super) fn new(db: &Database, retention: TimeDelta) -> Self {
         Self {
             events: db.collection("events"),
+            read: db.collection("events"),
             retention,
         }
     }
@@ -132,8 +135,9 @@ impl EventLog for MongoEventLog {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        self.events
+        self.read
             .find(search_filter(&query))
+            .projection(LoggedDoc::projection())
             .sort(doc! {"pos": 1})
             .limit(limit)
             .await
@@ -142,6 +146,28 @@ impl EventLog for MongoEventLog {
             .and_then(|d| async move { d.into_domain() })
             .try_collect()
             .await
+    }
+
+    fn scan<'a>(
+        &'a self,
+        query: &EventQuery,
+        batch: usize,
+    ) -> BoxStream<'a, StoreResult<LoggedEvent>> {
+        let query = retained(self, query);
+        let find = self
+            .read
+            .find(search_filter(&query))
+            .projection(LoggedDoc::projection())
+            .sort(doc! {"pos": 1})
+            .batch_size(u32::try_from(batch.max(1)).unwrap_or(u32::MAX));
+        stream::once(async move { find.await.map_err(map_err) })
+            .map_ok(|cursor| {
+                cursor
+                    .map_err(map_err)
+                    .and_then(|d| async move { d.into_domain() })
+            })
+            .try_flatten()
+            .boxed()
     }
 
     async fn count(&self, query: &EventQuery) -> StoreResult<u64> {
@@ -154,11 +180,12 @@ impl EventLog for MongoEventLog {
 
     async fn find(&self, id: Uuid) -> StoreResult<Option<LoggedEvent>> {
         let oldest = time_key(oldest_kept(self));
-        self.events
+        self.read
             .find_one(doc! {"_id": id.to_string(), "pos": {"$gte": oldest}})
+            .projection(LoggedDoc::projection())
             .await
             .map_err(map_err)?
-            .map(LogDoc::into_domain)
+            .map(LoggedDoc::into_domain)
             .transpose()
     }
 
@@ -218,7 +245,7 @@ fn search_filter(query: &EventQuery) -> Document {
 
 /// One logged event as stored. The envelope is kept as the exact text that was published;
 /// the other fields are copies for the indexes.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LogDoc {
     #[serde(rename = "_id")]
@@ -229,13 +256,13 @@ struct LogDoc {
     timestamp: bson::DateTime,
     /// The event's position in log order.
     pos: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     ticket_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     complaint_id: Option<String>,
     actor: String,
     correlation_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     causation_id: Option<String>,
     published_at: bson::DateTime,
     envelope: String,
@@ -257,6 +284,21 @@ impl LogDoc {
             published_at: bson_time(e.published_at),
             envelope: e.envelope.to_json(),
         }
+    }
+}
+
+/// What a search reads of a [`LogDoc`]: the envelope and its publish time, nothing the
+/// indexes copy.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggedDoc {
+    published_at: bson::DateTime,
+    envelope: String,
+}
+
+impl LoggedDoc {
+    fn projection() -> Document {
+        doc! {"_id": 0, "publishedAt": 1, "envelope": 1}
     }
 
     fn into_domain(self) -> StoreResult<LoggedEvent> {
