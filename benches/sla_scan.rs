@@ -15,7 +15,7 @@ use quickfix::domain::{
     PriorityRules, SlaPolicy, Ticket, Title, UserId,
 };
 use quickfix::worker::{Context, scan};
-use quickfix::{MemoryStore, MongoStore, MongoStoreOptions, Store};
+use quickfix::{MemoryStore, MongoStore, MongoStoreOptions, Store, TicketStore};
 use tokio::sync::Notify;
 
 const OPEN: usize = 100_000;

@@ -67,11 +67,11 @@ pub async fn create_admin(
     let user = User::new(name, email.clone(), Role::Admin, hash, None, now);
     match store.insert_user(&user, &[]).await {
         Ok(()) => Ok(AdminOutcome::Created),
-        Err(StoreError::Duplicate { .. }) => {
+        Err(StoreError::Conflict { .. }) => {
             let existing = store
                 .find_user_by_email(email.as_str())
                 .await?
-                .ok_or(StoreError::Other("the account vanished".into()))?;
+                .ok_or(StoreError::NotFound { what: "account" })?;
             promote_existing(store, existing, promote).await
         }
         Err(err) => Err(err.into()),

@@ -51,7 +51,8 @@ pub use bus::{
 pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::event_log::{TIMELINE_LIMIT, ticket_timeline};
 pub use store::{
-    EventLog, MemoryEventLog, MemoryStore, MongoEventLog, MongoStore, MongoStoreOptions,
-    OutboxLease, OutboxOwner, PendingEvents, ResumeToken, SLA_CHECK_INDEX, SlaRecord, Store,
-    StoreError, StoreResult, StoredAnswer, TicketQuery, UserQuery, commit_claimed,
+    AgentSlots, Answers, EventLog, Inbox, MemoryEventLog, MemoryStore, MongoEventLog, MongoStore,
+    MongoStoreOptions, Outbox, OutboxLease, OutboxOwner, PendingEvents, ResumeToken,
+    SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, StoredAnswer, TicketQuery,
+    TicketStore, UserQuery, UserStore, commit_claimed,
 };

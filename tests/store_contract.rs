@@ -123,7 +123,7 @@ async fn duplicate_complaint_ids_and_emails_are_refused(store: Arc<dyn Store>) {
     assert!(
         matches!(
             err,
-            StoreError::Duplicate {
+            StoreError::Conflict {
                 field: "complaintId"
             }
         ),
@@ -139,7 +139,7 @@ async fn duplicate_complaint_ids_and_emails_are_refused(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Duplicate { field: "email" }),
+        matches!(err, StoreError::Conflict { field: "email" }),
         "{err:?}"
     );
     let found = store
@@ -907,6 +907,34 @@ fn stored_answer(key: &str, expires_at: chrono::DateTime<chrono::Utc>) -> quickf
     }
 }
 
+/// Racing writes with one `Idempotency-Key`: one is stored, every other is refused as a
+/// conflict on the key (not on the ticket's own unique fields), whichever check catches it.
+async fn racing_answers_under_one_key_conflict_on_the_key(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    let key = format!("u:{}", uuid::Uuid::new_v4());
+    let mut racers = Vec::new();
+    for _ in 0..8 {
+        let seq = store.next_complaint_number().await.unwrap();
+        let (ticket, event) = new_ticket(seq, requester, "Billing", Priority::Low);
+        let answer = stored_answer(&key, ticket.created_at + chrono::TimeDelta::hours(1));
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .insert_ticket_answering(&ticket, &[event], Some(&answer))
+                .await
+        }));
+    }
+    let mut stored = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(()) => stored += 1,
+            Err(quickfix::StoreError::Conflict { field }) => assert_eq!(field, "Idempotency-Key"),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(stored, 1);
+}
+
 async fn answers_are_stored_with_their_write_once_per_key_until_they_expire(store: Arc<dyn Store>) {
     let requester = UserId::generate();
     let seq = store.next_complaint_number().await.unwrap();
@@ -936,7 +964,7 @@ async fn answers_are_stored_with_their_write_once_per_key_until_they_expire(stor
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, quickfix::StoreError::Duplicate { field } if field == "Idempotency-Key"),
+        matches!(refused, quickfix::StoreError::Conflict { field } if field == "Idempotency-Key"),
         "{refused:?}"
     );
     assert!(
@@ -949,7 +977,7 @@ async fn answers_are_stored_with_their_write_once_per_key_until_they_expire(stor
     let mut user = user("answered@example.com", Role::Customer);
     assert!(matches!(
         store.insert_user_answering(&user, &[], Some(&answer)).await,
-        Err(quickfix::StoreError::Duplicate { .. })
+        Err(quickfix::StoreError::Conflict { .. })
     ));
 
     // Once expired it is gone, and the key can answer again.
@@ -984,6 +1012,7 @@ on_both_stores!(
     a_relay_renews_only_the_leases_it_still_holds,
     a_backlog_of_ticket_events_does_not_starve_agent_events,
     answers_are_stored_with_their_write_once_per_key_until_they_expire,
+    racing_answers_under_one_key_conflict_on_the_key,
     claims_go_to_the_least_loaded_then_longest_idle_skilled_agent,
     concurrent_claims_never_overbook,
     the_backlog_serves_highest_priority_then_oldest_for_the_skills,

@@ -176,9 +176,10 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
-            StoreError::Duplicate { field } => {
+            StoreError::Conflict { field } => {
                 Self::conflict_on(field, format!("{field} is already taken"))
             }
+            StoreError::NotFound { what } => Self::NotFound(what),
             other => Self::Internal(other.to_string()),
         }
     }

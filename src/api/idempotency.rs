@@ -135,7 +135,7 @@ impl Idempotent {
         err: StoreError,
         now: DateTime<Utc>,
     ) -> Result<StoredAnswer, ApiError> {
-        if matches!(err, StoreError::Duplicate { field } if field == IDEMPOTENCY_KEY)
+        if matches!(err, StoreError::Conflict { field } if field == IDEMPOTENCY_KEY)
             && let Some(answer) = self.stored(state, now).await?
         {
             return Ok(answer);

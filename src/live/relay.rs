@@ -278,6 +278,7 @@ mod tests {
         ComplaintId, Envelope, Event, EventMetadata, ManualClock, NotificationKind, Priority,
         TicketId, TicketRequeued, UserId,
     };
+    use crate::store::Inbox;
     use crate::store::MemoryStore;
 
     #[derive(Default)]

@@ -10,7 +10,8 @@ use quickfix::domain::{
     Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, Tier, User, UserId,
 };
 use quickfix::{
-    OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult, StoredAnswer, TicketQuery,
+    AgentSlots, Answers, Inbox, Outbox, OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult,
+    StoredAnswer, TicketQuery, TicketStore, UserStore,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -52,7 +53,24 @@ impl FaultyStore {
 }
 
 #[async_trait]
-impl Store for FaultyStore {
+impl TicketStore for FaultyStore {
+    async fn next_complaint_number(&self) -> StoreResult<u64> {
+        self.inner.next_complaint_number().await
+    }
+    async fn insert_ticket_answering(
+        &self,
+        t: &Ticket,
+        e: &[Envelope],
+        a: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        self.inner.insert_ticket_answering(t, e, a).await
+    }
+    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
+        self.inner.find_ticket(by).await
+    }
+    async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        self.inner.list_tickets(q).await
+    }
     async fn update_ticket_answering(
         &self,
         ticket: &Ticket,
@@ -70,71 +88,11 @@ impl Store for FaultyStore {
             .update_ticket_answering(ticket, events, answer)
             .await
     }
-    async fn ping(&self) -> StoreResult<()> {
-        self.pings.fetch_add(1, Ordering::SeqCst);
-        self.inner.ping().await
+    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
+        self.inner.next_backlog_ticket(skills).await
     }
-
-    fn event_log(&self) -> Arc<dyn quickfix::EventLog> {
-        self.inner.event_log()
-    }
-    async fn next_complaint_number(&self) -> StoreResult<u64> {
-        self.inner.next_complaint_number().await
-    }
-    async fn insert_ticket_answering(
-        &self,
-        t: &Ticket,
-        e: &[Envelope],
-        a: Option<&StoredAnswer>,
-    ) -> StoreResult<()> {
-        self.inner.insert_ticket_answering(t, e, a).await
-    }
-    async fn find_answer(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<StoredAnswer>> {
-        self.inner.find_answer(key, now).await
-    }
-    async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
-        self.inner.find_ticket(by).await
-    }
-    async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
-        self.inner.list_tickets(q).await
-    }
-    async fn insert_user_answering(
-        &self,
-        u: &User,
-        e: &[Envelope],
-        a: Option<&StoredAnswer>,
-    ) -> StoreResult<()> {
-        self.inner.insert_user_answering(u, e, a).await
-    }
-    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.inner.find_user(id).await
-    }
-    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        self.inner.find_user_by_email(email).await
-    }
-    async fn update_user(&self, u: &User, e: &[Envelope]) -> StoreResult<bool> {
-        self.inner.update_user(u, e).await
-    }
-    async fn take_slot(
-        &self,
-        a: UserId,
-        t: TicketId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>> {
-        self.inner.take_slot(a, t, now).await
-    }
-    async fn claim_agent(
-        &self,
-        c: &Category,
-        tier: Option<Tier>,
-        t: TicketId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>> {
-        self.inner.claim_agent(c, tier, t, now).await
+    async fn count_open_tickets(&self) -> StoreResult<u64> {
+        self.inner.count_open_tickets().await
     }
     async fn sla_checks_due(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Ticket>> {
         self.inner.sla_checks_due(now, limit).await
@@ -161,14 +119,26 @@ impl Store for FaultyStore {
     ) -> StoreResult<Vec<SlaRecord>> {
         self.inner.sla_records(from, to).await
     }
-    async fn release_slot(&self, a: UserId, t: TicketId) -> StoreResult<bool> {
-        self.inner.release_slot(a, t).await
+}
+
+#[async_trait]
+impl UserStore for FaultyStore {
+    async fn insert_user_answering(
+        &self,
+        u: &User,
+        e: &[Envelope],
+        a: Option<&StoredAnswer>,
+    ) -> StoreResult<()> {
+        self.inner.insert_user_answering(u, e, a).await
     }
-    async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
-        self.inner.next_backlog_ticket(skills).await
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.inner.find_user(id).await
     }
-    async fn count_open_tickets(&self) -> StoreResult<u64> {
-        self.inner.count_open_tickets().await
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.inner.find_user_by_email(email).await
+    }
+    async fn update_user(&self, u: &User, e: &[Envelope]) -> StoreResult<bool> {
+        self.inner.update_user(u, e).await
     }
     async fn list_users(&self, role: Role) -> StoreResult<Vec<User>> {
         self.inner.list_users(role).await
@@ -176,6 +146,34 @@ impl Store for FaultyStore {
     async fn page_users(&self, q: &quickfix::UserQuery) -> StoreResult<Vec<User>> {
         self.inner.page_users(q).await
     }
+}
+
+#[async_trait]
+impl AgentSlots for FaultyStore {
+    async fn take_slot(
+        &self,
+        a: UserId,
+        t: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.inner.take_slot(a, t, now).await
+    }
+    async fn claim_agent(
+        &self,
+        c: &Category,
+        tier: Option<Tier>,
+        t: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.inner.claim_agent(c, tier, t, now).await
+    }
+    async fn release_slot(&self, a: UserId, t: TicketId) -> StoreResult<bool> {
+        self.inner.release_slot(a, t).await
+    }
+}
+
+#[async_trait]
+impl Inbox for FaultyStore {
     async fn insert_notifications(&self, n: &[Notification]) -> StoreResult<()> {
         self.inner.insert_notifications(n).await
     }
@@ -195,6 +193,10 @@ impl Store for FaultyStore {
     ) -> StoreResult<bool> {
         self.inner.mark_notification_read(u, id, now).await
     }
+}
+
+#[async_trait]
+impl Outbox for FaultyStore {
     async fn pending_events(&self, limit: usize) -> StoreResult<Vec<PendingEvents>> {
         self.inner.pending_events(limit).await
     }
@@ -214,5 +216,27 @@ impl Store for FaultyStore {
     }
     async fn clear_events(&self, owner: OutboxOwner, ids: &[Uuid], relay: &str) -> StoreResult<()> {
         self.inner.clear_events(owner, ids, relay).await
+    }
+}
+
+#[async_trait]
+impl Answers for FaultyStore {
+    async fn find_answer(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredAnswer>> {
+        self.inner.find_answer(key, now).await
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.pings.fetch_add(1, Ordering::SeqCst);
+        self.inner.ping().await
+    }
+    fn event_log(&self) -> Arc<dyn quickfix::EventLog> {
+        self.inner.event_log()
     }
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use quickfix::admin::{AdminError, AdminOutcome, create_admin};
 use quickfix::domain::Role;
-use quickfix::{MemoryStore, Store};
+use quickfix::{MemoryStore, UserStore};
 use serde_json::json;
 
 use crate::common::{self, Backend, TestApp};

@@ -18,16 +18,13 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{bson_time, chrono_time, corrupt, map_err};
+use super::{DUPLICATE_KEY, bson_time, chrono_time, corrupt, map_err};
 use crate::domain::{EventCursor, EventQuery, LoggedEvent};
 use crate::store::StoreResult;
 use crate::store::event_log::{EventLog, oldest_kept, retained};
 
 /// The TTL index's name.
 const RETENTION_INDEX: &str = "retention";
-
-/// Server code of a duplicate key.
-const DUPLICATE_KEY: i32 = 11000;
 
 /// Server codes of an index that exists with other options (a changed retention).
 const INDEX_OPTIONS_CONFLICT: [i32; 2] = [85, 86];
