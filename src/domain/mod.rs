@@ -3,6 +3,7 @@
 //! Nothing here does I/O. Every type that carries user input is built through a `parse` function
 //! that validates it, so the rest of QuickFix never re-checks a title, an email or a category.
 
+mod assignment;
 mod calendar;
 mod clock;
 mod error;
@@ -13,6 +14,7 @@ mod sla;
 mod ticket;
 mod user;
 
+pub use assignment::RoutingKey;
 pub use calendar::{BusinessHours, Calendar};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ValidationError;
@@ -29,7 +31,7 @@ pub use notification::{Notification, NotificationKind};
 pub use routing::{PriorityRule, PriorityRules};
 pub use sla::{
     Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark,
-    SlaPolicy, SlaTarget, TargetClock, Targets, TicketSla, default_rules, humanize, priority_above,
+    SlaPolicy, SlaTarget, TargetClock, Targets, TicketSla, default_rules, humanize,
 };
 pub use ticket::{
     AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,

@@ -216,7 +216,7 @@ impl SlaPolicy {
 
     /// The targets of `priority`.
     pub fn targets(&self, priority: Priority) -> Targets {
-        self.targets[priority_index(priority)]
+        self.targets[usize::from(priority.rank())]
     }
 
     /// The fraction of a target at which the warning is raised.
@@ -314,20 +314,6 @@ pub fn default_rules() -> Vec<EscalationRule> {
             actions: vec![ReassignHigherTier, NotifyManagers],
         },
     ]
-}
-
-fn priority_index(p: Priority) -> usize {
-    match p {
-        Priority::Low => 0,
-        Priority::Medium => 1,
-        Priority::High => 2,
-        Priority::Critical => 3,
-    }
-}
-
-/// The next priority up, if any.
-pub fn priority_above(p: Priority) -> Option<Priority> {
-    Priority::ALL.get(priority_index(p) + 1).copied()
 }
 
 /// Where one target of one ticket stands.
@@ -622,7 +608,7 @@ impl Ticket {
         self.sla.escalation_level = level;
         let note = format!("escalation rule `{}`", rule.name);
         if rule.does(EscalationAction::RaisePriority)
-            && let Some(up) = priority_above(self.priority)
+            && let Some(up) = self.priority.above()
         {
             self.set_priority(up, note.clone(), policy, now);
         }

@@ -93,7 +93,7 @@ pub async fn drain_to(
         };
         let Some(profile) = user
             .agent
-            .filter(|p| p.free_slots > 0 && p.presence == crate::domain::Presence::Online)
+            .filter(|p| p.availability() == crate::domain::Availability::Available)
         else {
             break;
         };

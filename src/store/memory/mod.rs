@@ -23,7 +23,7 @@ use tokio::sync::broadcast;
 
 use super::{EventLog, IDEMPOTENCY_KEY, OutboxOwner, Store, StoreError, StoreResult, StoredAnswer};
 use crate::domain::{
-    ComplaintId, Envelope, Notification, Priority, Role, Status, Ticket, TicketId, User, UserId,
+    ComplaintId, Envelope, Notification, Priority, Role, Ticket, TicketId, User, UserId,
 };
 
 /// A document and its outbox.
@@ -182,11 +182,10 @@ struct IndexKeys {
 
 impl IndexKeys {
     fn of(t: &Ticket) -> Self {
-        let active = t.status.is_active();
         Self {
-            backlog: (t.status == Status::Open).then_some((Reverse(t.priority), t.id)),
-            sla_check: t.sla.check_at.filter(|_| active).map(|at| (at, t.id)),
-            sla_due: t.sla.next_due().filter(|_| active).map(|at| (at, t.id)),
+            backlog: t.in_backlog().then(|| t.backlog_key()),
+            sla_check: t.sla_check_at().map(|at| (at, t.id)),
+            sla_due: t.sla_next_due().map(|at| (at, t.id)),
             changed: (t.updated_at, t.id),
         }
     }

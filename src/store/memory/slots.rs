@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::MemoryStore;
-use crate::domain::{Category, Presence, Role, SlotHold, TicketId, Tier, User, UserId};
+use crate::domain::{Category, Role, TicketId, Tier, User, UserId};
 use crate::store::{AgentSlots, StoreResult};
 
 #[async_trait]
@@ -34,17 +34,13 @@ impl AgentSlots for MemoryStore {
             .values()
             .map(|r| &r.doc)
             .filter(|u| u.role == Role::Agent)
-            .filter_map(|u| u.agent.as_ref().map(|a| (u, a)))
-            .filter(|(_, a)| {
-                a.presence == Presence::Online
-                    && a.free_slots > 0
-                    && a.has_skill(category)
-                    && tier.is_none_or(|t| a.tier == t)
-                    && !a.holds.iter().any(|h| h.ticket == ticket)
+            .filter(|u| {
+                u.agent
+                    .as_ref()
+                    .is_some_and(|a| a.serves(category, tier) && a.can_take(ticket))
             })
-            // Least loaded, then longest idle (never assigned first), then oldest account.
-            .min_by_key(|(u, a)| (a.holds.len(), a.last_assigned_at, u.id))
-            .map(|(u, _)| u.id);
+            .min_by_key(|u| u.routing_key())
+            .map(|u| u.id);
         Ok(best.and_then(|id| {
             let user = inner.agent_mut(id)?;
             hold(user, ticket, now).then(|| user.clone())
@@ -57,30 +53,22 @@ impl AgentSlots for MemoryStore {
             return Ok(false);
         };
         let profile = user.agent.as_mut().expect("BUG: agent_mut returns agents");
-        let before = profile.holds.len();
-        profile.holds.retain(|h| h.ticket != ticket);
-        if profile.holds.len() == before {
-            return Ok(false);
+        let released = profile.release_slot(ticket);
+        if released {
+            user.revision += 1;
         }
-        profile.free_slots += 1;
-        user.revision += 1;
-        Ok(true)
+        Ok(released)
     }
 }
 
-/// Takes a slot of `user` for `ticket` if it can take one.
+/// Takes a slot of `user` for `ticket` if it can take one; the write bumps its revision.
 fn hold(user: &mut User, ticket: TicketId, now: DateTime<Utc>) -> bool {
-    let Some(profile) = user.agent.as_mut() else {
-        return false;
-    };
-    let can = profile.presence == Presence::Online
-        && profile.free_slots > 0
-        && !profile.holds.iter().any(|h| h.ticket == ticket);
-    if can {
-        profile.free_slots -= 1;
-        profile.holds.push(SlotHold { ticket, since: now });
-        profile.last_assigned_at = Some(now);
+    let taken = user
+        .agent
+        .as_mut()
+        .is_some_and(|profile| profile.take_slot(ticket, now));
+    if taken {
         user.revision += 1;
     }
-    can
+    taken
 }

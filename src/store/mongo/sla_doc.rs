@@ -56,13 +56,12 @@ impl TargetDoc {
 
 impl SlaDoc {
     pub(super) fn from_domain(t: &Ticket) -> Self {
-        let active = t.status.is_active();
         Self {
             first_response: TargetDoc::from_domain(&t.sla.first_response),
             resolution: TargetDoc::from_domain(&t.sla.resolution),
             escalation_level: i64::from(t.sla.escalation_level),
-            check_at: t.sla.check_at.filter(|_| active).map(to_bson),
-            next_due_at: t.sla.next_due().filter(|_| active).map(to_bson),
+            check_at: t.sla_check_at().map(to_bson),
+            next_due_at: t.sla_next_due().map(to_bson),
         }
     }
 

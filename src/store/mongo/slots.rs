@@ -49,6 +49,7 @@ impl AgentSlots for MongoStore {
         filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
         self.users
             .find_one_and_update(filter, hold_update(ticket, now))
+            // `User::routing_key`: least loaded, longest idle (null first), oldest account.
             .sort(doc! {"agent.load": 1, "agent.lastAssignedAt": 1, "_id": 1})
             .projection(doc! {"pendingEvents": 0})
             .return_document(ReturnDocument::After)
@@ -76,7 +77,10 @@ impl AgentSlots for MongoStore {
     }
 }
 
-/// Agents that can take a slot now.
+/// Agents that can take a slot now: [`AgentProfile::can_take`] as a filter (the check for
+/// the ticket itself is added by each claim).
+///
+/// [`AgentProfile::can_take`]: crate::domain::AgentProfile::can_take
 pub(super) fn claimable() -> Document {
     doc! {
         "role": Role::Agent.as_str(),

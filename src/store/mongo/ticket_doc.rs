@@ -34,7 +34,7 @@ pub(super) struct TicketDoc {
     pub(super) description: String,
     pub(super) category: String,
     pub(super) priority: Priority,
-    /// `priority` as a number, for sorting the backlog.
+    /// `priority` as a number ([`Priority::rank`]), for sorting the backlog.
     pub(super) priority_rank: i32,
     pub(super) status: Status,
     pub(super) requester: String,
@@ -61,7 +61,7 @@ impl TicketDoc {
             description: t.description.as_str().to_owned(),
             category: t.category.as_str().to_owned(),
             priority: t.priority,
-            priority_rank: priority_rank(t.priority),
+            priority_rank: i32::from(t.priority.rank()),
             status: t.status,
             requester: t.requester.to_string(),
             assignee: t.assignee.map(|a| a.to_string()),
@@ -125,14 +125,5 @@ impl TicketDoc {
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("ticket", "negative revision".into()))?,
         })
-    }
-}
-
-pub(super) fn priority_rank(p: Priority) -> i32 {
-    match p {
-        Priority::Low => 0,
-        Priority::Medium => 1,
-        Priority::High => 2,
-        Priority::Critical => 3,
     }
 }

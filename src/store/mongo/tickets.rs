@@ -125,6 +125,7 @@ impl TicketStore for MongoStore {
     async fn next_backlog_ticket(&self, skills: &[Category]) -> StoreResult<Option<Ticket>> {
         let skills: Vec<&str> = skills.iter().map(Category::as_str).collect();
         let filter = doc! {"status": Status::Open.as_str(), "category": {"$in": skills}};
+        // `Ticket::backlog_key`: highest priority first, then the oldest ticket.
         self.find_ticket_where(filter, Some(doc! {"priorityRank": -1, "_id": 1}))
             .await
     }

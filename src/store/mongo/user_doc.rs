@@ -23,7 +23,7 @@ pub(super) struct AgentDoc {
     /// Slots held: one per ticket.
     #[serde(default)]
     pub(super) holds: Vec<HoldDoc>,
-    /// `holds.len()`, for sorting least-loaded first.
+    /// [`AgentProfile::load`], for sorting least-loaded first.
     #[serde(default)]
     pub(super) load: i64,
     pub(super) last_assigned_at: Option<bson::DateTime>,
@@ -79,7 +79,7 @@ impl UserDoc {
                         since: bson_time(h.since),
                     })
                     .collect(),
-                load: i64::try_from(a.holds.len()).unwrap_or(i64::MAX),
+                load: i64::try_from(a.load()).unwrap_or(i64::MAX),
                 last_assigned_at: a.last_assigned_at.map(bson_time),
             }),
             created_at: bson_time(u.created_at),
