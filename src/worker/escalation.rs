@@ -13,19 +13,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use uuid::Uuid;
 
 use super::Context;
-use crate::domain::{
-    EscalationAction, EscalationRule, EventMetadata, SlaMark, Ticket, TicketRef, Tier, UserId,
-};
-use crate::store::{StoreError, commit_claimed};
+use crate::domain::{EscalationAction, EscalationRule, SlaMark, Ticket, TicketRef, Tier, UserId};
+use crate::store::{Attempt, CONFLICT_ATTEMPTS, StoreError, commit_claimed};
 
 /// Tickets read per page.
 const PAGE: usize = 500;
-
-/// Attempts on a ticket that keeps changing under the scan.
-const MAX_ATTEMPTS: usize = 5;
 
 /// What one scan did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -77,11 +71,11 @@ async fn examine(
     now: DateTime<Utc>,
     report: &mut ScanReport,
 ) -> Result<(), StoreError> {
-    for _ in 0..MAX_ATTEMPTS {
+    // A loop rather than `retry_on_conflict`: each attempt adds to `report`.
+    for _ in 0..CONFLICT_ATTEMPTS {
         report.examined += 1;
-        match apply_due_steps(ctx, ticket.clone(), now, report).await? {
-            Applied::Done => return Ok(()),
-            Applied::Conflict => {}
+        if apply_due_steps(ctx, ticket.clone(), now, report).await? == Attempt::Done(()) {
+            return Ok(());
         }
         match ctx.store.find_ticket(TicketRef::Id(ticket.id)).await? {
             Some(fresh) => ticket = fresh,
@@ -92,20 +86,16 @@ async fn examine(
     Ok(())
 }
 
-enum Applied {
-    Done,
-    Conflict,
-}
-
 /// Computes and writes the due steps of `ticket` as read.
 async fn apply_due_steps(
     ctx: &Context,
     mut ticket: Ticket,
     now: DateTime<Utc>,
     report: &mut ScanReport,
-) -> Result<Applied, StoreError> {
+) -> Result<Attempt<()>, StoreError> {
     let policy = ctx.sla.as_ref();
-    let meta = scan_metadata();
+    // Scan steps start a causal chain of their own.
+    let meta = super::metadata::run("sla");
     let planned_before = ticket.sla.check_at;
     let mut events = Vec::new();
     let marks = ticket.due_sla_marks(now);
@@ -129,14 +119,14 @@ async fn apply_due_steps(
     }
     ticket.plan_sla_check(policy);
     if events.is_empty() && ticket.sla.check_at == planned_before {
-        return Ok(Applied::Done);
+        return Ok(Attempt::Done(()));
     }
     let stored = match claimed {
         Some(agent) => commit_claimed(ctx.store.as_ref(), &ticket, agent, &events, None).await?,
         None => ctx.store.update_ticket(&ticket, &events).await?,
     };
     if !stored {
-        return Ok(Applied::Conflict);
+        return Ok(Attempt::Conflict);
     }
     if claimed.is_some() {
         release(ctx, previous, ticket.id).await?;
@@ -146,7 +136,7 @@ async fn apply_due_steps(
     }
     count(report, &marks, escalation.as_ref(), claimed.is_some());
     log_steps(&ticket, &marks, escalation.as_ref(), claimed);
-    Ok(Applied::Done)
+    Ok(Attempt::Done(()))
 }
 
 /// Claims a slot for `ticket` from a free agent of a higher tier than its holder's: a senior
@@ -186,12 +176,6 @@ async fn release(
         ctx.store.release_slot(agent, ticket).await?;
     }
     Ok(())
-}
-
-/// Scan steps start a causal chain of their own.
-fn scan_metadata() -> EventMetadata {
-    EventMetadata::system(format!("sla-{}", Uuid::new_v4()))
-        .traced(crate::telemetry::trace::current_traceparent())
 }
 
 fn count(

@@ -13,6 +13,7 @@ mod consumer;
 pub mod dead_letters;
 mod escalation;
 mod handlers;
+mod metadata;
 mod routing;
 mod sweep;
 

@@ -8,16 +8,10 @@
 use tracing::{debug, info};
 
 use super::Context;
-use crate::domain::{Envelope, EventMetadata, Status, Ticket, TicketId, TicketRef, UserId};
-use crate::store::{StoreError, TicketQuery, commit_claimed};
-
-/// Attempts before giving up on a ticket that keeps changing under us.
-const MAX_ATTEMPTS: usize = 5;
-
-/// Metadata for an event the worker emits because of `cause`.
-pub(crate) fn caused_by(cause: &Envelope) -> EventMetadata {
-    EventMetadata::caused_by(cause).traced(crate::telemetry::trace::current_traceparent())
-}
+use crate::domain::{EventMetadata, Status, Ticket, TicketId, TicketRef, UserId};
+use crate::store::{
+    Attempt, CONFLICT_ATTEMPTS, StoreError, TicketQuery, commit_claimed, retry_on_conflict,
+};
 
 /// Gives `ticket` to the best agent for its category, if it is still in the backlog and an
 /// agent is free. Returns the agent it went to.
@@ -29,12 +23,12 @@ pub async fn route(
     ticket: TicketId,
     cause: &EventMetadata,
 ) -> Result<Option<UserId>, StoreError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let routed = retry_on_conflict(move || async move {
         let Some(current) = ctx.store.find_ticket(TicketRef::Id(ticket)).await? else {
-            return Ok(None);
+            return Ok(Attempt::Done(None));
         };
         if current.status != Status::Open || current.assignee.is_some() {
-            return Ok(None);
+            return Ok(Attempt::Done(None));
         }
         let Some(agent) = ctx
             .store
@@ -42,13 +36,16 @@ pub async fn route(
             .await?
         else {
             debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
-            return Ok(None);
+            return Ok(Attempt::Done(None));
         };
-        if assign_claimed(ctx, current, agent.id, cause).await? {
-            return Ok(Some(agent.id));
-        }
-    }
-    Ok(None)
+        Ok::<_, StoreError>(if assign_claimed(ctx, current, agent.id, cause).await? {
+            Attempt::Done(Some(agent.id))
+        } else {
+            Attempt::Conflict
+        })
+    })
+    .await?;
+    Ok(routed.flatten())
 }
 
 /// Assigns `ticket` to `agent`, whose slot for it is already taken; gives the slot back if the
@@ -87,7 +84,7 @@ pub async fn drain_to(
 ) -> Result<usize, StoreError> {
     let mut assigned = 0;
     let mut misses = 0;
-    while misses < MAX_ATTEMPTS {
+    while misses < CONFLICT_ATTEMPTS {
         let Some(user) = ctx.store.find_user(agent).await? else {
             break;
         };

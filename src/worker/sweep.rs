@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use super::Context;
 use super::routing::drain_to;
-use crate::domain::{Availability, EventMetadata, Presence, Role, TicketRef};
+use crate::domain::{Availability, Presence, Role, TicketRef};
 use crate::store::StoreError;
 
 /// What one sweep repaired.
@@ -67,8 +67,7 @@ pub async fn sweep(ctx: &Context, grace: Duration) -> Result<SweepReport, StoreE
         metrics::gauge!("quickfix_agents", "availability" => availability.as_str())
             .set(f64::from(count));
     }
-    let meta = EventMetadata::system(format!("sweep-{}", uuid::Uuid::new_v4()))
-        .traced(crate::telemetry::trace::current_traceparent());
+    let meta = super::metadata::run("sweep");
     for agent in &agents {
         if agent
             .agent

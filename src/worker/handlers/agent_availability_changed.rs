@@ -4,7 +4,8 @@
 
 use super::{Context, HandlerError};
 use crate::domain::{Envelope, Presence, UserId};
-use crate::worker::routing::{caused_by, drain_to, requeue_from};
+use crate::worker::metadata::caused_by;
+use crate::worker::routing::{drain_to, requeue_from};
 
 pub(super) async fn handle(
     ctx: &Context,

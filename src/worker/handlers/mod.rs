@@ -8,7 +8,8 @@ mod ticket_created;
 mod ticket_resolved;
 
 use super::Context;
-use super::routing::{caused_by, route};
+use super::metadata::caused_by;
+use super::routing::route;
 use crate::domain::{Envelope, Event};
 use crate::store::StoreError;
 

@@ -3,28 +3,28 @@
 
 use super::{Context, HandlerError};
 use crate::domain::{Envelope, Status, TicketId, TicketRef};
-use crate::worker::routing::{caused_by, route};
-
-/// Attempts of the prioritisation update before moving on.
-const MAX_ATTEMPTS: usize = 5;
+use crate::store::{Attempt, retry_on_conflict};
+use crate::worker::metadata::caused_by;
+use crate::worker::routing::route;
 
 pub(super) async fn handle(
     ctx: &Context,
     event: &Envelope,
     id: TicketId,
 ) -> Result<(), HandlerError> {
-    for _ in 0..MAX_ATTEMPTS {
+    // Whether the ticket still waits for an agent once the rules are applied.
+    let waiting = retry_on_conflict(move || async move {
         let Some(mut ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
-            return Ok(());
+            return Ok(Attempt::Done(false));
         };
         if ticket.status != Status::Open {
-            return Ok(());
+            return Ok(Attempt::Done(false));
         }
         let Some(rule) = ctx
             .rules
             .best_match(ticket.title.as_str(), ticket.description.as_str())
         else {
-            break;
+            return Ok(Attempt::Done(true));
         };
         let Some(applied) = ticket.raise_priority(
             rule.priority,
@@ -33,13 +33,18 @@ pub(super) async fn handle(
             ctx.clock.now(),
             caused_by(event),
         ) else {
-            break;
+            return Ok(Attempt::Done(true));
         };
-        if ctx.store.update_ticket(&ticket, &[applied]).await? {
-            ctx.outbox.notify_one();
-            break;
+        if !ctx.store.update_ticket(&ticket, &[applied]).await? {
+            return Ok(Attempt::Conflict);
         }
+        ctx.outbox.notify_one();
+        Ok::<_, HandlerError>(Attempt::Done(true))
+    })
+    .await?;
+    // A ticket that kept changing is routed as it is.
+    if waiting.unwrap_or(true) {
+        route(ctx, id, &caused_by(event)).await?;
     }
-    route(ctx, id, &caused_by(event)).await?;
     Ok(())
 }

@@ -11,7 +11,8 @@ use tracing::warn;
 
 use super::{Context, HandlerError};
 use crate::domain::{Envelope, Status, TicketRef, TicketResolved};
-use crate::worker::routing::{caused_by, drain_to};
+use crate::worker::metadata::caused_by;
+use crate::worker::routing::drain_to;
 
 pub(super) async fn handle(
     ctx: &Context,
