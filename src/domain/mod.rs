@@ -8,9 +8,11 @@ mod calendar;
 mod clock;
 mod error;
 mod event;
+mod named;
 mod notification;
 mod routing;
 mod sla;
+mod status;
 mod ticket;
 mod user;
 
@@ -33,9 +35,10 @@ pub use sla::{
     Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark,
     SlaPolicy, SlaTarget, TargetClock, Targets, TicketSla, default_rules, humanize,
 };
+pub use status::{Priority, Status};
 pub use ticket::{
     AssignError, Categories, Category, ComplaintId, Description, HistoryEntry, HistoryKind,
-    NewTicket, Priority, Status, StatusChangeError, Ticket, TicketId, TicketRef, Title,
+    NewTicket, StatusChangeError, Ticket, TicketId, TicketRef, Title,
 };
 pub use user::{
     AgentProfile, Availability, Email, Password, PasswordHash, PersonName, Presence, Principal,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::ticket::named_enum;
+use super::named::named_enum;
 use super::{Envelope, UserId, ValidationError};
 
 named_enum!(

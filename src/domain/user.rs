@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::error::bounded_text;
 use super::event::payload::AgentAvailabilityChanged;
-use super::ticket::named_enum;
+use super::named::named_enum;
 use super::{Category, Envelope, Event, EventMetadata, TicketId, ValidationError};
 use std::str::FromStr;
 
@@ -37,7 +37,7 @@ impl fmt::Display for UserId {
     }
 }
 
-super::ticket::text_serde!(UserId, |s| UserId::parse("id", s), {
+super::named::text_serde!(UserId, |s| UserId::parse("id", s), {
     "type": "string", "format": "uuid", "description": "A user's id"
 });
 

@@ -3,7 +3,8 @@ use chrono::{TimeZone, Utc};
 use super::*;
 use crate::domain::EventType;
 use crate::domain::{
-    BusinessHours, Categories, ComplaintId, Description, NewTicket, Principal, Role, Title,
+    BusinessHours, Categories, ComplaintId, Description, EventMetadata, HistoryKind, NewTicket,
+    Principal, Role, Ticket, Title, UserId,
 };
 
 fn meta() -> EventMetadata {

@@ -1,0 +1,250 @@
+//! A ticket's SLA: its clocks, the warnings and breaches due, and escalation under the
+//! policy's rules.
+
+use chrono::{DateTime, Utc};
+
+use super::{HistoryKind, Ticket};
+use crate::domain::calendar::Calendar;
+use crate::domain::event::payload::{SlaAlert, TicketEscalated};
+use crate::domain::sla::{
+    EscalationAction, EscalationRule, EscalationStep, Mark, SlaMark, SlaPolicy, SlaTarget,
+    TargetClock, humanize,
+};
+use crate::domain::{Envelope, Event, EventMetadata, UserId};
+
+impl Ticket {
+    /// Asks the escalation scan to look at this ticket again: after any change while it is
+    /// active; never once it is resolved or closed.
+    pub(crate) fn touch_sla(&mut self, now: DateTime<Utc>) {
+        self.sla.check_at = self.status.is_active().then_some(now);
+    }
+
+    /// When the ticket entered its current status.
+    pub fn status_since(&self) -> DateTime<Utc> {
+        self.history
+            .iter()
+            .rev()
+            .find(|h| {
+                matches!(
+                    h.kind,
+                    HistoryKind::Created
+                        | HistoryKind::StatusChanged
+                        | HistoryKind::Assigned
+                        | HistoryKind::Requeued
+                )
+            })
+            .map_or(self.created_at, |h| h.at)
+    }
+
+    /// Recomputes the due times for the current priority, from when the ticket opened;
+    /// recorded warnings, breaches and met times stay.
+    pub(crate) fn retarget_sla(&mut self, policy: &SlaPolicy) {
+        let fresh = policy.start(self.priority, self.created_at);
+        for target in SlaTarget::ALL.iter().copied() {
+            let (new, clock) = (fresh.clock(target), self.sla.clock_mut(target));
+            clock.due_at = new.due_at;
+            clock.warn_at = new.warn_at;
+        }
+    }
+
+    /// Warnings and breaches due at `now` and not recorded yet, in the order they fell due. A
+    /// warning whose target is already missed is skipped: the breach says more.
+    pub fn due_sla_marks(&self, now: DateTime<Utc>) -> Vec<SlaMark> {
+        if !self.status.is_active() {
+            return Vec::new();
+        }
+        let mut marks: Vec<(DateTime<Utc>, SlaMark)> = Vec::new();
+        for target in SlaTarget::ALL.iter().copied() {
+            let clock = self.sla.clock(target);
+            let open = clock.met_at.is_none() && clock.breached_at.is_none();
+            if open && clock.warned_at.is_none() && clock.warn_at <= now && now < clock.due_at {
+                marks.push((clock.warn_at, SlaMark::Warning(target)));
+            }
+            if clock.breached_at.is_none() && clock.is_missed(now) {
+                marks.push((clock.due_at, SlaMark::Breach(target)));
+            }
+        }
+        marks.sort_by_key(|(at, _)| *at);
+        marks.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Records a warning or breach in history and returns its `sla.warning` / `sla.breach`
+    /// event. A warning skipped because the breach came first is recorded as passed.
+    pub fn record_sla_mark(
+        &mut self,
+        mark: SlaMark,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Envelope {
+        let (target, kind) = match mark {
+            SlaMark::Warning(t) => (t, HistoryKind::SlaWarning),
+            SlaMark::Breach(t) => (t, HistoryKind::SlaBreach),
+        };
+        let allowed = policy.targets(self.priority).get(target);
+        let clock = self.sla.clock_mut(target);
+        match mark {
+            SlaMark::Warning(_) => clock.warned_at = Some(now),
+            SlaMark::Breach(_) => clock.breached_at = Some(now),
+        }
+        let due_at = clock.due_at;
+        let rule = format!(
+            "{} {} target {}",
+            self.priority,
+            target.describe(),
+            humanize(allowed)
+        );
+        self.record_system(
+            kind,
+            None,
+            Some(target.to_string()),
+            Some(format!("{rule}, due {}", due_at.to_rfc3339())),
+            now,
+        );
+        let alert = SlaAlert {
+            ticket_id: self.id,
+            complaint_id: self.complaint_id,
+            user_id: self.requester,
+            title: self.title.as_str().to_owned(),
+            priority: self.priority,
+            status: self.status,
+            assigned_to: self.assignee,
+            target,
+            due_at,
+            rule,
+        };
+        Envelope::new(
+            match mark {
+                SlaMark::Warning(_) => Event::SlaWarning(alert),
+                SlaMark::Breach(_) => Event::SlaBreach(alert),
+            },
+            meta,
+            now,
+        )
+    }
+
+    /// When `rule` fires for this ticket as it stands, if it applies at all.
+    fn rule_fires_at(&self, rule: &EscalationRule, calendar: &Calendar) -> Option<DateTime<Utc>> {
+        if !rule.applies_to(self.priority, self.status) {
+            return None;
+        }
+        let missed_due = |c: &TargetClock| c.breached_at.map(|_| c.due_at);
+        let mark = match rule.since {
+            Mark::Created => Some(self.created_at),
+            Mark::StatusEntered => Some(self.status_since()),
+            Mark::FirstResponseDue => missed_due(&self.sla.first_response),
+            Mark::ResolutionDue => missed_due(&self.sla.resolution),
+        }?;
+        Some(calendar.add(mark, rule.after))
+    }
+
+    /// The escalation rule to apply at `now`, with its level: the first rule above the
+    /// ticket's level that applies and whose time has come.
+    pub fn due_escalation<'p>(
+        &self,
+        policy: &'p SlaPolicy,
+        now: DateTime<Utc>,
+    ) -> Option<(u32, &'p EscalationRule)> {
+        policy
+            .rules()
+            .iter()
+            .zip(1u32..)
+            .filter(|(_, level)| *level > self.sla.escalation_level)
+            .find(|(rule, _)| {
+                self.rule_fires_at(rule, policy.calendar())
+                    .is_some_and(|at| at <= now)
+            })
+            .map(|(rule, level)| (level, rule))
+    }
+
+    /// Plans the next look: the earliest pending warning, breach or rule; `None` when there is
+    /// none or the ticket is no longer active.
+    pub fn plan_sla_check(&mut self, policy: &SlaPolicy) {
+        if !self.status.is_active() {
+            self.sla.check_at = None;
+            return;
+        }
+        let marks = [&self.sla.first_response, &self.sla.resolution]
+            .into_iter()
+            .flat_map(TargetClock::pending_marks);
+        let rules = policy
+            .rules()
+            .iter()
+            .zip(1u32..)
+            .filter(|(_, level)| *level > self.sla.escalation_level)
+            .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
+        self.sla.check_at = marks.chain(rules).min();
+    }
+
+    /// Applies escalation `rule` at `level`: raises the priority if the rule says so
+    /// (recomputing due times), gives the ticket to `reassign_to` (an agent of a higher tier
+    /// whose slot the caller has claimed), records the step, and returns the `ticket.escalated`
+    /// event followed by `ticket.assigned` when it was reassigned.
+    pub fn escalate(
+        &mut self,
+        level: u32,
+        rule: &EscalationRule,
+        policy: &SlaPolicy,
+        reassign_to: Option<UserId>,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> EscalationStep {
+        let from_level = self.sla.escalation_level;
+        let from_priority = self.priority;
+        let previous_assignee = self.assignee;
+        self.sla.escalation_level = level;
+        let note = format!("escalation rule `{}`", rule.name);
+        if rule.does(EscalationAction::RaisePriority)
+            && let Some(up) = self.priority.above()
+        {
+            self.set_priority(up, note.clone(), policy, now);
+        }
+        let note = Some(note);
+        let assigned = reassign_to.and_then(|agent| {
+            self.assign(agent, "system", note.clone(), now, meta.clone())
+                .ok()
+        });
+        let mut outcome: Vec<&str> = rule.actions.iter().map(|a| a.as_str()).collect();
+        if rule.does(EscalationAction::ReassignHigherTier) && assigned.is_none() {
+            outcome.push("(no higher-tier agent free)");
+        }
+        self.updated_at = now;
+        self.touch_sla(now);
+        self.record_system(
+            HistoryKind::Escalated,
+            Some(from_level.to_string()),
+            Some(level.to_string()),
+            Some(format!(
+                "escalation rule `{}`: {}",
+                rule.name,
+                outcome.join(", ")
+            )),
+            now,
+        );
+        let escalated = Envelope::new(
+            Event::TicketEscalated(TicketEscalated {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                category: self.category.as_str().to_owned(),
+                status: self.status,
+                priority: self.priority,
+                previous_priority: from_priority,
+                assigned_to: self.assignee,
+                previous_assignee,
+                rule: rule.name.clone(),
+                level,
+                actions: rule.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+                notify_managers: rule.does(EscalationAction::NotifyManagers),
+            }),
+            meta,
+            now,
+        );
+        let reassigned = assigned.is_some();
+        EscalationStep {
+            events: std::iter::once(escalated).chain(assigned).collect(),
+            reassigned,
+        }
+    }
+}
