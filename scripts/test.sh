@@ -5,7 +5,9 @@
 #      chromium),
 #   2. cargo fmt --check, cargo clippy -D warnings,
 #   3. the whole test suite against the real adapters and the embedded ones,
-#   4. stops what it started.
+#   4. API conformance: schemathesis (pinned, every check) against the running server's
+#      /openapi.json as a customer, an agent and an admin (scripts/conformance.sh),
+#   5. stops what it started.
 # CI=true makes tests that need a service fail, not skip, when it is missing.
 set -euo pipefail
 
@@ -70,6 +72,9 @@ cargo clippy --all-targets --locked -- -D warnings
 
 step "cargo test (embedded backends, MongoDB, SNS/SQS)"
 cargo test --workspace --lib --bins --tests --locked -- --color never "$@"
+
+step "API conformance: schemathesis against /openapi.json as customer, agent and admin"
+scripts/conformance.sh
 
 step "chaos suite: api ×2 and worker ×3 through kills, an emulator freeze and presence changes"
 # On an empty database server: the suite measures QuickFix, not the databases the tests above

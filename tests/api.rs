@@ -503,8 +503,9 @@ async fn manual_assignment_respects_presence_and_capacity(app: TestApp) {
     let (id1, id2) = (t1["id"].as_str().unwrap(), t2["id"].as_str().unwrap());
 
     assert_error(&app.assign(&a1, id1, &a1.id).await, 403, "forbidden");
+    // Someone who is not an agent is no agent to give the ticket to.
     let not_agent = app.assign(&admin, id1, &customer.id).await;
-    assert_error(&not_agent, 422, "validation_failed");
+    assert_error(&not_agent, 409, "conflict");
     assert_eq!(not_agent.field(), "agentId");
     app.assign(&admin, id1, &a1.id).await.expect(200);
     // Capacity 1: a second ticket does not fit.

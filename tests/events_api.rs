@@ -408,15 +408,13 @@ async fn a_ticket_rebuilt_at_any_time_equals_what_was_stored_then(app: TestApp) 
             "Closed"
         ]
     );
-    // Before it was opened there was nothing; a malformed time names the field.
-    let reply = app
-        .get(
-            &format!("/api/complaints/{id}?at=2000-01-01T00:00:00Z"),
-            Some(&admin.token),
-        )
-        .await
-        .expect_error(422, "validation_failed");
-    assert_eq!(reply.field(), "at");
+    // Before it was opened there was no ticket; a malformed time names the field.
+    app.get(
+        &format!("/api/complaints/{id}?at=2000-01-01T00:00:00Z"),
+        Some(&admin.token),
+    )
+    .await
+    .expect_error(404, "not_found");
     let reply = app
         .get(&format!("/api/complaints/{id}?at=noon"), Some(&admin.token))
         .await

@@ -1,47 +1,51 @@
 //! `/api/auth`: customer registration, sign-in, password change and "sign out everywhere".
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth};
 use super::input::required;
 use super::users::modify_user;
 use super::views::{SessionView, UserView};
-use super::{ApiError, AppState, ErrorBody, Guards};
+use super::{ApiError, AppState, ErrorBody, Guards, schema};
 use crate::auth::decoy_hash;
 use crate::domain::{AgentProfile, Email, Password, PersonName, Role, User, ValidationError};
 
 /// The account routes; registration and sign-in are rate-limited per client address.
-pub fn router(guards: &Guards) -> Router<AppState> {
-    let limited = Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
+pub fn router(guards: &Guards) -> OpenApiRouter<AppState> {
+    let limited = OpenApiRouter::default()
+        .routes(routes!(register))
+        .routes(routes!(login))
         .route_layer(guards.sign_in_layer());
-    Router::new()
+    OpenApiRouter::default()
         .merge(limited)
-        .route("/api/auth/password", post(change_password))
-        .route("/api/auth/logout-all", post(sign_out_everywhere))
+        .routes(routes!(change_password))
+        .routes(routes!(sign_out_everywhere))
 }
 
 /// Body of `POST /api/auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// Display name.
+    #[schema(required = true, schema_with = schema::person_name)]
     pub name: Option<String>,
     /// Sign-in email.
+    #[schema(required = true, schema_with = schema::email)]
     pub email: Option<String>,
     /// 8 to 128 characters.
+    #[schema(required = true, schema_with = schema::password)]
     pub password: Option<String>,
 }
 
 /// Creates a customer account and signs it in.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = SessionView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/auth/register", operation_id = "register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = SessionView),
+        (status = 409, body = ErrorBody, description = "The email is already registered")))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -56,17 +60,20 @@ async fn register(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Sign-in email.
+    #[schema(required = true, schema_with = schema::any_text)]
     pub email: Option<String>,
     /// Password.
+    #[schema(required = true, schema_with = schema::any_text)]
     pub password: Option<String>,
 }
 
 /// Exchanges email and password for a bearer token. After a few failures on one account,
 /// that account's sign-ins are refused (429) until its next attempt is earned.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "The account is disabled"),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/auth/login", operation_id = "signIn", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = SessionView),
+        (status = 401, body = ErrorBody, description = "Wrong email or password",
+            headers(("WWW-Authenticate" = String))),
+        (status = 403, body = ErrorBody, description = "The account is disabled")))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -86,7 +93,7 @@ async fn login(
     let matches = state.passwords.verify(password, hash).await?;
     match user {
         Some(user) if matches && user.disabled => {
-            Err(ApiError::Forbidden("this account is disabled".into()))
+            Err(ApiError::forbidden("this account is disabled"))
         }
         Some(user) if matches => Ok(Json(session(&state, &user))),
         _ => {
@@ -101,17 +108,23 @@ async fn login(
 #[serde(rename_all = "camelCase")]
 pub struct PasswordChange {
     /// The password now.
+    #[schema(required = true, schema_with = schema::any_text)]
     pub current_password: Option<String>,
     /// The new one, 8 to 128 characters.
+    #[schema(required = true, schema_with = schema::password)]
     pub new_password: Option<String>,
 }
 
 /// Changes the caller's password. Every token issued before stops working; the answer is a
-/// new session for this client.
-#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange,
+/// new session for this client. A wrong current password is refused (403) and counts as a
+/// failed sign-in of the account.
+#[utoipa::path(post, path = "/api/auth/password", operation_id = "changePassword", tag = "auth", request_body = PasswordChange,
     security(("bearer" = [])),
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = SessionView),
+        (status = 403, body = ErrorBody,
+            description = "`currentPassword` is not the current password"),
+        (status = 409, body = ErrorBody,
+            description = "The account changed concurrently several times; try again")))]
 async fn change_password(
     State(state): State<AppState>,
     auth: Auth,
@@ -137,7 +150,10 @@ async fn change_password(
         .await?
     {
         failures.record(user.email.as_str());
-        return Err(ValidationError::new("currentPassword", "is not the current password").into());
+        return Err(ApiError::forbidden_on(
+            "currentPassword",
+            "currentPassword is not the current password",
+        ));
     }
     let hash = state.passwords.hash(new).await?;
     let user = modify_user(&state, auth.0.id, |user| {
@@ -150,9 +166,10 @@ async fn change_password(
 }
 
 /// Ends every session of the caller: all their tokens stop working, this one included.
-#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "Signed out everywhere"), (status = 401, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/auth/logout-all", operation_id = "signOutEverywhere", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out everywhere"),
+        (status = 409, body = ErrorBody,
+            description = "The account changed concurrently several times; try again")))]
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     auth: Auth,

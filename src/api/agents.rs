@@ -1,33 +1,38 @@
 //! `/api/agents`: creating agents and setting their presence.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, patch};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::accounts::NewAccount;
 use super::extract::{ApiJson, Auth, Correlation};
-use super::idempotency::{IdempotencyKey, Idempotent, answer_once, replay_if_answered};
-use super::input::required;
+use super::idempotency::{
+    IdempotencyKey, IdempotencyParams, Idempotent, answer_once, replay_if_answered,
+};
+use super::input::{required, whole_number};
 use super::views::UserView;
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{AgentProfile, Presence, Role, Tier, UserId, ValidationError};
 
 /// Attempts of a read-modify-write before answering 409.
 const MAX_ATTEMPTS: usize = 5;
 
 /// The agent routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/agents", get(list).post(create))
-        .route("/api/agents/{id}/presence", patch(set_presence))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(set_presence))
 }
 
 /// Body of `POST /api/agents`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CreateAgent {
     /// Display name.
     pub name: Option<String>,
@@ -41,17 +46,37 @@ pub struct CreateAgent {
     /// agent (default), senior or manager.
     pub tier: Option<String>,
     /// Tickets held at once, 1 to 50 (default 1).
+    #[serde(default, deserialize_with = "whole_number")]
     pub capacity: Option<u32>,
     /// online or offline (default).
     pub presence: Option<String>,
 }
 
+// Written out rather than derived: the derive leaves out `password`, which is not serialized
+// (so that it stays out of the stored idempotency fingerprint) but is required.
+impl ToSchema for CreateAgent {}
+
+impl PartialSchema for CreateAgent {
+    fn schema() -> RefOr<Schema> {
+        schema::with_agent_fields(schema::with_identity(
+            ObjectBuilder::new().schema_type(Type::Object),
+        ))
+        .description(Some(
+            "A new agent: skills (at least one category), tier (default agent), capacity \
+             (default 1) and presence (default offline).",
+        ))
+        .into()
+    }
+}
+
 /// Creates an agent (admins).
-#[utoipa::path(post, path = "/api/agents", tag = "agents", request_body = CreateAgent,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
+#[utoipa::path(post, path = "/api/agents", operation_id = "createAgent", tag = "agents", request_body = CreateAgent,
+    params(IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 201, body = UserView), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UserView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
+        (status = 403, body = ErrorBody, description = "Only admins create agents"),
+        (status = 409, body = ErrorBody, description = "The email is already registered")))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -180,8 +205,9 @@ pub(super) async fn insert_account(
 }
 
 /// Lists agents with their availability (admins and agents).
-#[utoipa::path(get, path = "/api/agents", tag = "agents", security(("bearer" = [])),
-    responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/agents", operation_id = "listAgents", tag = "agents", security(("bearer" = [])),
+    responses((status = 200, body = [UserView]),
+        (status = 403, body = ErrorBody, description = "Customers may not list agents")))]
 async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<UserView>>, ApiError> {
     auth.require(&[Role::Admin, Role::Agent], "listing agents")?;
     let agents = state.store.list_users(Role::Agent).await?;
@@ -192,16 +218,20 @@ async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<User
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PresenceChange {
     /// online or offline.
+    #[schema(required = true, schema_with = schema::presence)]
     pub presence: Option<String>,
 }
 
 /// Sets an agent's presence (the agent themself or an admin) and publishes
 /// `agent.availability_changed` when it changes.
-#[utoipa::path(patch, path = "/api/agents/{id}/presence", tag = "agents", request_body = PresenceChange,
+#[utoipa::path(patch, path = "/api/agents/{id}/presence", operation_id = "setAgentPresence", tag = "agents", request_body = PresenceChange,
     params(("id" = String, Path, description = "Agent's user id")),
     security(("bearer" = [])),
-    responses((status = 200, body = UserView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserView),
+        (status = 403, body = ErrorBody, description = "Neither the agent nor an admin"),
+        (status = 404, body = ErrorBody, description = "No such agent"),
+        (status = 409, body = ErrorBody, description = "The agent is disabled (going online), \
+            or changed concurrently several times")))]
 async fn set_presence(
     State(state): State<AppState>,
     auth: Auth,
@@ -212,8 +242,8 @@ async fn set_presence(
     let agent_id = UserId::parse("id", &id).map_err(|_| ApiError::NotFound("agent"))?;
     let presence = Presence::parse_field("presence", required("presence", &body.presence)?)?;
     if auth.0.role != Role::Admin && auth.0.id != agent_id {
-        return Err(ApiError::Forbidden(
-            "only the agent or an admin may set presence".into(),
+        return Err(ApiError::forbidden(
+            "only the agent or an admin may set presence",
         ));
     }
     for _ in 0..MAX_ATTEMPTS {

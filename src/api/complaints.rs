@@ -1,19 +1,22 @@
 //! `/api/complaints`: open, read, list, change status, history, and manual assignment.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth, Correlation};
-use super::idempotency::{IdempotencyKey, answer_once, replay, replay_if_answered};
+use super::idempotency::{
+    IdempotencyKey, IdempotencyParams, answer_once, replay, replay_if_answered,
+};
 use super::input::{note, page_limit, required};
-use super::views::{HistoryView, TicketAsOfView, TicketPage, TicketView};
-use super::{ApiError, AppState, ErrorBody};
+use super::views::{HistoryView, TicketAsOfView, TicketOrAsOf, TicketPage, TicketView};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{
     ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, Status, Ticket,
     TicketAsOf, TicketId, TicketRef, Title, UserId, ValidationError,
@@ -28,35 +31,43 @@ const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
 /// The complaints routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/complaints", post(create).get(list))
-        .route("/api/complaints/{id}", get(show))
-        .route("/api/complaints/{id}/status", patch(change_status))
-        .route("/api/complaints/{id}/history", get(history))
-        .route("/api/complaints/{id}/assign", post(assign))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(change_status))
+        .routes(routes!(history))
+        .routes(routes!(assign))
 }
 
 /// Body of `POST /api/complaints`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateComplaint {
     /// 3 to 200 characters.
+    #[schema(required = true, schema_with = schema::title)]
     pub title: Option<String>,
     /// 1 to 5,000 characters.
+    #[schema(required = true, schema_with = schema::description)]
     pub description: Option<String>,
     /// One of the configured categories.
+    #[schema(required = true, schema_with = schema::category)]
     pub category: Option<String>,
-    /// Low, Medium (default), High or Critical.
+    /// Low, Medium (default), High or Critical. A customer may choose up to the configured cap
+    /// (`GET /api/config` lists their choices); above it is 403.
+    #[schema(schema_with = schema::priority_or_null)]
     pub priority: Option<String>,
 }
 
 /// Opens a ticket (customers and admins) and publishes `ticket.created`. A customer's priority
-/// is capped (`QUICKFIX_CUSTOMER_MAX_PRIORITY`, default High).
-#[utoipa::path(post, path = "/api/complaints", tag = "complaints", request_body = CreateComplaint,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
+/// is capped (`QUICKFIX_CUSTOMER_MAX_PRIORITY`, default High): a higher one is refused with
+/// 403 naming `priority`, since higher priorities come from the rules or staff.
+#[utoipa::path(post, path = "/api/complaints", operation_id = "openTicket", tag = "complaints", request_body = CreateComplaint,
+    params(IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 201, body = TicketView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TicketView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
+        (status = 403, body = ErrorBody,
+            description = "Agents may not open tickets; a customer chose a priority above the cap")))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -84,14 +95,13 @@ async fn create(
             .unwrap_or(Priority::Medium),
     };
     if auth.0.role == Role::Customer && new.priority > state.customer_max_priority {
-        return Err(ValidationError::new(
+        return Err(ApiError::forbidden_on(
             "priority",
             format!(
                 "customers may choose up to {}; higher priorities come from the rules or staff",
                 state.customer_max_priority
             ),
-        )
-        .into());
+        ));
     }
     let sequence = state.store.next_complaint_number().await?;
     let (ticket, event) = Ticket::open(
@@ -126,24 +136,30 @@ async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Filter by status.
+    #[param(schema_with = schema::status)]
     pub status: Option<String>,
     /// Filter by priority.
+    #[param(schema_with = schema::priority)]
     pub priority: Option<String>,
     /// Filter by category.
+    #[param(schema_with = schema::category)]
     pub category: Option<String>,
-    /// Filter by assigned agent id (admins; agents always see their own).
+    /// Filter by assigned agent id (admins; agents always see their own, customers the
+    /// tickets they opened).
+    #[param(schema_with = schema::uuid)]
     pub assignee: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(schema_with = schema::limit_100)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(schema_with = schema::uuid)]
     pub cursor: Option<String>,
 }
 
 /// Lists tickets newest first: customers see their own, agents their assignments, admins all.
-#[utoipa::path(get, path = "/api/complaints", tag = "complaints", params(ListParams),
+#[utoipa::path(get, path = "/api/complaints", operation_id = "listTickets", tag = "complaints", params(ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = TicketPage), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TicketPage)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -238,46 +254,47 @@ pub(super) async fn find_visible(
 pub struct ShowParams {
     /// An RFC 3339 time: the ticket as its events tell it then (a `TicketAsOfView`), rebuilt
     /// from the event log.
+    #[param(schema_with = schema::date_time)]
     pub at: Option<String>,
 }
 
 /// Reads a ticket by id or complaint id; with `at`, the ticket as it was at that time,
 /// rebuilt from its events (`TicketAsOfView`).
-#[utoipa::path(get, path = "/api/complaints/{id}", tag = "complaints",
+#[utoipa::path(get, path = "/api/complaints/{id}", operation_id = "getTicket", tag = "complaints",
     params(("id" = String, Path, description = "Ticket id or COMP-number"), ShowParams),
     security(("bearer" = [])),
-    responses((status = 200, body = TicketView,
+    responses((status = 200, body = TicketOrAsOf,
             description = "The ticket; with `at`, a TicketAsOfView"),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody,
+            description = "The query string cannot be read (only `at` is known)"),
+        (status = 404, body = ErrorBody, description = "No such ticket visible to the caller, \
+            or (with `at`) none yet at that time")))]
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     params: Result<Query<ShowParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<TicketOrAsOf>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let at = super::input::timestamp("at", params.at.as_deref())?;
     let ticket = find_visible(&state, &id, &auth.0).await?;
     let Some(at) = at else {
-        return Ok(Json(TicketView::from(&ticket)).into_response());
+        return Ok(Json(TicketOrAsOf::Ticket(TicketView::from(&ticket))));
     };
     let events = ticket_timeline(state.store.event_log().as_ref(), ticket.id).await?;
+    // Before it was opened (or before what the event log keeps) the ticket was not there.
     let Some(then) = TicketAsOf::rebuild(&events, at) else {
-        return Err(ValidationError::new(
-            "at",
-            "is before the ticket was opened (or before what the event log keeps)",
-        )
-        .into());
+        return Err(ApiError::NotFound("ticket at that time"));
     };
-    Ok(Json(TicketAsOfView::from(&then)).into_response())
+    Ok(Json(TicketOrAsOf::AsOf(TicketAsOfView::from(&then))))
 }
 
 /// A ticket's history, oldest first.
-#[utoipa::path(get, path = "/api/complaints/{id}/history", tag = "complaints",
+#[utoipa::path(get, path = "/api/complaints/{id}/history", operation_id = "getTicketHistory", tag = "complaints",
     params(("id" = String, Path, description = "Ticket id or COMP-number")),
     security(("bearer" = [])),
-    responses((status = 200, body = [HistoryView]), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [HistoryView]),
+        (status = 404, body = ErrorBody, description = "No such ticket visible to the caller")))]
 async fn history(
     State(state): State<AppState>,
     auth: Auth,
@@ -317,20 +334,28 @@ where
 /// Body of `PATCH /api/complaints/{id}/status`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusChange {
-    /// InProgress, Resolved, Closed (or Open → Closed for admins).
+    /// The new status: Open (the requester reopening a resolved ticket), InProgress,
+    /// Resolved or Closed; which ones are legal depends on the ticket and the caller (409 or
+    /// 403 otherwise).
+    #[schema(required = true, schema_with = schema::status)]
     pub status: Option<String>,
     /// Why; kept in the history (up to 2,000 characters).
+    #[schema(schema_with = schema::status_note)]
     pub message: Option<String>,
 }
 
 /// Changes a ticket's status. The assigned agent starts and resolves it (publishing
 /// `ticket.resolved`); the requester closes or reopens a resolved ticket; admins do any legal
 /// transition.
-#[utoipa::path(patch, path = "/api/complaints/{id}/status", tag = "complaints", request_body = StatusChange,
+#[utoipa::path(patch, path = "/api/complaints/{id}/status", operation_id = "changeTicketStatus", tag = "complaints", request_body = StatusChange,
     params(("id" = String, Path, description = "Ticket id or COMP-number")),
     security(("bearer" = [])),
-    responses((status = 200, body = TicketView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TicketView),
+        (status = 403, body = ErrorBody, description = "The caller may not make this change"),
+        (status = 404, body = ErrorBody, description = "No such ticket visible to the caller"),
+        (status = 409, body = ErrorBody, description = "Not a legal transition from the \
+            ticket's status (`details.field` is `status`), or the ticket changed concurrently \
+            several times")))]
 async fn change_status(
     State(state): State<AppState>,
     auth: Auth,
@@ -359,19 +384,25 @@ async fn change_status(
 #[serde(rename_all = "camelCase")]
 pub struct AssignRequest {
     /// The agent to give the ticket to; must be online with a free slot.
+    #[schema(required = true, schema_with = schema::uuid)]
     pub agent_id: Option<String>,
-    /// Why; kept in the history.
+    /// Why; kept in the history (up to 2,000 characters).
+    #[schema(schema_with = schema::status_note)]
     pub note: Option<String>,
 }
 
 /// Assigns or reassigns a ticket by hand (admins). Takes one of the agent's slots atomically
 /// and gives the previous agent's slot back.
-#[utoipa::path(post, path = "/api/complaints/{id}/assign", tag = "complaints", request_body = AssignRequest,
-    params(("id" = String, Path, description = "Ticket id or COMP-number"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
+#[utoipa::path(post, path = "/api/complaints/{id}/assign", operation_id = "assignTicket", tag = "complaints", request_body = AssignRequest,
+    params(("id" = String, Path, description = "Ticket id or COMP-number"), IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 200, body = TicketView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TicketView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
+        (status = 403, body = ErrorBody, description = "Only admins assign by hand"),
+        (status = 404, body = ErrorBody, description = "No such ticket"),
+        (status = 409, body = ErrorBody, description = "The ticket cannot be assigned now; \
+            no agent has that id, or the agent is offline or has no free slot \
+            (`details.field` is `agentId`); or the ticket changed concurrently several times")))]
 async fn assign(
     State(state): State<AppState>,
     auth: Auth,
@@ -387,15 +418,17 @@ async fn assign(
     }
     let agent_id = UserId::parse("agentId", required("agentId", &body.agent_id)?)?;
     let why = note("note", body.note, 2000)?;
-    state
-        .store
-        .find_user(agent_id)
-        .await?
-        .filter(|u| u.role == Role::Agent)
-        .ok_or_else(|| ValidationError::new("agentId", "is not an agent"))?;
 
     for _ in 0..MAX_ATTEMPTS {
         let mut ticket = find_visible(&state, &id, &auth.0).await?;
+        // The ticket exists; an id that names no agent is a conflict with the accounts there
+        // are (like an agent without a free slot), not a missing ticket.
+        state
+            .store
+            .find_user(agent_id)
+            .await?
+            .filter(|u| u.role == Role::Agent)
+            .ok_or_else(|| ApiError::conflict_on("agentId", "no agent has this id"))?;
         let previous = ticket.assignee;
         let now = state.clock.now();
         let event = ticket

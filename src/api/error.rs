@@ -6,7 +6,6 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::auth::{HashingError, SessionError};
@@ -23,8 +22,14 @@ pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
     /// 403: authenticated, but not allowed.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{message}")]
+    Forbidden {
+        /// What is not allowed.
+        message: String,
+        /// The field, when one value is what the caller may not send (a priority above the
+        /// customers' cap, a wrong current password).
+        field: Option<String>,
+    },
     /// 404: no such resource (or not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -82,18 +87,46 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `validation_failed`.
+    #[schema(example = "validation_failed")]
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
-    /// Extra data, e.g. `{"field": "title"}`.
-    #[schema(value_type = Object)]
-    pub details: Value,
+    /// What the error is about, when one field is its cause; absent otherwise (never `null`,
+    /// so a client reads `details.field` only when `details` is there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub details: Option<ErrorDetails>,
+}
+
+/// Structured data of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    /// The JSON field, query parameter or header at fault, e.g. `title`, `limit` or
+    /// `Idempotency-Key`.
+    #[schema(example = "title")]
+    pub field: String,
 }
 
 impl ApiError {
     /// A 409 about `field`.
     pub fn conflict_on(field: &str, message: impl Into<String>) -> Self {
         Self::Conflict {
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// A 403 without a field.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A 403 about `field`.
+    pub fn forbidden_on(field: &str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
             message: message.into(),
             field: Some(field.to_owned()),
         }
@@ -111,7 +144,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
@@ -133,10 +166,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let details = match &self {
-            Self::Validation(e) => json!({"field": e.field}),
-            Self::Conflict { field: Some(f), .. } => json!({"field": f}),
-            _ => Value::Null,
-        };
+            Self::Validation(e) => Some(e.field.clone()),
+            Self::Conflict { field: Some(f), .. } | Self::Forbidden { field: Some(f), .. } => {
+                Some(f.clone())
+            }
+            _ => None,
+        }
+        .map(|field| ErrorDetails { field });
         match &self {
             Self::Unavailable(cause) => tracing::warn!(%cause, "answering 503"),
             Self::Internal(cause) => tracing::error!(%cause, "answering 500"),
@@ -207,7 +243,7 @@ impl From<SessionError> for ApiError {
 impl From<StatusChangeError> for ApiError {
     fn from(err: StatusChangeError) -> Self {
         match err {
-            StatusChangeError::Forbidden(why) => Self::Forbidden(why.to_owned()),
+            StatusChangeError::Forbidden(why) => Self::forbidden(why),
             StatusChangeError::IllegalTransition { .. } => {
                 Self::conflict_on("status", err.to_string())
             }

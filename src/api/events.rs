@@ -2,18 +2,19 @@
 //! `GET /api/complaints/{id}/events` is one ticket's timeline, causes before effects, for
 //! whoever may read the ticket.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::complaints::find_visible;
 use super::extract::Auth;
 use super::input::{page_limit, timestamp};
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{
     EventCursor, EventQuery, EventType, LoggedEvent, Role, TicketRef, ValidationError,
 };
@@ -41,10 +42,10 @@ const FILTERS: [&str; 8] = [
 ];
 
 /// The event log routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/events", get(search))
-        .route("/api/complaints/{id}/events", get(timeline))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(search))
+        .routes(routes!(timeline))
 }
 
 /// One logged event.
@@ -52,14 +53,17 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     /// The event's id (also its SNS message's `eventId`).
+    #[schema(schema_with = schema::uuid)]
     pub event_id: String,
     /// E.g. `ticket.created`.
+    #[schema(schema_with = schema::event_type)]
     pub event_type: String,
     /// The payload's version.
     pub version: u32,
     /// When it happened.
     pub timestamp: DateTime<Utc>,
     /// The ticket it is about, if any.
+    #[schema(schema_with = schema::uuid_or_null)]
     pub ticket_id: Option<String>,
     /// That ticket's complaint id.
     pub complaint_id: Option<String>,
@@ -117,34 +121,45 @@ pub struct EventTimeline {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct SearchParams {
-    /// Event types, comma-separated or repeated, e.g. `ticket.created,ticket.assigned`.
-    #[param(rename = "type")]
-    pub r#type: Option<String>,
+    /// Event types, comma-separated (or the parameter repeated), e.g.
+    /// `ticket.created,ticket.assigned`.
+    #[param(rename = "type", style = Form, explode = false, schema_with = schema::event_types)]
+    pub r#type: Option<Vec<String>>,
     /// A ticket id or COMP-number.
+    #[param(schema_with = schema::ticket_ref)]
     pub ticket: Option<String>,
     /// A user id, or `system`.
+    #[param(schema_with = schema::filter_text)]
     pub actor: Option<String>,
     /// The correlation id (the `x-request-id` of the request that started it).
-    #[param(rename = "correlationId")]
+    #[param(rename = "correlationId", schema_with = schema::filter_text)]
     pub correlation_id: Option<String>,
     /// Window start (RFC 3339, inclusive); default: 24 hours before `to`, or the whole
-    /// retention when `ticket` or `correlationId` is given.
+    /// retention when `ticket` or `correlationId` is given. Must be before `to`; without
+    /// `ticket` or `correlationId` the window is at most 31 days.
+    #[param(schema_with = schema::date_time)]
     pub from: Option<String>,
     /// Window end (RFC 3339, exclusive); default: now.
+    #[param(schema_with = schema::date_time)]
     pub to: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(schema_with = schema::limit_500)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(schema_with = schema::event_cursor)]
     pub cursor: Option<String>,
 }
 
 /// Searches the event log (admins): filters by type, ticket, actor, correlation id and time
 /// window; oldest first, with a cursor. A window wider than 31 days needs a `ticket` or
 /// `correlationId` filter.
-#[utoipa::path(get, path = "/api/events", tag = "events", params(SearchParams),
+#[utoipa::path(get, path = "/api/events", operation_id = "searchEvents", tag = "events", params(SearchParams),
     security(("bearer" = [])),
-    responses((status = 200, body = EventPage), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = EventPage),
+        (status = 403, body = ErrorBody, description = "Only admins search the event log"),
+        (status = 422, body = ErrorBody, description = "A filter is invalid or unknown, or the \
+            window is empty (`from` not before `to`) or wider than 31 days without a `ticket` \
+            or `correlationId`; `details.field` names the parameter")))]
 async fn search(
     State(state): State<AppState>,
     auth: Auth,
@@ -189,7 +204,7 @@ fn text(pairs: &[(String, String)], field: &str) -> Result<Option<String>, Valid
     single(pairs, field)?
         .map(|v| {
             let v = v.trim();
-            if v.is_empty() || v.len() > MAX_FILTER_LEN {
+            if v.is_empty() || v.chars().count() > MAX_FILTER_LEN {
                 Err(ValidationError::new(
                     field,
                     format!("must be 1 to {MAX_FILTER_LEN} characters"),
@@ -279,11 +294,11 @@ async fn parse_search(
 }
 
 /// A ticket's events, causes before effects (whoever may read the ticket).
-#[utoipa::path(get, path = "/api/complaints/{id}/events", tag = "events",
+#[utoipa::path(get, path = "/api/complaints/{id}/events", operation_id = "getTicketEvents", tag = "events",
     params(("id" = String, Path, description = "Ticket id or COMP-number")),
     security(("bearer" = [])),
-    responses((status = 200, body = EventTimeline), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EventTimeline),
+        (status = 404, body = ErrorBody, description = "No such ticket visible to the caller")))]
 async fn timeline(
     State(state): State<AppState>,
     auth: Auth,

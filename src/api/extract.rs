@@ -117,7 +117,7 @@ impl Auth {
         if roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(ApiError::forbidden(format!(
                 "{what} is not allowed for a {}",
                 self.0.role
             )))

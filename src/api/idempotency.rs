@@ -29,6 +29,19 @@ pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 /// The longest key accepted.
 const MAX_KEY_LEN: usize = 255;
 
+/// The `Idempotency-Key` header, as the OpenAPI document describes it on the keyed routes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyParams {
+    /// Any unique string (e.g. a UUID), 1 to 255 visible ASCII characters: a repeat with the
+    /// same key and body within the idempotency window (default 24 h) gets the first answer
+    /// again, with `Idempotent-Replayed: true`, instead of a second change; the same key with
+    /// another request is refused with 422 naming `Idempotency-Key`.
+    #[param(rename = "Idempotency-Key", schema_with = super::schema::idempotency_key)]
+    pub idempotency_key: Option<String>,
+}
+
 /// The `Idempotency-Key` of a request, if it sent one, with what identifies the request.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {

@@ -1,6 +1,8 @@
 //! Small helpers for reading request fields into domain types.
 
 use chrono::{DateTime, Utc};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 use crate::domain::ValidationError;
 
@@ -63,4 +65,29 @@ pub fn timestamp(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>
             })
     })
     .transpose()
+}
+
+/// An optional whole number from 0 to `u32::MAX`, spelt `9` or `9.0`: both are the integer 9 in
+/// JSON Schema (and to clients whose numbers are all floating point), so both are accepted.
+///
+/// # Errors
+/// When the value is a fraction, negative, too large, or not a number.
+pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u64)
+        })
+        .and_then(|v| u32::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "invalid value: {n}, expected a whole number from 0 to {}",
+                u32::MAX
+            ))
+        })
 }

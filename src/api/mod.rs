@@ -14,6 +14,7 @@ mod limits;
 mod notifications;
 mod openapi;
 mod ops;
+mod schema;
 mod sla;
 mod users;
 mod views;
@@ -30,6 +31,8 @@ use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::{PasswordWork, Sessions};
 use crate::bus::Publisher;
@@ -86,8 +89,11 @@ pub struct BodyLimit(pub usize);
 /// (and CORS when configured), the per-client rate limit, the request timeout and the cap on
 /// requests in flight, panic safety, the body limit, metrics, and JSON answers for unknown
 /// paths and methods.
+///
+/// The JSON routes and the OpenAPI document served at `/openapi.json` come from the same
+/// routers; the dashboard's page and assets are the only routes outside it.
 pub fn router(state: AppState, limits: &ApiLimits) -> Router {
-    let routes = Router::new()
+    let (documented, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router(&state.guards))
         .merge(users::router())
         .merge(complaints::router())
@@ -95,8 +101,12 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         .merge(agents::router())
         .merge(notifications::router())
         .merge(sla::router())
-        .merge(dashboard::router())
         .merge(ops::router(state.public_metrics))
+        .split_for_parts();
+    openapi::describe(&mut doc, &state.categories);
+    let routes = documented
+        .merge(dashboard::router())
+        .layer(axum::Extension(ops::OpenApiJson::new(&doc)))
         .route_layer(middleware::from_fn(record_request))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

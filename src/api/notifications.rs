@@ -1,18 +1,19 @@
 //! `/api/notifications`: the signed-in user's durable inbox (what the live feed delivers, kept
 //! for clients that were not connected).
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::Auth;
 use super::input::{page_limit, timestamp};
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::Notification;
 
 /// Default and largest page size.
@@ -20,10 +21,10 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
 
 /// The notification routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/notifications", get(list))
-        .route("/api/notifications/{id}/read", post(mark_read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(mark_read))
 }
 
 /// A notification as the inbox returns it.
@@ -34,6 +35,7 @@ pub struct NotificationView {
     pub id: String,
     /// `ticketAssigned`, `complaintUpdated`, `ticketEscalated`, `slaBreached`,
     /// `agentAvailabilityChanged`.
+    #[schema(schema_with = schema::notification_kind)]
     pub kind: String,
     /// One readable line.
     pub message: String,
@@ -41,6 +43,7 @@ pub struct NotificationView {
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     /// The event that caused it.
+    #[schema(schema_with = schema::uuid)]
     pub event_id: String,
     /// When it was made.
     pub created_at: DateTime<Utc>,
@@ -67,16 +70,17 @@ impl From<Notification> for NotificationView {
 #[into_params(parameter_in = Query)]
 pub struct InboxParams {
     /// Only notifications made after this time (RFC 3339), e.g. the last one a client saw.
+    #[param(schema_with = schema::date_time)]
     pub since: Option<String>,
     /// At most this many, 1 to 200 (default 50).
+    #[param(schema_with = schema::limit_200)]
     pub limit: Option<String>,
 }
 
 /// The signed-in user's notifications, oldest first.
-#[utoipa::path(get, path = "/api/notifications", tag = "notifications", params(InboxParams),
+#[utoipa::path(get, path = "/api/notifications", operation_id = "listNotifications", tag = "notifications", params(InboxParams),
     security(("bearer" = [])),
-    responses((status = 200, body = [NotificationView]), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [NotificationView])))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -95,10 +99,11 @@ async fn list(
 }
 
 /// Marks one of the signed-in user's notifications read.
-#[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/{id}/read", operation_id = "markNotificationRead", tag = "notifications",
     params(("id" = String, Path, description = "Notification id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Marked read"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Marked read"),
+        (status = 404, body = ErrorBody, description = "No such notification of the caller's")))]
 async fn mark_read(
     State(state): State<AppState>,
     auth: Auth,

@@ -1,18 +1,19 @@
 //! `/api/sla`: tickets at risk of missing a target, tickets that missed one, the compliance
 //! report, and the policy in force. For agents and admins.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::Auth;
 use super::input::{page_limit, timestamp};
 use super::views::TicketView;
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Calendar, Compliance, Priority, Role, SlaTarget, ValidationError, humanize};
 
 const DEFAULT_LIMIT: usize = 50;
@@ -23,12 +24,12 @@ const DEFAULT_WINDOW_DAYS: i64 = 7;
 const MAX_WINDOW_DAYS: i64 = 366;
 
 /// The SLA routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sla/at-risk", get(at_risk))
-        .route("/api/sla/breached", get(breached))
-        .route("/api/sla/compliance", get(compliance))
-        .route("/api/sla/policy", get(policy))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(at_risk))
+        .routes(routes!(breached))
+        .routes(routes!(compliance))
+        .routes(routes!(policy))
 }
 
 /// Query of `GET /api/sla/at-risk`.
@@ -36,8 +37,10 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct AtRiskParams {
     /// How far ahead to look: `30m`, `2h` (default `1h`, at most `30d`).
+    #[param(schema_with = schema::within)]
     pub within: Option<String>,
     /// At most this many, 1 to 500 (default 50).
+    #[param(schema_with = schema::limit_500)]
     pub limit: Option<String>,
 }
 
@@ -46,6 +49,7 @@ pub struct AtRiskParams {
 #[into_params(parameter_in = Query)]
 pub struct BreachedParams {
     /// At most this many, 1 to 500 (default 50).
+    #[param(schema_with = schema::limit_500)]
     pub limit: Option<String>,
 }
 
@@ -60,10 +64,10 @@ pub struct DueList {
 }
 
 /// Active tickets whose next target falls due within `within`, not yet missed.
-#[utoipa::path(get, path = "/api/sla/at-risk", tag = "sla", params(AtRiskParams),
+#[utoipa::path(get, path = "/api/sla/at-risk", operation_id = "listTicketsAtRisk", tag = "sla", params(AtRiskParams),
     security(("bearer" = [])),
-    responses((status = 200, body = DueList), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = DueList),
+        (status = 403, body = ErrorBody, description = "Customers may not read SLA lists")))]
 async fn at_risk(
     State(state): State<AppState>,
     auth: Auth,
@@ -73,13 +77,12 @@ async fn at_risk(
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let within = match params.within.as_deref() {
         None => TimeDelta::hours(1),
-        Some(raw) => humantime::parse_duration(raw.trim())
-            .ok()
-            .and_then(|d| TimeDelta::from_std(d).ok())
-            .filter(|d| *d > TimeDelta::zero() && *d <= TimeDelta::days(30))
-            .ok_or_else(|| {
-                ValidationError::new("within", "must be a duration like 30m or 2h, at most 30d")
-            })?,
+        Some(raw) => parse_within(raw).ok_or_else(|| {
+            ValidationError::new(
+                "within",
+                "must be a whole number and a unit (s, m, h or d) like 30m or 2h, at most 30d",
+            )
+        })?,
     };
     let limit = page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let now = state.clock.now();
@@ -94,10 +97,10 @@ async fn at_risk(
 }
 
 /// Active tickets with a target already missed and still unmet, the most overdue first.
-#[utoipa::path(get, path = "/api/sla/breached", tag = "sla", params(BreachedParams),
+#[utoipa::path(get, path = "/api/sla/breached", operation_id = "listBreachedTickets", tag = "sla", params(BreachedParams),
     security(("bearer" = [])),
-    responses((status = 200, body = DueList), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = DueList),
+        (status = 403, body = ErrorBody, description = "Customers may not read SLA lists")))]
 async fn breached(
     State(state): State<AppState>,
     auth: Auth,
@@ -119,9 +122,11 @@ async fn breached(
 #[into_params(parameter_in = Query)]
 pub struct ComplianceParams {
     /// Start of the window (RFC 3339; default: 7 days before `to`). Tickets opened in the
-    /// window are counted.
+    /// window are counted. Must be before `to`, and at most 366 days before it.
+    #[param(schema_with = schema::date_time)]
     pub from: Option<String>,
     /// End of the window, exclusive (RFC 3339; default: now).
+    #[param(schema_with = schema::date_time)]
     pub to: Option<String>,
 }
 
@@ -155,7 +160,7 @@ impl From<&Compliance> for TargetCompliance {
 #[serde(rename_all = "camelCase")]
 pub struct PriorityCompliance {
     /// The priority; `null` for the total.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::priority_or_null)]
     pub priority: Option<Priority>,
     /// Tickets counted.
     pub tickets: u64,
@@ -182,10 +187,13 @@ pub struct ComplianceReport {
 }
 
 /// The share of SLA targets met, per priority, for tickets opened in a window.
-#[utoipa::path(get, path = "/api/sla/compliance", tag = "sla", params(ComplianceParams),
+#[utoipa::path(get, path = "/api/sla/compliance", operation_id = "slaCompliance", tag = "sla", params(ComplianceParams),
     security(("bearer" = [])),
-    responses((status = 200, body = ComplianceReport), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ComplianceReport),
+        (status = 403, body = ErrorBody, description = "Customers may not read the SLA report"),
+        (status = 422, body = ErrorBody, description = "A time is invalid, or the window is \
+            empty (`from` not before `to`) or wider than 366 days; `details.field` names the \
+            parameter")))]
 async fn compliance(
     State(state): State<AppState>,
     auth: Auth,
@@ -250,7 +258,7 @@ async fn compliance(
 #[serde(rename_all = "camelCase")]
 pub struct TargetsView {
     /// The priority.
-    #[schema(value_type = String)]
+    #[schema(schema_with = schema::priority)]
     pub priority: Priority,
     /// Time allowed to assignment, e.g. `15m`.
     pub first_response: String,
@@ -267,8 +275,10 @@ pub struct RuleView {
     /// Its name.
     pub name: String,
     /// Priorities it applies to (empty: any).
+    #[schema(schema_with = priorities)]
     pub priorities: Vec<String>,
     /// Statuses it applies to (empty: any active).
+    #[schema(schema_with = statuses)]
     pub statuses: Vec<String>,
     /// The mark it measures from.
     pub since: String,
@@ -293,8 +303,9 @@ pub struct PolicyView {
 }
 
 /// The SLA targets, business hours and escalation rules in force.
-#[utoipa::path(get, path = "/api/sla/policy", tag = "sla", security(("bearer" = [])),
-    responses((status = 200, body = PolicyView), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/sla/policy", operation_id = "slaPolicy", tag = "sla", security(("bearer" = [])),
+    responses((status = 200, body = PolicyView),
+        (status = 403, body = ErrorBody, description = "Customers may not read the SLA policy")))]
 async fn policy(State(state): State<AppState>, auth: Auth) -> Result<Json<PolicyView>, ApiError> {
     auth.require(&[Role::Agent, Role::Admin], "reading the SLA policy")?;
     let policy = &state.sla;
@@ -328,4 +339,90 @@ async fn policy(State(state): State<AppState>, auth: Auth) -> Result<Json<Policy
             })
             .collect(),
     }))
+}
+
+fn priorities() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new().items(schema::priority())
+}
+
+fn statuses() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new().items(schema::status())
+}
+
+/// The longest look-ahead of the at-risk list.
+const MAX_WITHIN: TimeDelta = TimeDelta::days(30);
+
+/// A look-ahead such as `30m`: a whole number without leading zeros and one of the units `s`,
+/// `m`, `h` or `d`, from one second to [`MAX_WITHIN`] (surrounding whitespace is ignored). A
+/// grammar this small is one the OpenAPI document can state exactly (`schema::within`).
+fn parse_within(raw: &str) -> Option<TimeDelta> {
+    let raw = raw.trim();
+    let unit = raw.chars().last()?;
+    let number = &raw[..raw.len() - unit.len_utf8()];
+    if !number.starts_with(|c: char| ('1'..='9').contains(&c))
+        || !number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n: i64 = number.parse().ok()?;
+    let within = match unit {
+        's' => TimeDelta::try_seconds(n),
+        'm' => TimeDelta::try_minutes(n),
+        'h' => TimeDelta::try_hours(n),
+        'd' => TimeDelta::try_days(n),
+        _ => None,
+    }?;
+    (within <= MAX_WITHIN).then_some(within)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_look_ahead_is_a_whole_number_and_a_unit_up_to_30_days() {
+        assert_eq!(parse_within("30m"), Some(TimeDelta::minutes(30)));
+        assert_eq!(parse_within(" 2h "), Some(TimeDelta::hours(2)));
+        assert_eq!(parse_within("30d"), Some(TimeDelta::days(30)));
+        assert_eq!(parse_within("2592000s"), Some(TimeDelta::days(30)));
+        for refused in [
+            "",
+            "m",
+            "0m",
+            "030m",
+            "31d",
+            "721h",
+            "43201m",
+            "2592001s",
+            "1.5h",
+            "1h30m",
+            "2 h",
+            "-1h",
+            "+1h",
+            "1w",
+            "banana",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_within(refused), None, "{refused:?}");
+        }
+    }
+
+    /// The pattern in the OpenAPI document accepts exactly what the parser does.
+    #[test]
+    fn the_documented_pattern_matches_the_parser() {
+        let schema = serde_json::to_value(schema::within()).unwrap();
+        let pattern = schema["pattern"].as_str().unwrap();
+        let validator =
+            jsonschema::validator_for(&serde_json::json!({"pattern": pattern})).unwrap();
+        for unit in ["s", "m", "h", "d"] {
+            for n in (0..=3000).chain([43_199, 43_200, 43_201, 2_591_999, 2_592_000, 2_592_001]) {
+                let raw = format!("{n}{unit}");
+                assert_eq!(
+                    validator.is_valid(&serde_json::json!(raw)),
+                    parse_within(&raw).is_some(),
+                    "{raw}"
+                );
+            }
+        }
+    }
 }

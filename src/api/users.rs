@@ -2,21 +2,24 @@
 //! disable or enable an account, list accounts page by page. Disabling never deletes: the
 //! account's tickets and their history stay, and it can be enabled again.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::{get, patch};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::accounts::NewAccount;
 use super::agents::{AgentFields, insert_account};
 use super::extract::{ApiJson, Auth, Correlation};
-use super::idempotency::IdempotencyKey;
-use super::input::page_limit;
+use super::idempotency::{IdempotencyKey, IdempotencyParams};
+use super::input::{page_limit, whole_number};
 use super::views::UserView;
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Envelope, Presence, Role, User, UserId, ValidationError};
 use crate::store::UserQuery;
 
@@ -27,14 +30,15 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
 
 /// The user administration routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users", get(list).post(create))
-        .route("/api/users/{id}", patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(update))
 }
 
-/// Body of `POST /api/users`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// Body of `POST /api/users`. Its schema is one of two shapes: an agent (role `agent`, with
+/// skills) or another role (no agent fields).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CreateUser {
     /// Display name, 1 to 100 characters.
     pub name: Option<String>,
@@ -50,18 +54,67 @@ pub struct CreateUser {
     /// Agents only: agent (default), senior or manager.
     pub tier: Option<String>,
     /// Agents only: tickets held at once, 1 to 50 (default 1).
+    #[serde(default, deserialize_with = "whole_number")]
     pub capacity: Option<u32>,
     /// Agents only: online or offline (default).
     pub presence: Option<String>,
 }
 
+impl ToSchema for CreateUser {}
+
+impl PartialSchema for CreateUser {
+    fn schema() -> RefOr<Schema> {
+        let not_for_this_role = || ObjectBuilder::new().schema_type(Type::Null);
+        let agent = schema::with_agent_fields(schema::with_identity(
+            ObjectBuilder::new().schema_type(Type::Object),
+        ))
+        .property(
+            "role",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([Role::Agent.as_str()])),
+        )
+        .required("role")
+        .description(Some(
+                "An agent: skills (at least one category), tier (default agent), capacity                  (default 1) and presence (default offline).",
+            ));
+        let other = schema::with_identity(ObjectBuilder::new().schema_type(Type::Object))
+            .property(
+                "role",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(
+                        Role::ALL
+                            .iter()
+                            .filter(|r| **r != Role::Agent)
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>(),
+                    )),
+            )
+            .required("role")
+            .property("skills", not_for_this_role())
+            .property("tier", not_for_this_role())
+            .property("capacity", not_for_this_role())
+            .property("presence", not_for_this_role())
+            .description(Some("A customer or an admin: no agent fields."));
+        OneOfBuilder::new()
+            .item(agent)
+            .item(other)
+            .description(Some(
+                "A new account of any role; the agent fields are for agents only.",
+            ))
+            .into()
+    }
+}
+
 /// Creates an account of any role (admins).
-#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any unique string (e.g. a UUID), 1 to 255 characters: a repeat with the same key and body within 24 h gets the first answer again (with `Idempotent-Replayed: true`) instead of a second change; the same key with another body is 422.")),
+#[utoipa::path(post, path = "/api/users", operation_id = "createUser", tag = "users", request_body = CreateUser,
+    params(IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 201, body = UserView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 201, body = UserView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
+        (status = 403, body = ErrorBody, description = "Only admins create users"),
+        (status = 409, body = ErrorBody, description = "The email is already registered")))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -96,8 +149,8 @@ async fn create(
     .await
 }
 
-/// Body of `PATCH /api/users/{id}`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of `PATCH /api/users/{id}`: a role, `disabled`, or both.
+#[derive(Debug, Deserialize)]
 pub struct UpdateUser {
     /// customer or admin. An agent's role is fixed (their slots and tickets hang on it):
     /// disable the agent instead.
@@ -107,15 +160,73 @@ pub struct UpdateUser {
     pub disabled: Option<bool>,
 }
 
+impl ToSchema for UpdateUser {}
+
+impl PartialSchema for UpdateUser {
+    fn schema() -> RefOr<Schema> {
+        let role = || {
+            ObjectBuilder::new()
+                .property(
+                    "role",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(
+                            Role::ALL
+                                .iter()
+                                .filter(|r| **r != Role::Agent)
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>(),
+                        )),
+                )
+                .required("role")
+        };
+        let disabled = || {
+            ObjectBuilder::new()
+                .property("disabled", ObjectBuilder::new().schema_type(Type::Boolean))
+                .required("disabled")
+        };
+        // Either field may be `null` (not given) as long as the other one is given.
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("role", schema::changeable_role_or_null())
+            .property(
+                "disabled",
+                ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter(
+                    [Type::Boolean, Type::Null],
+                )),
+            )
+            .description(Some(
+                "`role`: customer or admin (an agent's role is fixed: disable the agent                  instead). `disabled: true` disables the account: it cannot sign in and its                  tokens stop working; an agent also goes offline, so their untouched tickets                  return to the backlog. At least one of the two is required.",
+            ))
+            .into_any_of(role(), disabled())
+    }
+}
+
+/// `schema` that must also match one of `a` and `b`.
+trait AnyOfTwo {
+    fn into_any_of(self, a: ObjectBuilder, b: ObjectBuilder) -> RefOr<Schema>;
+}
+
+impl AnyOfTwo for ObjectBuilder {
+    fn into_any_of(self, a: ObjectBuilder, b: ObjectBuilder) -> RefOr<Schema> {
+        utoipa::openapi::schema::AllOfBuilder::new()
+            .item(self)
+            .item(utoipa::openapi::schema::AnyOfBuilder::new().item(a).item(b))
+            .into()
+    }
+}
+
 /// Changes an account's role or disables it (admins). Takes effect on the next request the
 /// account makes (this process at once; other API processes within the session cache time).
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
+#[utoipa::path(patch, path = "/api/users/{id}", operation_id = "updateUser", tag = "users", request_body = UpdateUser,
     params(("id" = String, Path, description = "User id")),
     security(("bearer" = [])),
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = UserView),
+        (status = 403, body = ErrorBody, description = "Only admins change users"),
+        (status = 404, body = ErrorBody, description = "No such user"),
+        (status = 409, body = ErrorBody, description = "An admin demoting or disabling \
+            themselves; an agent's role changed, or another role changed to agent; or the \
+            account changed concurrently several times")))]
 async fn update(
     State(state): State<AppState>,
     auth: Auth,
@@ -130,6 +241,13 @@ async fn update(
         .as_deref()
         .map(|r| Role::parse_field("role", r))
         .transpose()?;
+    if role == Some(Role::Agent) {
+        return Err(ValidationError::new(
+            "role",
+            "must be customer or admin: create agents with POST /api/users",
+        )
+        .into());
+    }
     if role.is_none() && body.disabled.is_none() {
         return Err(ValidationError::new("body", "give a role or disabled").into());
     }
@@ -144,13 +262,11 @@ async fn update(
         if let Some(role) = role
             && role != user.role
         {
-            if role == Role::Agent || user.role == Role::Agent {
-                return Err(ValidationError::new(
+            if user.role == Role::Agent {
+                return Err(ApiError::conflict_on(
                     "role",
-                    "an agent's role is fixed: create agents with POST /api/users and disable \
-                     accounts that should stop working",
-                )
-                .into());
+                    "an agent's role is fixed: disable accounts that should stop working",
+                ));
             }
             user.role = role;
         }
@@ -176,10 +292,13 @@ async fn update(
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Filter by role.
+    #[param(schema_with = schema::role)]
     pub role: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(schema_with = schema::limit_200)]
     pub limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(schema_with = schema::uuid)]
     pub cursor: Option<String>,
 }
 
@@ -194,11 +313,10 @@ pub struct UserPage {
 }
 
 /// Lists accounts, oldest first (admins).
-#[utoipa::path(get, path = "/api/users", tag = "users", params(ListParams),
+#[utoipa::path(get, path = "/api/users", operation_id = "listUsers", tag = "users", params(ListParams),
     security(("bearer" = [])),
-    responses((status = 200, body = UserPage), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = UserPage),
+        (status = 403, body = ErrorBody, description = "Only admins list users")))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::schema;
+
 use crate::domain::{
     Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, TargetClock, Ticket,
     TicketAsOf, TicketSla, Tier, User,
@@ -14,8 +16,10 @@ use crate::domain::{
 #[serde(rename_all = "camelCase")]
 pub struct TicketView {
     /// Internal id (UUID).
+    #[schema(schema_with = schema::uuid)]
     pub id: String,
     /// Human id, `COMP-00001`; accepted wherever `{id}` is.
+    #[schema(schema_with = schema::complaint_id)]
     pub complaint_id: String,
     /// Summary.
     pub title: String,
@@ -24,14 +28,16 @@ pub struct TicketView {
     /// Category.
     pub category: String,
     /// Priority.
-    #[schema(value_type = String, example = "High")]
+    #[schema(schema_with = schema::priority)]
     pub priority: Priority,
     /// Status.
-    #[schema(value_type = String, example = "Open")]
+    #[schema(schema_with = schema::status)]
     pub status: Status,
     /// The requester's user id.
+    #[schema(schema_with = schema::uuid)]
     pub user_id: String,
     /// The assigned agent's user id.
+    #[schema(schema_with = schema::uuid_or_null)]
     pub assigned_to: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
@@ -50,8 +56,10 @@ pub struct TicketView {
 #[serde(rename_all = "camelCase")]
 pub struct TicketAsOfView {
     /// Internal id (UUID).
+    #[schema(schema_with = schema::uuid)]
     pub id: String,
     /// Human id.
+    #[schema(schema_with = schema::complaint_id)]
     pub complaint_id: String,
     /// Summary.
     pub title: String,
@@ -60,14 +68,16 @@ pub struct TicketAsOfView {
     /// Category.
     pub category: String,
     /// Priority then.
-    #[schema(value_type = String, example = "High")]
+    #[schema(schema_with = schema::priority)]
     pub priority: Priority,
     /// Status then.
-    #[schema(value_type = String, example = "Assigned")]
+    #[schema(schema_with = schema::status)]
     pub status: Status,
     /// The requester's user id.
+    #[schema(schema_with = schema::uuid)]
     pub user_id: String,
     /// The agent holding it then.
+    #[schema(schema_with = schema::uuid_or_null)]
     pub assigned_to: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
@@ -179,6 +189,16 @@ impl From<&Ticket> for TicketView {
     }
 }
 
+/// `GET /api/complaints/{id}`: the ticket, or with `at` the ticket as it was then.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TicketOrAsOf {
+    /// The ticket now.
+    Ticket(TicketView),
+    /// The ticket as its events tell it at the time asked for.
+    AsOf(TicketAsOfView),
+}
+
 /// One page of tickets, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -199,7 +219,7 @@ pub struct HistoryView {
     pub actor: String,
     /// What: `created`, `status_changed`, `assigned`, `priority_changed`, `requeued`,
     /// `sla_warning`, `sla_breach`, `escalated`.
-    #[schema(value_type = String, example = "status_changed")]
+    #[schema(schema_with = schema::history_kind)]
     pub kind: HistoryKind,
     /// Value before.
     pub from: Option<String>,
@@ -229,15 +249,15 @@ pub struct AgentProfileView {
     /// Categories taken.
     pub skills: Vec<String>,
     /// Seniority.
-    #[schema(value_type = String, example = "agent")]
+    #[schema(schema_with = schema::tier)]
     pub tier: Tier,
     /// Tickets held at once.
     pub capacity: u32,
     /// Set by the agent or an admin.
-    #[schema(value_type = String, example = "online")]
+    #[schema(schema_with = schema::presence)]
     pub presence: Presence,
     /// Derived: available, busy or offline.
-    #[schema(value_type = String, example = "available")]
+    #[schema(schema_with = schema::availability)]
     pub availability: Availability,
     /// Slots free now.
     pub free_slots: u32,
@@ -252,13 +272,14 @@ pub struct AgentProfileView {
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     /// User id.
+    #[schema(schema_with = schema::uuid)]
     pub id: String,
     /// Display name.
     pub name: String,
     /// Email.
     pub email: String,
     /// customer, agent or admin.
-    #[schema(value_type = String, example = "customer")]
+    #[schema(schema_with = schema::role)]
     pub role: Role,
     /// Present for agents.
     pub agent: Option<AgentProfileView>,

@@ -47,15 +47,17 @@ pub struct Email(String);
 
 impl Email {
     /// Validates the shape `local@domain.tld` (the rest is the mail server's business).
+    /// Lengths are in characters, like every other limit of the API (and of its OpenAPI
+    /// document, where a length can only be stated in characters).
     ///
     /// # Errors
-    /// If the address is longer than 254 characters, has spaces, or lacks a local part, an `@`
-    /// or a dotted domain.
+    /// If the address is longer than 254 characters, has spaces, or lacks a local part (of at
+    /// most 64 characters), an `@` or a dotted domain.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let email = raw.trim().to_lowercase();
         let invalid = || ValidationError::new("email", "is not a valid email address");
         if email.is_empty()
-            || email.len() > 254
+            || email.chars().count() > 254
             || email.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid());
@@ -64,7 +66,7 @@ impl Email {
         let domain_ok = !domain.contains('@')
             && domain.contains('.')
             && domain.split('.').all(|label| !label.is_empty());
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok {
             return Err(invalid());
         }
         Ok(Self(email))

@@ -197,6 +197,44 @@ async fn a_demoted_admin_loses_admin_access_on_the_next_request() {
 }
 
 #[tokio::test]
+async fn an_agents_role_is_fixed_and_no_account_becomes_an_agent() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let agent = app.agent(1).await;
+    let customer = app.customer(1).await;
+    // Nobody is made an agent by a role change: that is not a role this route takes.
+    let refused = app
+        .patch(
+            &format!("/api/users/{}", customer.id),
+            Some(&admin.token),
+            json!({"role": "agent"}),
+        )
+        .await
+        .expect_error(422, "validation_failed");
+    assert_eq!(refused.field(), "role");
+    // An agent's role conflicts with what the account is: their slots and tickets hang on it.
+    let refused = app
+        .patch(
+            &format!("/api/users/{}", agent.id),
+            Some(&admin.token),
+            json!({"role": "customer"}),
+        )
+        .await
+        .expect_error(409, "conflict");
+    assert_eq!(refused.field(), "role");
+    // Neither field given (or both `null`): nothing to change.
+    let refused = app
+        .patch(
+            &format!("/api/users/{}", customer.id),
+            Some(&admin.token),
+            json!({"role": null, "disabled": null}),
+        )
+        .await
+        .expect_error(422, "validation_failed");
+    assert_eq!(refused.field(), "body");
+}
+
+#[tokio::test]
 async fn a_disabled_account_is_refused_at_once_and_keeps_its_tickets() {
     let app = app().await;
     let admin = app.admin().await;
@@ -274,13 +312,16 @@ async fn a_password_change_ends_every_earlier_session() {
     let app = app().await;
     let first = app.customer(1).await;
     let second = app.customer(1).await;
-    app.post(
-        "/api/auth/password",
-        Some(&first.token),
-        json!({"currentPassword": "wrong password", "newPassword": "a new long passphrase"}),
-    )
-    .await
-    .expect_error(422, "validation_failed");
+    // A wrong current password is refused (the token is fine: not 401) and names the field.
+    let wrong = app
+        .post(
+            "/api/auth/password",
+            Some(&first.token),
+            json!({"currentPassword": "wrong password", "newPassword": "a new long passphrase"}),
+        )
+        .await
+        .expect_error(403, "forbidden");
+    assert_eq!(wrong.field(), "currentPassword");
     let changed = app
         .post(
             "/api/auth/password",
