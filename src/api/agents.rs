@@ -20,9 +20,7 @@ use super::input::{required, whole_number};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{AgentProfile, Presence, Role, Tier, UserId, ValidationError};
-
-/// Attempts of a read-modify-write before answering 409.
-const MAX_ATTEMPTS: usize = 5;
+use crate::store::CONFLICT_ATTEMPTS;
 
 /// The agent routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -246,7 +244,7 @@ async fn set_presence(
             "only the agent or an admin may set presence",
         ));
     }
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..CONFLICT_ATTEMPTS {
         let mut user = state
             .store
             .find_user(agent_id)

@@ -22,10 +22,8 @@ use crate::domain::{
     TicketAsOf, TicketId, TicketRef, Title, UserId, ValidationError,
 };
 use crate::store::event_log::ticket_timeline;
-use crate::store::{TicketQuery, commit_claimed};
+use crate::store::{CONFLICT_ATTEMPTS, TicketQuery, commit_claimed};
 
-/// Attempts of a read-modify-write before answering 409.
-const MAX_ATTEMPTS: usize = 5;
 /// Default and largest page size.
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
@@ -315,7 +313,7 @@ async fn modify_ticket<F>(
 where
     F: FnMut(&mut Ticket) -> Result<Vec<Envelope>, ApiError>,
 {
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..CONFLICT_ATTEMPTS {
         let mut ticket = find_visible(state, id, who).await?;
         let events = change(&mut ticket)?;
         if state.store.update_ticket(&ticket, &events).await? {
@@ -419,7 +417,7 @@ async fn assign(
     let agent_id = UserId::parse("agentId", required("agentId", &body.agent_id)?)?;
     let why = note("note", body.note, 2000)?;
 
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..CONFLICT_ATTEMPTS {
         let mut ticket = find_visible(&state, &id, &auth.0).await?;
         // The ticket exists; an id that names no agent is a conflict with the accounts there
         // are (like an agent without a free slot), not a missing ticket.

@@ -23,7 +23,7 @@ use crate::domain::ValidationError;
 use crate::store::{StoreError, StoredAnswer};
 
 /// The request header.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub use crate::store::IDEMPOTENCY_KEY;
 /// The response header on a replayed answer.
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 /// The longest key accepted.

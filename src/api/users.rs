@@ -21,10 +21,8 @@ use super::input::{page_limit, whole_number};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Envelope, Presence, Role, User, UserId, ValidationError};
-use crate::store::UserQuery;
+use crate::store::{CONFLICT_ATTEMPTS, UserQuery};
 
-/// Attempts of a read-modify-write before answering 409.
-const MAX_ATTEMPTS: usize = 5;
 /// Default and largest page size.
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
@@ -365,7 +363,7 @@ pub(super) async fn modify_user<F>(
 where
     F: FnMut(&mut User) -> Result<Vec<Envelope>, ApiError>,
 {
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..CONFLICT_ATTEMPTS {
         let mut user = state
             .store
             .find_user(id)
