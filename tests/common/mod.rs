@@ -739,3 +739,14 @@ pub fn logged(
         at + chrono::TimeDelta::milliseconds(3),
     )
 }
+
+/// Asserts `reply` is an error of `status` with `code` and a message.
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.body);
+    assert_eq!(reply.code(), code, "body: {}", reply.body);
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
