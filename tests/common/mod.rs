@@ -7,6 +7,7 @@ pub mod faulty_store;
 pub mod process;
 pub mod proxy;
 pub mod socket;
+pub mod system;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
