@@ -151,18 +151,19 @@ async fn poison_messages_are_dead_lettered_and_the_worker_keeps_going(s: System)
         )
         .await
         .unwrap();
-    let future = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 3,
-                        "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}});
-    s.queue
-        .send(&future.to_string(), &attrs("ticket.created"))
-        .await
-        .unwrap();
-    let missing = json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": 1,
-                         "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}});
-    s.queue
-        .send(&missing.to_string(), &attrs("ticket.created"))
-        .await
-        .unwrap();
+    // A `ticket.created` of `version` with an empty payload.
+    let empty_created = |version: u32| {
+        json!({"eventId": uuid::Uuid::new_v4(), "eventType": "ticket.created", "version": version,
+               "timestamp": chrono::Utc::now(), "data": {}, "metadata": {"correlationId": "c", "causationId": null, "actor": "x"}})
+    };
+    let future = empty_created(3);
+    let missing = empty_created(1);
+    for poison in [&future, &missing] {
+        s.queue
+            .send(&poison.to_string(), &attrs("ticket.created"))
+            .await
+            .unwrap();
+    }
 
     // The worker keeps going.
     let t = s

@@ -145,14 +145,24 @@ pub fn role() -> Object {
     one_of(Role::ALL.iter().map(|r| r.as_str())).build()
 }
 
-/// A role an account may be moved to (an agent's role is fixed).
-pub fn changeable_role_or_null() -> Object {
-    or_null(one_of(
+/// The roles an account may be moved to: every role but agent (an agent's role is fixed).
+fn changeable_roles() -> ObjectBuilder {
+    one_of(
         Role::ALL
             .iter()
             .filter(|r| **r != Role::Agent)
             .map(|r| r.as_str()),
-    ))
+    )
+}
+
+/// A role an account may be moved to.
+pub fn changeable_role() -> Object {
+    changeable_roles().build()
+}
+
+/// A role an account may be moved to, or `null` (not given).
+pub fn changeable_role_or_null() -> Object {
+    or_null(changeable_roles())
 }
 
 /// An agent's tier.

@@ -74,21 +74,10 @@ impl PartialSchema for CreateUser {
         )
         .required("role")
         .description(Some(
-                "An agent: skills (at least one category), tier (default agent), capacity                  (default 1) and presence (default offline).",
+                "An agent: skills (at least one category), tier (default agent), capacity (default 1) and presence (default offline).",
             ));
         let other = schema::with_identity(ObjectBuilder::new().schema_type(Type::Object))
-            .property(
-                "role",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(
-                        Role::ALL
-                            .iter()
-                            .filter(|r| **r != Role::Agent)
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>(),
-                    )),
-            )
+            .property("role", schema::changeable_role())
             .required("role")
             .property("skills", not_for_this_role())
             .property("tier", not_for_this_role())
@@ -164,18 +153,7 @@ impl PartialSchema for UpdateUser {
     fn schema() -> RefOr<Schema> {
         let role = || {
             ObjectBuilder::new()
-                .property(
-                    "role",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some(
-                            Role::ALL
-                                .iter()
-                                .filter(|r| **r != Role::Agent)
-                                .map(|r| r.as_str())
-                                .collect::<Vec<_>>(),
-                        )),
-                )
+                .property("role", schema::changeable_role())
                 .required("role")
         };
         let disabled = || {
@@ -194,7 +172,7 @@ impl PartialSchema for UpdateUser {
                 )),
             )
             .description(Some(
-                "`role`: customer or admin (an agent's role is fixed: disable the agent                  instead). `disabled: true` disables the account: it cannot sign in and its                  tokens stop working; an agent also goes offline, so their untouched tickets                  return to the backlog. At least one of the two is required.",
+                "`role`: customer or admin (an agent's role is fixed: disable the agent instead). `disabled: true` disables the account: it cannot sign in and its tokens stop working; an agent also goes offline, so their untouched tickets return to the backlog. At least one of the two is required.",
             ))
             .into_any_of(role(), disabled())
     }

@@ -210,24 +210,24 @@ pub async fn replay(
             if let Ok(n) = total.try_recv() {
                 progress.set_total(n);
             }
-            if !chunk.is_empty() {
-                pace(limiter.as_ref(), chunk.len()).await;
-                let envelopes: Vec<Envelope> = chunk.iter().map(|e| e.envelope.clone()).collect();
+            let full = chunk.len() == SEND_CHUNK;
+            if let Some(last) = chunk.last().map(LoggedEvent::position) {
+                let envelopes: Vec<Envelope> = chunk.drain(..).map(|e| e.envelope).collect();
+                pace(limiter.as_ref(), envelopes.len()).await;
                 target
                     .send(&envelopes)
                     .await
                     .map_err(|cause| format!("cannot send to {}: {cause}", target.describe()))?;
-                sent += chunk.len() as u64;
-                resume = chunk.last().map(LoggedEvent::position);
-                progress.advance(chunk.len() as u64);
+                sent += envelopes.len() as u64;
+                resume = Some(last);
+                progress.advance(envelopes.len() as u64);
             }
             if let Some(cause) = read_error {
                 return Err(cause);
             }
-            if chunk.len() < SEND_CHUNK {
+            if !full {
                 return Ok(());
             }
-            chunk.clear();
         }
     };
     let (matched, (), sending) = tokio::join!(count, read, send);

@@ -64,7 +64,7 @@ pub trait TicketStore: Send + Sync + 'static {
     /// [`TicketStore::insert_ticket`], storing `answer` in the same write.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] with field `Idempotency-Key` when an unexpired answer has the
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) with field `Idempotency-Key` when an unexpired answer has the
     /// same key.
     async fn insert_ticket_answering(
         &self,

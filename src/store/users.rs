@@ -22,7 +22,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// Inserts a user with its events.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] with field `email` when the email is taken.
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) with field `email` when the email is taken.
     async fn insert_user(&self, user: &User, events: &[Envelope]) -> StoreResult<()> {
         self.insert_user_answering(user, events, None).await
     }
@@ -30,7 +30,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// [`UserStore::insert_user`], storing `answer` in the same write.
     ///
     /// # Errors
-    /// As [`UserStore::insert_user`], and [`StoreError::Conflict`] with field `Idempotency-Key`.
+    /// As [`UserStore::insert_user`], and [`StoreError::Conflict`](crate::store::StoreError::Conflict) with field `Idempotency-Key`.
     async fn insert_user_answering(
         &self,
         user: &User,
@@ -44,9 +44,9 @@ pub trait UserStore: Send + Sync + 'static {
     /// Finds a user by (normalised) email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
 
-    /// Like [`TicketStore::update_ticket`], for a user. Slot counters are not written: they change
+    /// Like [`TicketStore::update_ticket`](crate::store::TicketStore::update_ticket), for a user. Slot counters are not written: they change
     /// only
-    /// through [`AgentSlots::take_slot`] and [`AgentSlots::release_slot`].
+    /// through [`AgentSlots::take_slot`](crate::store::AgentSlots::take_slot) and [`AgentSlots::release_slot`](crate::store::AgentSlots::release_slot).
     async fn update_user(&self, user: &User, events: &[Envelope]) -> StoreResult<bool>;
 
     /// Users with `role`, oldest account first.

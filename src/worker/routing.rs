@@ -27,7 +27,7 @@ pub async fn route(
         let Some(current) = ctx.store.find_ticket(TicketRef::Id(ticket)).await? else {
             return Ok(Attempt::Done(None));
         };
-        if current.status != Status::Open || current.assignee.is_some() {
+        if !current.in_backlog() || current.assignee.is_some() {
             return Ok(Attempt::Done(None));
         }
         let Some(agent) = ctx

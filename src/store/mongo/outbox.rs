@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::outbox_doc::LeaseProbe;
 use super::outbox_doc::OutboxDoc;
-use super::outbox_doc::OutboxEntry;
 use super::{MongoStore, bson_time, corrupt, map_err};
 use crate::domain::{TicketId, UserId};
 use crate::store::{Outbox, OutboxLease, OutboxOwner, PendingEvents, StoreResult};
@@ -99,17 +98,7 @@ impl MongoStore {
             .await
             .map_err(map_err)?;
         docs.into_iter()
-            .map(|d| {
-                Ok(PendingEvents {
-                    owner: owner(&d.id)?,
-                    events: d
-                        .pending_events
-                        .into_iter()
-                        .map(OutboxEntry::into_envelope)
-                        .collect::<StoreResult<_>>()?,
-                    taken_over: false,
-                })
-            })
+            .map(|d| d.into_pending(owner, false))
             .collect()
     }
 
@@ -178,20 +167,12 @@ impl MongoStore {
                     .find(|c| c.id == d.id)
                     .and_then(|c| c.outbox_lease.as_ref())
                     .is_some_and(|l| l.by != lease.relay);
-                Ok(PendingEvents {
-                    owner: owner(&d.id)?,
-                    events: d
-                        .pending_events
-                        .into_iter()
-                        .map(OutboxEntry::into_envelope)
-                        .collect::<StoreResult<_>>()?,
-                    taken_over,
-                })
+                d.into_pending(owner, taken_over)
             })
             .collect()
     }
 
-    /// [`Store::renew_leases`] for the documents of one collection: one update tagged with a
+    /// [`Outbox::renew_leases`] for the documents of one collection: one update tagged with a
     /// round token, then the documents that carry it.
     pub(super) async fn renew_in<T: Send + Sync>(
         &self,

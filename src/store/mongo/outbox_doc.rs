@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::corrupt;
 use crate::domain::Envelope;
-use crate::store::StoreResult;
+use crate::store::{OutboxOwner, PendingEvents, StoreResult};
 
 /// One pending event: its id (to clear it) and the exact JSON that will be published.
 ///
@@ -57,4 +57,23 @@ pub(super) struct OutboxDoc {
     pub(super) id: String,
     #[serde(rename = "pendingEvents", default)]
     pub(super) pending_events: Vec<OutboxEntry>,
+}
+
+impl OutboxDoc {
+    /// The pending events of the document, owned as `owner` reads its id.
+    pub(super) fn into_pending(
+        self,
+        owner: fn(&str) -> StoreResult<OutboxOwner>,
+        taken_over: bool,
+    ) -> StoreResult<PendingEvents> {
+        Ok(PendingEvents {
+            owner: owner(&self.id)?,
+            events: self
+                .pending_events
+                .into_iter()
+                .map(OutboxEntry::into_envelope)
+                .collect::<StoreResult<_>>()?,
+            taken_over,
+        })
+    }
 }

@@ -2,7 +2,7 @@
 //! leave it in the backlog).
 
 use super::{Context, HandlerError};
-use crate::domain::{Envelope, Status, TicketId, TicketRef};
+use crate::domain::{Envelope, TicketId, TicketRef};
 use crate::store::{Attempt, retry_on_conflict};
 use crate::worker::metadata::caused_by;
 use crate::worker::routing::route;
@@ -17,7 +17,7 @@ pub(super) async fn handle(
         let Some(mut ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
             return Ok(Attempt::Done(false));
         };
-        if ticket.status != Status::Open {
+        if !ticket.in_backlog() {
             return Ok(Attempt::Done(false));
         }
         let Some(rule) = ctx
