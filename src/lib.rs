@@ -25,6 +25,7 @@ pub mod asyncapi;
 mod auth;
 mod bus;
 pub mod config;
+pub mod defaults;
 pub mod demo;
 pub mod domain;
 pub mod live;

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::bus::{BusError, Publisher};
+use crate::defaults;
 use crate::domain::{Envelope, LoggedEvent};
 use crate::store::{OutboxLease, OutboxOwner, PendingEvents, Store, StoreError};
 
@@ -78,10 +79,10 @@ pub struct RelaySettings {
 impl Default for RelaySettings {
     fn default() -> Self {
         Self {
-            sweep_interval: Duration::from_secs(2),
-            batch_size: 100,
+            sweep_interval: Duration::from_millis(defaults::OUTBOX_SWEEP_INTERVAL_MS),
+            batch_size: defaults::OUTBOX_BATCH_SIZE,
             initial_backoff: Duration::from_millis(100),
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(defaults::OUTBOX_LEASE_SECONDS),
             record_events: true,
         }
     }

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::aws::bus_error;
 use super::{BusError, EVENT_TYPE_ATTRIBUTE};
+use crate::defaults;
 use crate::domain::{EventType, WORKER_EVENT_TYPES};
 
 /// What to create.
@@ -35,12 +36,12 @@ pub struct TopologySpec {
 impl Default for TopologySpec {
     fn default() -> Self {
         Self {
-            topic_name: "quickfix-events".into(),
-            queue_name: "quickfix-worker".into(),
-            dead_letter_queue_name: "quickfix-worker-dlq".into(),
-            max_receive_count: 5,
-            visibility_timeout: Duration::from_secs(30),
-            dead_letter_retention: Duration::from_secs(14 * 24 * 3600),
+            topic_name: defaults::TOPIC_NAME.into(),
+            queue_name: defaults::QUEUE_NAME.into(),
+            dead_letter_queue_name: defaults::DEAD_LETTER_QUEUE_NAME.into(),
+            max_receive_count: defaults::MAX_RECEIVE_COUNT,
+            visibility_timeout: Duration::from_secs(defaults::QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+            dead_letter_retention: Duration::from_secs(defaults::DEAD_LETTER_RETENTION_SECONDS),
             event_types: WORKER_EVENT_TYPES.to_vec(),
         }
     }

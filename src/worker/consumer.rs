@@ -11,6 +11,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use super::Context;
 use super::handlers::{HandlerError, dispatch};
 use crate::bus::{BusError, Delivery, Queue};
+use crate::defaults;
 use crate::domain::Envelope;
 
 /// How the consumer paces itself.
@@ -33,12 +34,12 @@ pub struct ConsumerSettings {
 impl Default for ConsumerSettings {
     fn default() -> Self {
         Self {
-            batch_size: 10,
-            wait: Duration::from_secs(20),
-            concurrency: 10,
-            visibility_timeout: Duration::from_secs(30),
-            backoff_base: Duration::from_secs(2),
-            backoff_max: Duration::from_secs(300),
+            batch_size: defaults::WORKER_RECEIVE_BATCH,
+            wait: Duration::from_secs(defaults::WORKER_WAIT_SECONDS),
+            concurrency: defaults::WORKER_CONCURRENCY,
+            visibility_timeout: Duration::from_secs(defaults::WORKER_VISIBILITY_TIMEOUT_SECONDS),
+            backoff_base: Duration::from_secs(defaults::WORKER_BACKOFF_SECONDS),
+            backoff_max: Duration::from_secs(defaults::WORKER_BACKOFF_MAX_SECONDS),
         }
     }
 }

@@ -7,10 +7,13 @@ use crate::common::{self, process::quickfix};
 
 const GOOD_SECRET: &str = "a-random-secret-of-more-than-thirty-two-bytes-0123456789";
 
-/// Runs `quickfix <args>` with `env`, expecting it to exit at once.
+/// Runs `quickfix <args>` with `env`, expecting it to exit at once; `api` gets a free port.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = quickfix();
-    cmd.args(args).args(["--addr", "127.0.0.1:0"]);
+    cmd.args(args);
+    if args.first() == Some(&"api") {
+        cmd.args(["--addr", "127.0.0.1:0"]);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
