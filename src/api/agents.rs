@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -11,15 +10,13 @@ use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::accounts::NewAccount;
 use super::extract::{ApiJson, Auth, Correlation};
-use super::idempotency::{
-    IdempotencyKey, IdempotencyParams, Idempotent, answer_once, replay_if_answered,
-};
-use super::input::{required, whole_number};
+use super::idempotency::{IdempotencyKey, IdempotencyParams};
+use super::input::required;
+use super::new_account::{AccountFields, AccountRequest};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
-use crate::domain::{AgentProfile, Presence, Role, Tier, UserId, ValidationError};
+use crate::domain::{Presence, Role, UserId};
 use crate::store::CONFLICT_ATTEMPTS;
 
 /// The agent routes.
@@ -31,24 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Body of `POST /api/agents`.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct CreateAgent {
-    /// Display name.
-    pub name: Option<String>,
-    /// Sign-in email.
-    pub email: Option<String>,
-    /// 8 to 128 characters. (Not part of an `Idempotency-Key`'s fingerprint, which is stored.)
-    #[serde(skip_serializing)]
-    pub password: Option<String>,
-    /// Categories the agent takes (at least one).
-    pub skills: Option<Vec<String>>,
-    /// agent (default), senior or manager.
-    pub tier: Option<String>,
-    /// Tickets held at once, 1 to 50 (default 1).
-    #[serde(default, deserialize_with = "whole_number")]
-    pub capacity: Option<u32>,
-    /// online or offline (default).
-    pub presence: Option<String>,
-}
+#[serde(transparent)]
+pub struct CreateAgent(pub AccountFields);
 
 // Written out rather than derived: the derive leaves out `password`, which is not serialized
 // (so that it stays out of the stored idempotency fingerprint) but is required.
@@ -84,122 +65,13 @@ async fn create(
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "creating an agent")?;
     let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
-    let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
-    let fields = AgentFields {
-        skills: body.skills,
-        tier: body.tier,
-        capacity: body.capacity,
-        presence: body.presence,
+    let request = AccountRequest {
+        state: &state,
+        auth: &auth,
+        correlation: &correlation,
+        keyed: keyed.as_ref(),
     };
-    insert_account(
-        &state,
-        &auth,
-        &correlation,
-        account,
-        Role::Agent,
-        fields,
-        keyed.as_ref(),
-    )
-    .await
-}
-
-/// The agent fields of a request that creates an account.
-pub(super) struct AgentFields {
-    pub skills: Option<Vec<String>>,
-    pub tier: Option<String>,
-    pub capacity: Option<u32>,
-    pub presence: Option<String>,
-}
-
-impl AgentFields {
-    fn profile(&self, state: &AppState) -> Result<(AgentProfile, Presence), ApiError> {
-        let skills = self
-            .skills
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|s| state.categories.parse("skills", s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tier = self
-            .tier
-            .as_deref()
-            .map(|t| Tier::parse_field("tier", t))
-            .transpose()?
-            .unwrap_or(Tier::Agent);
-        let profile = AgentProfile::new(skills, tier, self.capacity.unwrap_or(1))?;
-        let presence = self
-            .presence
-            .as_deref()
-            .map(|p| Presence::parse_field("presence", p))
-            .transpose()?
-            .unwrap_or(Presence::Offline);
-        Ok((profile, presence))
-    }
-
-    fn any(&self) -> bool {
-        self.skills.is_some()
-            || self.tier.is_some()
-            || self.capacity.is_some()
-            || self.presence.is_some()
-    }
-}
-
-/// Creates an account of `role` (an agent's profile from `fields`; other roles take none) and
-/// stores it; an agent created online announces it, so the backlog can drain to them.
-///
-/// With an `Idempotency-Key`, a repeat answers what the first request answered.
-pub(super) async fn insert_account(
-    state: &AppState,
-    auth: &Auth,
-    correlation: &Correlation,
-    account: NewAccount,
-    role: Role,
-    fields: AgentFields,
-    keyed: Option<&Idempotent>,
-) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    if let Some(first) = replay_if_answered(keyed, state, now).await? {
-        return Ok(first);
-    }
-    let (profile, presence) = match role {
-        Role::Agent => {
-            let (profile, presence) = fields.profile(state)?;
-            (Some(profile), Some(presence))
-        }
-        _ if fields.any() => {
-            return Err(ValidationError::new(
-                "role",
-                "skills, tier, capacity and presence are for agents only",
-            )
-            .into());
-        }
-        _ => (None, None),
-    };
-    let mut user = account.into_user(state, role, profile).await?;
-    let events: Vec<_> = presence
-        .and_then(|p| user.set_presence(p, now, correlation.metadata(&auth.0)))
-        .into_iter()
-        .collect();
-    let view = UserView::from(&user);
-    let store = state.store.clone();
-    let announces = !events.is_empty();
-    let response = answer_once(
-        keyed,
-        state,
-        now,
-        StatusCode::CREATED,
-        &view,
-        |answer| async move {
-            store
-                .insert_user_answering(&user, &events, answer.as_ref())
-                .await
-        },
-    )
-    .await?;
-    if announces {
-        state.outbox.notify_one();
-    }
-    Ok(response)
+    request.create(&body.0, Role::Agent).await
 }
 
 /// Lists agents with their availability (admins and agents).

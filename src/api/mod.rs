@@ -11,6 +11,7 @@ mod headers;
 mod idempotency;
 mod input;
 mod limits;
+mod new_account;
 mod notifications;
 mod openapi;
 mod ops;

@@ -13,11 +13,10 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::accounts::NewAccount;
-use super::agents::{AgentFields, insert_account};
 use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{IdempotencyKey, IdempotencyParams};
-use super::input::{page_limit, whole_number};
+use super::input::page_limit;
+use super::new_account::{AccountFields, AccountRequest};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Envelope, Presence, Role, User, UserId, ValidationError};
@@ -37,26 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Body of `POST /api/users`. Its schema is one of two shapes: an agent (role `agent`, with
 /// skills) or another role (no agent fields).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct CreateUser {
-    /// Display name, 1 to 100 characters.
-    pub name: Option<String>,
-    /// Sign-in email.
-    pub email: Option<String>,
-    /// 8 to 128 characters. (Not part of an `Idempotency-Key`'s fingerprint, which is stored.)
-    #[serde(skip_serializing)]
-    pub password: Option<String>,
-    /// customer, agent or admin.
-    pub role: Option<String>,
-    /// Agents only: categories the agent takes (at least one).
-    pub skills: Option<Vec<String>>,
-    /// Agents only: agent (default), senior or manager.
-    pub tier: Option<String>,
-    /// Agents only: tickets held at once, 1 to 50 (default 1).
-    #[serde(default, deserialize_with = "whole_number")]
-    pub capacity: Option<u32>,
-    /// Agents only: online or offline (default).
-    pub presence: Option<String>,
-}
+#[serde(transparent)]
+pub struct CreateUser(pub AccountFields);
 
 impl ToSchema for CreateUser {}
 
@@ -113,27 +94,18 @@ async fn create(
     let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
     let role = Role::parse_field(
         "role",
-        body.role
+        body.0
+            .role
             .as_deref()
             .ok_or_else(|| ValidationError::new("role", "is required"))?,
     )?;
-    let account = NewAccount::parse(&body.name, &body.email, &body.password)?;
-    let fields = AgentFields {
-        skills: body.skills,
-        tier: body.tier,
-        capacity: body.capacity,
-        presence: body.presence,
+    let request = AccountRequest {
+        state: &state,
+        auth: &auth,
+        correlation: &correlation,
+        keyed: keyed.as_ref(),
     };
-    insert_account(
-        &state,
-        &auth,
-        &correlation,
-        account,
-        role,
-        fields,
-        keyed.as_ref(),
-    )
-    .await
+    request.create(&body.0, role).await
 }
 
 /// Body of `PATCH /api/users/{id}`: a role, `disabled`, or both.
