@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{IdempotencyKey, IdempotencyParams};
 use super::input::required;
-use super::new_account::{AccountFields, AccountRequest};
+use super::new_account::{AccountFields, create_account};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Presence, Role, UserId};
@@ -64,14 +64,15 @@ async fn create(
     ApiJson(body): ApiJson<CreateAgent>,
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "creating an agent")?;
-    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
-    let request = AccountRequest {
-        state: &state,
-        auth: &auth,
-        correlation: &correlation,
-        keyed: keyed.as_ref(),
-    };
-    request.create(&body.0, Role::Agent).await
+    create_account(
+        &state,
+        &auth,
+        &correlation,
+        &idempotency,
+        &body.0,
+        Role::Agent,
+    )
+    .await
 }
 
 /// Lists agents with their availability (admins and agents).

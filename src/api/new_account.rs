@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::NewAccount;
 use super::extract::{Auth, Correlation};
-use super::idempotency::{Idempotent, answer_once, replay_if_answered};
+use super::idempotency::{IdempotencyKey, answer_once, replay_if_answered};
 use super::input::whole_number;
 use super::views::UserView;
 use super::{ApiError, AppState};
@@ -36,14 +36,6 @@ pub struct AccountFields {
     pub capacity: Option<u32>,
     /// Agents only: online or offline (default).
     pub presence: Option<String>,
-}
-
-/// One request that creates an account: who asks, and its `Idempotency-Key` if any.
-pub(super) struct AccountRequest<'a> {
-    pub state: &'a AppState,
-    pub auth: &'a Auth,
-    pub correlation: &'a Correlation,
-    pub keyed: Option<&'a Idempotent>,
 }
 
 impl AccountFields {
@@ -79,61 +71,62 @@ impl AccountFields {
     }
 }
 
-impl AccountRequest<'_> {
-    /// Creates an account of `role` (an agent's profile from `fields`; other roles take none)
-    /// and stores it; an agent created online announces it, so the backlog can drain to them.
-    ///
-    /// With an `Idempotency-Key`, a repeat answers what the first request answered.
-    pub async fn create(&self, fields: &AccountFields, role: Role) -> Result<Response, ApiError> {
-        let Self {
-            state,
-            auth,
-            correlation,
-            keyed,
-        } = *self;
-        let account = NewAccount::parse(&fields.name, &fields.email, &fields.password)?;
-        let now = state.clock.now();
-        if let Some(first) = replay_if_answered(keyed, state, now).await? {
-            return Ok(first);
-        }
-        let (profile, presence) = match role {
-            Role::Agent => {
-                let (profile, presence) = fields.profile(state)?;
-                (Some(profile), Some(presence))
-            }
-            _ if fields.any() => {
-                return Err(ValidationError::new(
-                    "role",
-                    "skills, tier, capacity and presence are for agents only",
-                )
-                .into());
-            }
-            _ => (None, None),
-        };
-        let mut user = account.into_user(state, role, profile).await?;
-        let events: Vec<_> = presence
-            .and_then(|p| user.set_presence(p, now, correlation.metadata(&auth.0)))
-            .into_iter()
-            .collect();
-        let view = UserView::from(&user);
-        let store = state.store.clone();
-        let announces = !events.is_empty();
-        let response = answer_once(
-            keyed,
-            state,
-            now,
-            StatusCode::CREATED,
-            &view,
-            |answer| async move {
-                store
-                    .insert_user_answering(&user, &events, answer.as_ref())
-                    .await
-            },
-        )
-        .await?;
-        if announces {
-            state.outbox.notify_one();
-        }
-        Ok(response)
+/// Creates an account of `role` (an agent's profile from `fields`; other roles take none) and
+/// stores it; an agent created online announces it, so the backlog can drain to them.
+///
+/// With an `Idempotency-Key`, a repeat answers what the first request answered.
+pub(super) async fn create_account(
+    state: &AppState,
+    auth: &Auth,
+    correlation: &Correlation,
+    idempotency: &IdempotencyKey,
+    fields: &AccountFields,
+    role: Role,
+) -> Result<Response, ApiError> {
+    let keyed = idempotency.for_request(&auth.0.id.to_string(), fields);
+    let keyed = keyed.as_ref();
+    let account = NewAccount::parse(&fields.name, &fields.email, &fields.password)?;
+    let now = state.clock.now();
+    if let Some(first) = replay_if_answered(keyed, state, now).await? {
+        return Ok(first);
     }
+    let (profile, presence) = match role {
+        Role::Agent => {
+            let (profile, presence) = fields.profile(state)?;
+            (Some(profile), Some(presence))
+        }
+        _ if fields.any() => {
+            return Err(ValidationError::new(
+                "role",
+                "skills, tier, capacity and presence are for agents only",
+            )
+            .into());
+        }
+        _ => (None, None),
+    };
+    let mut user = account.into_user(state, role, profile).await?;
+    let events: Vec<_> = presence
+        .and_then(|p| user.set_presence(p, now, correlation.metadata(&auth.0)))
+        .into_iter()
+        .collect();
+    let view = UserView::from(&user);
+    let store = state.store.clone();
+    let announces = !events.is_empty();
+    let response = answer_once(
+        keyed,
+        state,
+        now,
+        StatusCode::CREATED,
+        &view,
+        |answer| async move {
+            store
+                .insert_user_answering(&user, &events, answer.as_ref())
+                .await
+        },
+    )
+    .await?;
+    if announces {
+        state.outbox.notify_one();
+    }
+    Ok(response)
 }

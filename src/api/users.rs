@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{IdempotencyKey, IdempotencyParams};
 use super::input::page_limit;
-use super::new_account::{AccountFields, AccountRequest};
+use super::new_account::{AccountFields, create_account};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Envelope, Presence, Role, User, UserId, ValidationError};
@@ -91,7 +91,6 @@ async fn create(
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Admin], "creating a user")?;
-    let keyed = idempotency.for_request(&auth.0.id.to_string(), &body);
     let role = Role::parse_field(
         "role",
         body.0
@@ -99,13 +98,7 @@ async fn create(
             .as_deref()
             .ok_or_else(|| ValidationError::new("role", "is required"))?,
     )?;
-    let request = AccountRequest {
-        state: &state,
-        auth: &auth,
-        correlation: &correlation,
-        keyed: keyed.as_ref(),
-    };
-    request.create(&body.0, role).await
+    create_account(&state, &auth, &correlation, &idempotency, &body.0, role).await
 }
 
 /// Body of `PATCH /api/users/{id}`: a role, `disabled`, or both.
