@@ -284,36 +284,28 @@ impl Event {
             event_type,
             reason: e.to_string(),
         };
-        Ok(match event_type {
-            EventType::TicketCreated => {
-                Self::TicketCreated(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::TicketAssigned => {
-                Self::TicketAssigned(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::TicketStatusChanged => {
-                Self::TicketStatusChanged(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::TicketResolved => {
-                Self::TicketResolved(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::TicketEscalated => {
-                Self::TicketEscalated(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::TicketRequeued => {
-                Self::TicketRequeued(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::AgentAvailabilityChanged => {
-                Self::AgentAvailabilityChanged(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::PrioritizationApplied => {
-                Self::PrioritizationApplied(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::SlaWarning => {
-                Self::SlaWarning(serde_json::from_value(data).map_err(invalid)?)
-            }
-            EventType::SlaBreach => Self::SlaBreach(serde_json::from_value(data).map_err(invalid)?),
-        })
+        // Each event type decodes into the variant of the same name.
+        macro_rules! decode {
+            ($($variant:ident),+ $(,)?) => {
+                match event_type {
+                    $(EventType::$variant => {
+                        Self::$variant(serde_json::from_value(data).map_err(invalid)?)
+                    })+
+                }
+            };
+        }
+        Ok(decode!(
+            TicketCreated,
+            TicketAssigned,
+            TicketStatusChanged,
+            TicketResolved,
+            TicketEscalated,
+            TicketRequeued,
+            AgentAvailabilityChanged,
+            PrioritizationApplied,
+            SlaWarning,
+            SlaBreach,
+        ))
     }
 }
 
