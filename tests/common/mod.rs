@@ -6,6 +6,7 @@
 //! - `events`: observing the events a queue receives, and building events by hand;
 //! - `publisher`: a publisher that can be switched off to simulate an outage;
 //! - `system`: the API and workers on one backend's worker queue (`on_both_backends_system!`);
+//! - `escalation`: a store, a manual clock and a worker context to run the escalation scan;
 //! - `fixtures`: records written straight to a store for the store contract suite;
 //! - `faulty_store`: a store that freezes on its first ticket update, like a worker killed
 //!   mid-handler;
@@ -18,6 +19,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod escalation;
 pub mod events;
 pub mod faulty_store;
 pub mod fixtures;
