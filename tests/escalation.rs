@@ -1,176 +1,23 @@
 //! The escalation scan on a controllable clock, against both store adapters: each rule fires at
 //! its boundary and not before; warning, breach and escalation come in order and once; two
-//! scanners escalate once; a missed scan catches up from stored state; reassignment to a
-//! higher tier goes through the atomic claim and respects capacity; managers are notified.
+//! scanners escalate once; a missed scan catches up from stored state; business hours pause the
+//! clock; the scan reads only due active tickets, on its index. What an escalation does
+//! (reassignment, notifications) is in `tests/escalation_actions.rs`.
 
 mod common;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
+use quickfix::Store;
 use quickfix::domain::{
-    AgentProfile, Calendar, Categories, Clock, ComplaintId, Description, Email, Envelope,
-    EscalationAction, EscalationRule, EventMetadata, EventType, HistoryKind, ManualClock, Mark,
-    NewTicket, NotificationKind, PasswordHash, PersonName, Presence, Priority, PriorityRules, Role,
-    SlaPolicy, Status, Ticket, TicketRef, Tier, Title, User, UserId,
+    Calendar, EscalationAction, EventType, HistoryKind, Mark, Priority, Role, SlaPolicy, Status,
+    Tier,
 };
-use quickfix::worker::{Context, ScanReport, dispatch, scan};
-use quickfix::{OutboxOwner, Store, commit_claimed};
+use quickfix::worker::{Context, ScanReport, scan};
 use tokio::sync::Notify;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
-}
-
-fn meta() -> EventMetadata {
-    EventMetadata::requested("test", "test")
-}
-
-fn rule(name: &str, since: Mark, after: TimeDelta, actions: &[EscalationAction]) -> EscalationRule {
-    EscalationRule {
-        name: name.into(),
-        priorities: Vec::new(),
-        statuses: Vec::new(),
-        since,
-        after,
-        actions: actions.to_vec(),
-    }
-}
-
-fn policy(rules: Vec<EscalationRule>) -> SlaPolicy {
-    let d = SlaPolicy::default();
-    SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Always, rules).unwrap()
-}
-
-struct Scene {
-    store: Arc<dyn Store>,
-    clock: Arc<ManualClock>,
-    ctx: Context,
-}
-
-impl Scene {
-    fn new(store: Arc<dyn Store>, policy: SlaPolicy) -> Self {
-        let clock = Arc::new(ManualClock::new(t0()));
-        let ctx = Context {
-            store: store.clone(),
-            clock: clock.clone(),
-            rules: PriorityRules::default(),
-            sla: Arc::new(policy),
-            outbox: Arc::new(Notify::new()),
-            requeue_on_offline: true,
-        };
-        Self { store, clock, ctx }
-    }
-
-    async fn open(&self, seq: u64, priority: Priority) -> Ticket {
-        let new = NewTicket {
-            title: Title::parse(&format!("Checkout broken {seq}")).unwrap(),
-            description: Description::parse("Nobody can pay").unwrap(),
-            category: Categories::default()
-                .parse("category", "Technical")
-                .unwrap(),
-            priority,
-        };
-        let (ticket, event) = Ticket::open(
-            new,
-            ComplaintId::from_sequence(seq),
-            UserId::generate(),
-            &self.ctx.sla,
-            self.clock.now(),
-            meta(),
-        );
-        self.store.insert_ticket(&ticket, &[event]).await.unwrap();
-        ticket
-    }
-
-    async fn user(&self, email: &str, role: Role, tier: Tier, capacity: u32) -> User {
-        let agent = (role == Role::Agent).then(|| {
-            let skills = vec![Categories::default().parse("skills", "Technical").unwrap()];
-            AgentProfile::new(skills, tier, capacity).unwrap()
-        });
-        let mut user = User::new(
-            PersonName::parse("Test Person").unwrap(),
-            Email::parse(email).unwrap(),
-            role,
-            PasswordHash::from_phc("$argon2id$fake".into()),
-            agent,
-            self.clock.now(),
-        );
-        let events: Vec<Envelope> = if role == Role::Agent {
-            vec![
-                user.set_presence(Presence::Online, self.clock.now(), meta())
-                    .unwrap(),
-            ]
-        } else {
-            Vec::new()
-        };
-        self.store.insert_user(&user, &events).await.unwrap();
-        user
-    }
-
-    /// Gives `ticket` to `agent` through the atomic claim.
-    async fn assign(&self, ticket: &Ticket, agent: &User) -> Ticket {
-        let mut current = self.ticket(ticket).await;
-        self.store
-            .take_slot(agent.id, current.id, self.clock.now())
-            .await
-            .unwrap()
-            .expect("the agent has a free slot");
-        let event = current
-            .assign(agent.id, "test", None, self.clock.now(), meta())
-            .unwrap();
-        assert!(
-            commit_claimed(self.store.as_ref(), &current, agent.id, &[event], None)
-                .await
-                .unwrap()
-        );
-        self.ticket(ticket).await
-    }
-
-    async fn ticket(&self, t: &Ticket) -> Ticket {
-        self.store
-            .find_ticket(TicketRef::Id(t.id))
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn scan_at(&self, at: DateTime<Utc>) -> ScanReport {
-        self.clock.set(at);
-        scan(&self.ctx).await.unwrap()
-    }
-
-    /// The ticket's unpublished events, in order.
-    async fn outbox(&self, t: &Ticket) -> Vec<Envelope> {
-        self.store
-            .pending_events(1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.owner == OutboxOwner::Ticket(t.id))
-            .map(|p| p.events)
-            .unwrap_or_default()
-    }
-
-    async fn free_slots(&self, u: &User) -> u32 {
-        let user = self.store.find_user(u.id).await.unwrap().unwrap();
-        user.agent.unwrap().free_slots
-    }
-}
-
-fn kinds(t: &Ticket, of: &[HistoryKind]) -> Vec<HistoryKind> {
-    t.history
-        .iter()
-        .map(|h| h.kind)
-        .filter(|k| of.contains(k))
-        .collect()
-}
-
-const SLA_KINDS: [HistoryKind; 3] = [
-    HistoryKind::SlaWarning,
-    HistoryKind::SlaBreach,
-    HistoryKind::Escalated,
-];
+use common::escalation::{SLA_KINDS, Scene, kinds, meta, policy, rule, t0};
 
 async fn warning_then_breach_then_escalation_each_at_its_boundary(store: Arc<dyn Store>) {
     let s = Scene::new(
@@ -309,128 +156,6 @@ async fn a_missed_scan_catches_up_from_stored_state(store: Arc<dyn Store>) {
     );
 }
 
-async fn reassignment_goes_up_a_tier_and_respects_capacity(store: Arc<dyn Store>) {
-    let s = Scene::new(
-        store,
-        policy(vec![rule(
-            "overdue",
-            Mark::ResolutionDue,
-            TimeDelta::zero(),
-            &[EscalationAction::ReassignHigherTier],
-        )]),
-    );
-    let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 2).await;
-    let senior = s.user("senior@x.test", Role::Agent, Tier::Senior, 1).await;
-    let manager = s
-        .user("manager@x.test", Role::Agent, Tier::Manager, 1)
-        .await;
-    // The senior's only slot is taken.
-    let busy = s.open(1, Priority::Low).await;
-    s.assign(&busy, &senior).await;
-    let first = s.open(2, Priority::Critical).await;
-    let second = s.open(3, Priority::Critical).await;
-    s.assign(&first, &agent).await;
-    s.assign(&second, &agent).await;
-
-    let report = s.scan_at(t0() + TimeDelta::hours(4)).await;
-    assert_eq!(
-        (report.escalations, report.reassigned),
-        (2, 1),
-        "{report:?}"
-    );
-
-    let (first, second) = (s.ticket(&first).await, s.ticket(&second).await);
-    let moved: Vec<&Ticket> = [&first, &second]
-        .into_iter()
-        .filter(|t| t.assignee == Some(manager.id))
-        .collect();
-    assert_eq!(moved.len(), 1, "the senior is full, the manager takes one");
-    let stayed = if moved[0].id == first.id {
-        &second
-    } else {
-        &first
-    };
-    assert_eq!(stayed.assignee, Some(agent.id));
-    let note = stayed
-        .history
-        .iter()
-        .find(|h| h.kind == HistoryKind::Escalated)
-        .and_then(|h| h.note.clone())
-        .unwrap();
-    assert!(note.contains("no higher-tier agent free"), "{note}");
-    assert_eq!(s.free_slots(&manager).await, 0);
-    assert_eq!(s.free_slots(&senior).await, 0);
-    assert_eq!(
-        s.free_slots(&agent).await,
-        1,
-        "the moved ticket's slot is released"
-    );
-    let events: Vec<EventType> = s
-        .outbox(moved[0])
-        .await
-        .iter()
-        .map(|e| e.event_type())
-        .collect();
-    assert_eq!(
-        &events[events.len() - 3..],
-        [
-            EventType::SlaBreach,
-            EventType::TicketEscalated,
-            EventType::TicketAssigned
-        ]
-    );
-}
-
-async fn breaches_and_escalations_notify_managers_and_admins(store: Arc<dyn Store>) {
-    let s = Scene::new(
-        store,
-        policy(vec![rule(
-            "late",
-            Mark::FirstResponseDue,
-            TimeDelta::zero(),
-            &[EscalationAction::NotifyManagers],
-        )]),
-    );
-    let admin = s.user("admin@x.test", Role::Admin, Tier::Agent, 1).await;
-    let manager = s.user("boss@x.test", Role::Agent, Tier::Manager, 1).await;
-    let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 1).await;
-    // Both agents are busy, so the ticket waits and misses its first response.
-    let (a, b) = (
-        s.open(1, Priority::Low).await,
-        s.open(2, Priority::Low).await,
-    );
-    s.assign(&a, &manager).await;
-    s.assign(&b, &agent).await;
-    let t = s.open(3, Priority::Critical).await;
-    s.scan_at(t0() + TimeDelta::minutes(15)).await;
-    for event in s.outbox(&t).await {
-        dispatch(&s.ctx, &event).await.unwrap();
-        dispatch(&s.ctx, &event).await.unwrap(); // redelivered: nothing more
-    }
-    // Made at the same instant: compared without order.
-    let mut expected = vec![
-        NotificationKind::SlaBreached,
-        NotificationKind::TicketEscalated,
-    ];
-    expected.sort();
-    assert_eq!(inbox(&s, admin.id).await, expected);
-    assert_eq!(inbox(&s, manager.id).await, expected);
-    assert!(inbox(&s, agent.id).await.is_empty());
-}
-
-async fn inbox(s: &Scene, user: UserId) -> Vec<NotificationKind> {
-    let mut kinds: Vec<NotificationKind> = s
-        .store
-        .list_notifications(Some(user), None, 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.kind)
-        .collect();
-    kinds.sort();
-    kinds
-}
-
 async fn the_scan_reads_only_due_active_tickets(store: Arc<dyn Store>) {
     let s = Scene::new(store, policy(Vec::new()));
     let agent = s.user("agent@x.test", Role::Agent, Tier::Agent, 5).await;
@@ -560,8 +285,6 @@ on_both_stores!(
     warning_then_breach_then_escalation_each_at_its_boundary,
     two_scanners_at_once_escalate_each_ticket_once,
     a_missed_scan_catches_up_from_stored_state,
-    reassignment_goes_up_a_tier_and_respects_capacity,
-    breaches_and_escalations_notify_managers_and_admins,
     the_scan_reads_only_due_active_tickets,
 );
 
