@@ -73,8 +73,13 @@ const LEASE_SECONDS: u64 = 5;
 const REQUEUE_WITHIN: Duration = Duration::from_secs(120);
 /// How long the emulator stays frozen.
 const FREEZE: Duration = Duration::from_secs(4);
-/// From the last ticket opened until everything must be resolved, on a loaded 2-core machine.
-const DRAIN_WITHIN: Duration = Duration::from_secs(8 * 60);
+/// The longest the active tickets may go without one of them being resolved: a backlog that
+/// stops draining fails the run this soon, however busy the machine.
+const STALL_WITHIN: Duration = Duration::from_secs(3 * 60);
+/// From the last ticket opened until everything must be resolved while it keeps draining: on
+/// a loaded 2-core machine the slowest request (a list page) slows every agent's round, so a
+/// run that keeps making progress gets this long.
+const DRAIN_WITHIN: Duration = Duration::from_secs(20 * 60);
 /// From everything resolved until every stored event must have been published.
 const OUTBOX_DRAIN_WITHIN: Duration = Duration::from_secs(8 * 60);
 /// Publishes per event allowed outside the fault windows.
@@ -169,7 +174,9 @@ async fn the_delivery_contract_holds_through_kills_stalls_and_presence_changes()
             "all tickets resolved ({:.1}s after the last create)",
             d.as_secs_f64()
         ),
-        None => format!("NOT all tickets resolved within {DRAIN_WITHIN:?}"),
+        None => format!(
+            "NOT all tickets resolved: none for {STALL_WITHIN:?}, or not all within {DRAIN_WITHIN:?}"
+        ),
     });
     sampler.await.expect("the capacity sampler failed");
     for task in agent_tasks {

@@ -3,7 +3,7 @@
 //! Both store adapters follow them: the memory adapter calls them, and the MongoDB adapter
 //! writes them as queries on fields it stores for the purpose (`agent.load`, `priorityRank`,
 //! `sla.checkAt`, `sla.nextDueAt`). The shared contract suite checks with random inputs that
-//! the two make the same choices (`tests/store_contract.rs`, `assignment`).
+//! the two make the same choices (`tests/assignment.rs`).
 
 use std::cmp::Reverse;
 

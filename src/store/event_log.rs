@@ -1,6 +1,6 @@
 //! The event log port: every event that reached the topic, kept for the retention and searched
 //! by type, ticket, actor, correlation and time. Both adapters keep the same promises, checked
-//! by the contract suite (`tests/store_contract.rs`): recording is idempotent on the event id,
+//! by the contract suite (`tests/event_log.rs`): recording is idempotent on the event id,
 //! results come in log order, and an event older than the retention is never answered (the
 //! MongoDB adapter also lets a TTL index delete it).
 

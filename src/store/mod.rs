@@ -10,7 +10,7 @@
 //! - [`EventLog`] holds every published event, searchable and replayable.
 //!
 //! [`Store`] is all of them on one database. Both adapters keep the same promises, checked by
-//! one contract suite (`tests/store_contract.rs`, `tests/event_log.rs`): unique complaint ids
+//! one contract suite (`tests/store_contract*.rs`, `tests/event_log.rs`): unique complaint ids
 //! and emails, conditional (revision-checked) updates, atomic slot claims, and an outbox whose
 //! events are written in the same document write as the change they describe.
 

@@ -10,7 +10,7 @@ use crate::client::Request;
 use crate::cluster::Settings;
 use crate::observer::Observer;
 use crate::run::{Person, Run};
-use crate::{DRAIN_WITHIN, LEASE_SECONDS, OUTBOX_DRAIN_WITHIN};
+use crate::{DRAIN_WITHIN, LEASE_SECONDS, OUTBOX_DRAIN_WITHIN, STALL_WITHIN};
 
 /// Tickets still open, assigned or in progress (at most a page of each).
 async fn active_tickets(run: &Run, admin: &Person) -> Vec<Value> {
@@ -32,13 +32,21 @@ async fn active_tickets(run: &Run, admin: &Person) -> Vec<Value> {
     active
 }
 
-/// Polls until no ticket is active; when, or `None` past the deadline.
+/// Polls until no ticket is active; when, or `None` once the active tickets stop draining for
+/// [`STALL_WITHIN`] or are still there [`DRAIN_WITHIN`] after the last create.
 pub async fn wait_all_resolved(run: &Run, admin: &Person, last_create: Instant) -> Option<Instant> {
+    let mut fewest = usize::MAX;
+    let mut last_progress = Instant::now();
     loop {
-        if active_tickets(run, admin).await.is_empty() {
+        let active = active_tickets(run, admin).await.len();
+        if active == 0 {
             return Some(Instant::now());
         }
-        if last_create.elapsed() > DRAIN_WITHIN {
+        if active < fewest {
+            fewest = active;
+            last_progress = Instant::now();
+        }
+        if last_progress.elapsed() > STALL_WITHIN || last_create.elapsed() > DRAIN_WITHIN {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -69,7 +77,7 @@ pub async fn stuck_tickets(run: &Run, admin: &Person) -> String {
         .await
         .body;
     format!(
-        "tickets still active {DRAIN_WITHIN:?} after the last create:\n{}\nagents: {agents}",
+        "tickets still active (none resolved for {STALL_WITHIN:?}, or {DRAIN_WITHIN:?} after the last create):\n{}\nagents: {agents}",
         report.join("\n")
     )
 }
