@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
@@ -83,10 +85,36 @@ impl MongoStore {
         db_name: &str,
         options: MongoStoreOptions,
     ) -> StoreResult<Self> {
+        Self::connect_with(uri, db_name, options, None).await
+    }
+
+    /// [`MongoStore::connect`], reporting every command the client sends to `commands` (the
+    /// driver's command monitoring): how the round-trip tests count what each operation costs.
+    /// Production connects without it.
+    ///
+    /// # Errors
+    /// As [`MongoStore::connect`].
+    #[doc(hidden)]
+    pub async fn connect_monitored(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+        commands: EventHandler<CommandEvent>,
+    ) -> StoreResult<Self> {
+        Self::connect_with(uri, db_name, options, Some(commands)).await
+    }
+
+    async fn connect_with(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+        commands: Option<EventHandler<CommandEvent>>,
+    ) -> StoreResult<Self> {
         let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
         client_options.server_selection_timeout = Some(options.server_selection_timeout);
         client_options.connect_timeout = Some(options.server_selection_timeout);
         client_options.app_name = Some("quickfix".into());
+        client_options.command_event_handler = commands;
         let client = Client::with_options(client_options).map_err(map_err)?;
         let db = client.database(db_name);
         let store = Self {
