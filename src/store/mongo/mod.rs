@@ -283,7 +283,14 @@ impl Store for MongoStore {
     }
 }
 
-/// Reads every document matching `filter`, in `sort` order, without its outbox.
+/// The largest `batchSize` the driver sends: a signed 32-bit integer, to which it adds one when
+/// it equals the limit (so the server closes the cursor at once).
+const LARGEST_BATCH: u32 = i32::MAX as u32 - 1;
+
+/// Reads every document matching `filter` (at most `limit`), in `sort` order, without its
+/// outbox. A bounded read asks for all of it in the first batch, so a page is one round trip:
+/// by default the server sends 101 documents and the rest on `getMore` (a batch still ends at
+/// 16 MiB, the server's limit).
 async fn find_many<T>(
     collection: &Collection<T>,
     filter: Document,
@@ -293,12 +300,17 @@ async fn find_many<T>(
 where
     T: serde::de::DeserializeOwned + Send + Sync,
 {
-    collection
+    let limit = limit.unwrap_or(0);
+    let mut find = collection
         .find(filter)
         .projection(doc! {"pendingEvents": 0})
         .sort(sort)
-        .limit(limit.unwrap_or(0))
-        .await
+        .limit(limit);
+    if limit > 0 {
+        find =
+            find.batch_size(u32::try_from(limit).map_or(LARGEST_BATCH, |n| n.min(LARGEST_BATCH)));
+    }
+    find.await
         .map_err(map_err)?
         .try_collect()
         .await
