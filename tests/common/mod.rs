@@ -3,6 +3,7 @@
 //! outage.
 #![allow(dead_code)]
 
+pub mod commands;
 pub mod faulty_store;
 pub mod process;
 pub mod proxy;
