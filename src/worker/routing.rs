@@ -23,26 +23,56 @@ pub async fn route(
     ticket: TicketId,
     cause: &EventMetadata,
 ) -> Result<Option<UserId>, StoreError> {
-    let routed = retry_on_conflict(move || async move {
-        let Some(current) = ctx.store.find_ticket(TicketRef::Id(ticket)).await? else {
-            return Ok(Attempt::Done(None));
-        };
-        if !current.in_backlog() || current.assignee.is_some() {
-            return Ok(Attempt::Done(None));
+    route_from(ctx, ticket, None, cause).await
+}
+
+/// [`route`], starting from `known`: the ticket as the caller has just read or written it, so
+/// the first attempt saves a read. A stale `known` costs nothing but that attempt: its
+/// conditional write loses, the slot goes back, and the next attempt reads the ticket.
+///
+/// # Errors
+/// When the store fails; the caller retries the message.
+pub async fn route_known(
+    ctx: &Context,
+    known: Ticket,
+    cause: &EventMetadata,
+) -> Result<Option<UserId>, StoreError> {
+    route_from(ctx, known.id, Some(known), cause).await
+}
+
+async fn route_from(
+    ctx: &Context,
+    ticket: TicketId,
+    mut known: Option<Ticket>,
+    cause: &EventMetadata,
+) -> Result<Option<UserId>, StoreError> {
+    let routed = retry_on_conflict(|| {
+        let known = known.take();
+        async move {
+            let current = match known {
+                Some(current) => current,
+                None => match ctx.store.find_ticket(TicketRef::Id(ticket)).await? {
+                    Some(current) => current,
+                    None => return Ok(Attempt::Done(None)),
+                },
+            };
+            if !current.in_backlog() || current.assignee.is_some() {
+                return Ok(Attempt::Done(None));
+            }
+            let Some(agent) = ctx
+                .store
+                .claim_agent(&current.category, None, ticket, ctx.clock.now())
+                .await?
+            else {
+                debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
+                return Ok(Attempt::Done(None));
+            };
+            Ok::<_, StoreError>(if assign_claimed(ctx, current, agent.id, cause).await? {
+                Attempt::Done(Some(agent.id))
+            } else {
+                Attempt::Conflict
+            })
         }
-        let Some(agent) = ctx
-            .store
-            .claim_agent(&current.category, None, ticket, ctx.clock.now())
-            .await?
-        else {
-            debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
-            return Ok(Attempt::Done(None));
-        };
-        Ok::<_, StoreError>(if assign_claimed(ctx, current, agent.id, cause).await? {
-            Attempt::Done(Some(agent.id))
-        } else {
-            Attempt::Conflict
-        })
     })
     .await?;
     Ok(routed.flatten())

@@ -8,6 +8,7 @@
 //! - `system`: the API and workers on one backend's worker queue (`on_both_backends_system!`);
 //! - `escalation`: a store, a manual clock and a worker context to run the escalation scan;
 //! - `fixtures`: records written straight to a store for the store contract suite;
+//! - `commands`: counting the commands a MongoDB client sends (the driver's command monitoring);
 //! - `faulty_store`: a store that freezes on its first ticket update, like a worker killed
 //!   mid-handler;
 //! - `process`: the `quickfix` binary as a child process;
@@ -19,6 +20,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod commands;
 pub mod escalation;
 pub mod events;
 pub mod faulty_store;

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
@@ -83,10 +85,36 @@ impl MongoStore {
         db_name: &str,
         options: MongoStoreOptions,
     ) -> StoreResult<Self> {
+        Self::connect_with(uri, db_name, options, None).await
+    }
+
+    /// [`MongoStore::connect`], reporting every command the client sends to `commands` (the
+    /// driver's command monitoring): how the round-trip tests count what each operation costs.
+    /// Production connects without it.
+    ///
+    /// # Errors
+    /// As [`MongoStore::connect`].
+    #[doc(hidden)]
+    pub async fn connect_monitored(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+        commands: EventHandler<CommandEvent>,
+    ) -> StoreResult<Self> {
+        Self::connect_with(uri, db_name, options, Some(commands)).await
+    }
+
+    async fn connect_with(
+        uri: &str,
+        db_name: &str,
+        options: MongoStoreOptions,
+        commands: Option<EventHandler<CommandEvent>>,
+    ) -> StoreResult<Self> {
         let mut client_options = ClientOptions::parse(uri).await.map_err(map_err)?;
         client_options.server_selection_timeout = Some(options.server_selection_timeout);
         client_options.connect_timeout = Some(options.server_selection_timeout);
         client_options.app_name = Some("quickfix".into());
+        client_options.command_event_handler = commands;
         let client = Client::with_options(client_options).map_err(map_err)?;
         let db = client.database(db_name);
         let store = Self {
@@ -255,7 +283,14 @@ impl Store for MongoStore {
     }
 }
 
-/// Reads every document matching `filter`, in `sort` order, without its outbox.
+/// The largest `batchSize` the driver sends: a signed 32-bit integer, to which it adds one when
+/// it equals the limit (so the server closes the cursor at once).
+const LARGEST_BATCH: u32 = i32::MAX as u32 - 1;
+
+/// Reads every document matching `filter` (at most `limit`), in `sort` order, without its
+/// outbox. A bounded read asks for all of it in the first batch, so a page is one round trip:
+/// by default the server sends 101 documents and the rest on `getMore` (a batch still ends at
+/// 16 MiB, the server's limit).
 async fn find_many<T>(
     collection: &Collection<T>,
     filter: Document,
@@ -265,12 +300,17 @@ async fn find_many<T>(
 where
     T: serde::de::DeserializeOwned + Send + Sync,
 {
-    collection
+    let limit = limit.unwrap_or(0);
+    let mut find = collection
         .find(filter)
         .projection(doc! {"pendingEvents": 0})
         .sort(sort)
-        .limit(limit.unwrap_or(0))
-        .await
+        .limit(limit);
+    if limit > 0 {
+        find =
+            find.batch_size(u32::try_from(limit).map_or(LARGEST_BATCH, |n| n.min(LARGEST_BATCH)));
+    }
+    find.await
         .map_err(map_err)?
         .try_collect()
         .await

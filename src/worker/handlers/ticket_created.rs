@@ -5,26 +5,27 @@ use super::{Context, HandlerError};
 use crate::domain::{Envelope, TicketId, TicketRef};
 use crate::store::{Attempt, retry_on_conflict};
 use crate::worker::metadata::caused_by;
-use crate::worker::routing::route;
+use crate::worker::routing::{route, route_known};
 
 pub(super) async fn handle(
     ctx: &Context,
     event: &Envelope,
     id: TicketId,
 ) -> Result<(), HandlerError> {
-    // Whether the ticket still waits for an agent once the rules are applied.
+    // The ticket as it stands once the rules are applied, if it still waits for an agent:
+    // routing starts from it rather than reading it again.
     let waiting = retry_on_conflict(move || async move {
         let Some(mut ticket) = ctx.store.find_ticket(TicketRef::Id(id)).await? else {
-            return Ok(Attempt::Done(false));
+            return Ok(Attempt::Done(None));
         };
         if !ticket.in_backlog() {
-            return Ok(Attempt::Done(false));
+            return Ok(Attempt::Done(None));
         }
         let Some(rule) = ctx
             .rules
             .best_match(ticket.title.as_str(), ticket.description.as_str())
         else {
-            return Ok(Attempt::Done(true));
+            return Ok(Attempt::Done(Some(ticket)));
         };
         let Some(applied) = ticket.raise_priority(
             rule.priority,
@@ -33,18 +34,25 @@ pub(super) async fn handle(
             ctx.clock.now(),
             caused_by(event),
         ) else {
-            return Ok(Attempt::Done(true));
+            return Ok(Attempt::Done(Some(ticket)));
         };
         if !ctx.store.update_ticket(&ticket, &[applied]).await? {
             return Ok(Attempt::Conflict);
         }
+        ticket.revision += 1;
         ctx.outbox.notify_one();
-        Ok::<_, HandlerError>(Attempt::Done(true))
+        Ok::<_, HandlerError>(Attempt::Done(Some(ticket)))
     })
     .await?;
-    // A ticket that kept changing is routed as it is.
-    if waiting.unwrap_or(true) {
-        route(ctx, id, &caused_by(event)).await?;
+    match waiting {
+        Some(Some(ticket)) => {
+            route_known(ctx, ticket, &caused_by(event)).await?;
+        }
+        Some(None) => {}
+        // A ticket that kept changing is routed as it is.
+        None => {
+            route(ctx, id, &caused_by(event)).await?;
+        }
     }
     Ok(())
 }
