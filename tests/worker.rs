@@ -217,6 +217,46 @@ async fn the_sweep_assigns_a_ticket_whose_event_was_lost(s: System) {
     assert_eq!(t.assignee.unwrap().to_string(), agent1.id);
 }
 
+async fn a_ticket_drained_before_its_created_event_gets_the_priority_rules(s: System) {
+    let customer = s.app.customer(1).await;
+    let admin = s.app.admin().await;
+    let agent1 = only_agent1_online(&s, &admin).await;
+    // No worker consumes: the sweep takes the ticket before its `ticket.created` is handled.
+    let opened = s
+        .app
+        .open_ticket(&customer, "Sign-in outage since noon", "Account")
+        .await;
+    assert_eq!(opened["priority"], "Medium", "the customer's own priority");
+    let id = opened["id"].as_str().unwrap();
+
+    let report = quickfix::worker::sweep(&s.context(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(report.assigned, 1);
+    let t = s.ticket(id).await;
+    assert_eq!(t.assignee.unwrap().to_string(), agent1.id);
+    assert_eq!(
+        t.priority,
+        Priority::Critical,
+        "the rule for `outage` applies"
+    );
+    assert!(
+        t.history
+            .iter()
+            .any(|h| h.kind == HistoryKind::PriorityChanged),
+        "{:?}",
+        t.history
+    );
+
+    // Its `ticket.created`, handled afterwards, changes nothing.
+    s.settle().await;
+    let again = s.ticket(id).await;
+    assert_eq!(again.priority, Priority::Critical);
+    assert_eq!(again.assignee, t.assignee);
+    assert_eq!(assigned_entries(&again), 1);
+    s.stop(Vec::new()).await;
+}
+
 async fn a_reopened_ticket_is_routed_again_without_overbooking(s: System) {
     let worker = s.spawn_worker();
     let customer = s.app.customer(1).await;
@@ -314,6 +354,7 @@ on_both_backends_system!(
     an_agent_going_offline_has_untouched_tickets_rerouted,
     an_agent_coming_online_takes_the_backlog,
     the_sweep_assigns_a_ticket_whose_event_was_lost,
+    a_ticket_drained_before_its_created_event_gets_the_priority_rules,
     a_reopened_ticket_is_routed_again_without_overbooking,
     an_unanswered_ticket_breaches_escalates_and_alerts_admins,
 );

@@ -45,3 +45,21 @@ pub struct Context {
     /// Whether an agent going offline has their not-yet-started tickets requeued.
     pub requeue_on_offline: bool,
 }
+
+impl Context {
+    /// Raises `ticket`'s priority by the best matching prioritisation rule, if that raises it,
+    /// and returns the `automation.prioritization_applied` event to store with the change.
+    /// Idempotent (priorities only go up), so whoever takes a ticket from the backlog first,
+    /// its `ticket.created` handler or a drain, applies the rules exactly once.
+    pub fn apply_rules(
+        &self,
+        ticket: &mut crate::domain::Ticket,
+        now: chrono::DateTime<chrono::Utc>,
+        cause: crate::domain::EventMetadata,
+    ) -> Option<crate::domain::Envelope> {
+        let rule = self
+            .rules
+            .best_match(ticket.title.as_str(), ticket.description.as_str())?;
+        ticket.raise_priority(rule.priority, &rule.keyword, &self.sla, now, cause)
+    }
+}

@@ -78,8 +78,8 @@ async fn route_from(
     Ok(routed.flatten())
 }
 
-/// Assigns `ticket` to `agent`, whose slot for it is already taken; gives the slot back if the
-/// ticket changed meanwhile. Returns whether the assignment was stored.
+/// Assigns `ticket` to `agent`, whose slot for it is already taken, with the prioritisation
+/// rules applied; gives the slot back if the ticket changed meanwhile. Returns whether the assignment was stored.
 async fn assign_claimed(
     ctx: &Context,
     mut ticket: Ticket,
@@ -87,11 +87,18 @@ async fn assign_claimed(
     cause: &EventMetadata,
 ) -> Result<bool, StoreError> {
     let now = ctx.clock.now();
-    let Ok(event) = ticket.assign(agent, "system", None, now, cause.clone()) else {
+    // A ticket drained from the backlog before its `ticket.created` was handled gets its
+    // prioritisation here, in the same write as the assignment.
+    let mut events: Vec<_> = ctx
+        .apply_rules(&mut ticket, now, cause.clone())
+        .into_iter()
+        .collect();
+    let Ok(assigned) = ticket.assign(agent, "system", None, now, cause.clone()) else {
         ctx.store.release_slot(agent, ticket.id).await?;
         return Ok(false);
     };
-    if !commit_claimed(ctx.store.as_ref(), &ticket, agent, &[event], None).await? {
+    events.push(assigned);
+    if !commit_claimed(ctx.store.as_ref(), &ticket, agent, &events, None).await? {
         return Ok(false);
     }
     ctx.outbox.notify_one();

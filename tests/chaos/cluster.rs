@@ -108,7 +108,6 @@ impl Cluster {
     pub fn start_api(&self, name: &str, index: usize) {
         let mut cmd = quickfix();
         cmd.arg("api");
-        self.settings.common_env(&mut cmd);
         cmd.env("JWT_SECRET", &self.settings.jwt_secret)
             .env(
                 "QUICKFIX_ADDR",
@@ -120,6 +119,8 @@ impl Cluster {
             .env("QUICKFIX_SIGN_IN_BURST", "100000")
             .env("QUICKFIX_ACCOUNT_FAILURES_BURST", "100000")
             .env("QUICKFIX_SOCKET_CONNECTS_BURST", "100000");
+        // Last, so that a test's `extra_env` overrides what is set above.
+        self.settings.common_env(&mut cmd);
         self.spawn(name, cmd);
     }
 
@@ -127,13 +128,14 @@ impl Cluster {
     pub fn start_worker(&self, name: &str) {
         let mut cmd = quickfix();
         cmd.arg("worker");
-        self.settings.common_env(&mut cmd);
         cmd.env("SQS_QUEUE_URL", &self.settings.queue_url)
             .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .env("WORKER_WAIT_SECONDS", "1")
             .env("WORKER_VISIBILITY_TIMEOUT_SECONDS", "10")
             .env("WORKER_SWEEP_INTERVAL_SECONDS", "2")
             .env("WORKER_HOLD_GRACE_SECONDS", "5");
+        // Last, so that a test's `extra_env` overrides what is set above.
+        self.settings.common_env(&mut cmd);
         self.spawn(name, cmd);
     }
 

@@ -21,19 +21,7 @@ pub(super) async fn handle(
         if !ticket.in_backlog() {
             return Ok(Attempt::Done(None));
         }
-        let Some(rule) = ctx
-            .rules
-            .best_match(ticket.title.as_str(), ticket.description.as_str())
-        else {
-            return Ok(Attempt::Done(Some(ticket)));
-        };
-        let Some(applied) = ticket.raise_priority(
-            rule.priority,
-            &rule.keyword,
-            &ctx.sla,
-            ctx.clock.now(),
-            caused_by(event),
-        ) else {
+        let Some(applied) = ctx.apply_rules(&mut ticket, ctx.clock.now(), caused_by(event)) else {
             return Ok(Attempt::Done(Some(ticket)));
         };
         if !ctx.store.update_ticket(&ticket, &[applied]).await? {
