@@ -288,20 +288,6 @@ on_both_stores!(
     the_scan_reads_only_due_active_tickets,
 );
 
-/// The stages of a winning plan, outermost first.
-fn stages(plan: &mongodb::bson::Document) -> Vec<(String, Option<String>)> {
-    let mut out = Vec::new();
-    let mut at = Some(plan);
-    while let Some(stage) = at {
-        out.push((
-            stage.get_str("stage").unwrap_or("?").to_owned(),
-            stage.get_str("indexName").ok().map(str::to_owned),
-        ));
-        at = stage.get_document("inputStage").ok();
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_escalation_scan_runs_on_its_index() {
     let Some(store) = common::mongo_store().await else {
@@ -313,7 +299,7 @@ async fn the_escalation_scan_runs_on_its_index() {
         s.open(seq, Priority::Medium).await;
     }
     let plan = store.explain_sla_scan(t0(), 500).await.unwrap();
-    let stages = stages(&plan);
+    let stages = common::commands::stages(&plan);
     assert!(
         stages.iter().any(|(stage, index)| stage == "IXSCAN"
             && index.as_deref() == Some(quickfix::SLA_CHECK_INDEX)),
