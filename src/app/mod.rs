@@ -18,7 +18,7 @@ use tracing::info;
 use crate::api::ApiLimits;
 use crate::auth::{PasswordWork, TokenKeys};
 use crate::bus::Publisher;
-use crate::config::{MongoArgs, SlaArgs};
+use crate::config::{MongoArgs, ServeArgs, SlaArgs};
 use crate::defaults;
 use crate::domain::{Categories, Clock, Priority, SlaPolicy};
 use crate::outbox::RelaySettings;
@@ -78,6 +78,18 @@ impl Default for AccessSettings {
                 Duration::from_millis(defaults::HASH_WAIT_MS),
             ),
             customer_max_priority: defaults::CUSTOMER_MAX_PRIORITY,
+        }
+    }
+}
+
+impl AccessSettings {
+    /// From the settings of a command that serves the API.
+    pub fn from_args(serve: &ServeArgs) -> Self {
+        Self {
+            auth_cache: Duration::from_secs(serve.tokens.auth_cache_seconds),
+            session_check: Duration::from_secs(serve.tokens.session_check_seconds),
+            passwords: serve.limits.password_work(),
+            customer_max_priority: serve.customer_max_priority,
         }
     }
 }

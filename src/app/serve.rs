@@ -8,7 +8,9 @@ use secrecy::SecretString;
 use tracing::{info, warn};
 
 use super::worker::{spawn_worker, worker_context};
-use super::{AppConfig, Server, cancel_on_signal, categories, mongo_store, sla_policy};
+use super::{
+    AccessSettings, AppConfig, Server, cancel_on_signal, categories, mongo_store, sla_policy,
+};
 use crate::auth::TokenKeys;
 use crate::bus::{MemoryTopic, MemoryTopology, Publisher, SnsPublisher, TopologySpec, aws_config};
 use crate::config::{ApiArgs, BusKind, DevArgs, ServeArgs, StoreKind};
@@ -39,7 +41,7 @@ fn app_config(
         sla: sla_policy(&serve.sla)?,
         relay: serve.outbox.relay(),
         limits: serve.limits.api_limits(),
-        access: serve.access(),
+        access: AccessSettings::from_args(serve),
         metrics_addr: serve.metrics_addr,
     })
 }
@@ -108,14 +110,6 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     });
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let accounts = demo::seed(
-        store.as_ref(),
-        &categories(&serve.categories)?,
-        clock.as_ref(),
-        &args.demo_password,
-    )
-    .await
-    .context("Failed to create the demo accounts")?;
     let topology = MemoryTopology::provision(&TopologySpec {
         visibility_timeout: std::time::Duration::from_secs(args.worker.visibility_timeout_seconds),
         ..TopologySpec::default()
@@ -127,6 +121,14 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         topology.topic.clone(),
         clock.clone(),
     )?;
+    let accounts = demo::seed(
+        store.as_ref(),
+        &config.categories,
+        clock.as_ref(),
+        &args.demo_password,
+    )
+    .await
+    .context("Failed to create the demo accounts")?;
     let sla = config.sla.clone();
     if !serve.addr.ip().is_loopback() {
         warn!(

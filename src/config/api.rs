@@ -148,18 +148,6 @@ fn parse_priority(raw: &str) -> Result<Priority, String> {
     Priority::parse_field("priority", raw).map_err(|e| e.message)
 }
 
-impl ServeArgs {
-    /// How sessions and passwords are handled, and what customers may choose.
-    pub fn access(&self) -> crate::app::AccessSettings {
-        crate::app::AccessSettings {
-            auth_cache: Duration::from_secs(self.tokens.auth_cache_seconds),
-            session_check: Duration::from_secs(self.tokens.session_check_seconds),
-            passwords: self.limits.password_work(),
-            customer_max_priority: self.customer_max_priority,
-        }
-    }
-}
-
 impl TokenArgs {
     /// Token lifetime.
     pub fn ttl(&self) -> Duration {

@@ -177,7 +177,10 @@ fn runtime_defaults_are_the_command_line_defaults() {
     let Command::Api(api) = parse(&["quickfix", "api"]).unwrap().command else {
         unreachable!()
     };
-    let (parsed, default) = (api.serve.access(), crate::app::AccessSettings::default());
+    let (parsed, default) = (
+        crate::app::AccessSettings::from_args(&api.serve),
+        crate::app::AccessSettings::default(),
+    );
     assert_eq!(parsed.auth_cache, default.auth_cache);
     assert_eq!(parsed.session_check, default.session_check);
     assert_eq!(parsed.customer_max_priority, default.customer_max_priority);

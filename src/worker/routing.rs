@@ -79,7 +79,8 @@ async fn route_from(
 }
 
 /// Assigns `ticket` to `agent`, whose slot for it is already taken, with the prioritisation
-/// rules applied; gives the slot back if the ticket changed meanwhile. Returns whether the assignment was stored.
+/// rules applied; gives the slot back if the ticket changed meanwhile. Returns whether the
+/// assignment was stored.
 async fn assign_claimed(
     ctx: &Context,
     mut ticket: Ticket,
