@@ -1,6 +1,6 @@
 //! The store contract for the outbox: events kept in order until cleared, leased to one relay
 //! until cleared or expired, renewed only by the relay that still holds them, claimed once by
-//! concurrent relays, and agent events not starved by a backlog of ticket events. Every test
+//! concurrent relays, held outboxes passed over for free ones, and agent events not starved by a backlog of ticket events. Every test
 //! runs against the in-memory store and against MongoDB (a fresh database per test).
 
 mod common;
@@ -248,6 +248,24 @@ async fn a_backlog_of_ticket_events_does_not_starve_agent_events(store: Arc<dyn 
     );
 }
 
+async fn a_relay_passes_over_outboxes_other_relays_hold(store: Arc<dyn Store>) {
+    let requester = UserId::generate();
+    for _ in 0..5 {
+        insert_ticket(store.as_ref(), requester, "Billing", Priority::Low).await;
+    }
+    let t0 = now();
+    let first = store.claim_events(&lease("a", t0, 30), 3).await.unwrap();
+    assert_eq!(first.len(), 3);
+    // The oldest three are held: the next relay's batch is the two after them, not nothing.
+    let second = store.claim_events(&lease("b", t0, 30), 3).await.unwrap();
+    let mut owners: Vec<OutboxOwner> = first.iter().chain(&second).map(|p| p.owner).collect();
+    owners.sort();
+    owners.dedup();
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(owners.len(), 5, "every outbox claimed once: {owners:?}");
+    assert!(second.iter().all(|p| !p.taken_over));
+}
+
 async fn concurrent_relays_claim_each_outbox_once(store: Arc<dyn Store>) {
     let requester = UserId::generate();
     for _ in 0..20 {
@@ -280,6 +298,7 @@ on_both_stores!(
     outbox_keeps_events_in_order_until_cleared,
     an_outbox_is_leased_to_one_relay_until_cleared_or_expired,
     concurrent_relays_claim_each_outbox_once,
+    a_relay_passes_over_outboxes_other_relays_hold,
     a_relay_renews_only_the_leases_it_still_holds,
     a_backlog_of_ticket_events_does_not_starve_agent_events,
 );

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use mongodb::action::Action;
 use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 use tracing::instrument;
@@ -20,17 +21,9 @@ impl AgentSlots for MongoStore {
         ticket: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        let mut filter = claimable();
+        let mut filter = claimable(ticket);
         filter.insert("_id", agent.to_string());
-        filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
-        self.users
-            .find_one_and_update(filter, hold_update(ticket, now))
-            .projection(doc! {"pendingEvents": 0})
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_err)?
-            .map(UserDoc::into_domain)
-            .transpose()
+        self.hold(filter, None, ticket, now).await
     }
 
     #[instrument(skip_all, fields(category = category.as_str(), ticket_id = %ticket))]
@@ -41,22 +34,14 @@ impl AgentSlots for MongoStore {
         ticket: TicketId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>> {
-        let mut filter = claimable();
+        let mut filter = claimable(ticket);
         filter.insert("agent.skills", category.as_str());
         if let Some(tier) = tier {
             filter.insert("agent.tier", tier.as_str());
         }
-        filter.insert("agent.holds.ticket", doc! {"$ne": ticket.to_string()});
-        self.users
-            .find_one_and_update(filter, hold_update(ticket, now))
-            // `User::routing_key`: least loaded, longest idle (null first), oldest account.
-            .sort(doc! {"agent.load": 1, "agent.lastAssignedAt": 1, "_id": 1})
-            .projection(doc! {"pendingEvents": 0})
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_err)?
-            .map(UserDoc::into_domain)
-            .transpose()
+        // `User::routing_key`: least loaded, longest idle (null first), oldest account.
+        let order = doc! {"agent.load": 1, "agent.lastAssignedAt": 1, "_id": 1};
+        self.hold(filter, Some(order), ticket, now).await
     }
 
     #[instrument(skip_all, fields(agent_id = %agent, ticket_id = %ticket))]
@@ -77,15 +62,37 @@ impl AgentSlots for MongoStore {
     }
 }
 
-/// Agents that can take a slot now: [`AgentProfile::can_take`] as a filter (the check for
-/// the ticket itself is added by each claim).
+impl MongoStore {
+    /// Takes a slot for `ticket` from the first agent `filter` matches in `order`, in one
+    /// conditional update; the agent as it is after, or `None` when none matched.
+    async fn hold(
+        &self,
+        filter: Document,
+        order: Option<Document>,
+        ticket: TicketId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        self.users
+            .find_one_and_update(filter, hold_update(ticket, now))
+            .optional(order, |claim, order| claim.sort(order))
+            .projection(doc! {"pendingEvents": 0})
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_err)?
+            .map(UserDoc::into_domain)
+            .transpose()
+    }
+}
+
+/// Agents that can take a slot for `ticket` now: [`AgentProfile::can_take`] as a filter.
 ///
 /// [`AgentProfile::can_take`]: crate::domain::AgentProfile::can_take
-pub(super) fn claimable() -> Document {
+pub(super) fn claimable(ticket: TicketId) -> Document {
     doc! {
         "role": Role::Agent.as_str(),
         "agent.presence": Presence::Online.as_str(),
         "agent.freeSlots": {"$gt": 0_i64},
+        "agent.holds.ticket": {"$ne": ticket.to_string()},
     }
 }
 
