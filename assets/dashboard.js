@@ -1,6 +1,6 @@
 "use strict";
 const EVENTS = ["ticketAssigned", "complaintUpdated", "ticketEscalated", "slaBreached",
-                "agentAvailabilityChanged", "ticketChanged"];
+                "agentAvailabilityChanged", "ticketChanged", "ticketReplied", "noteAdded"];
 let session = JSON.parse(sessionStorage.getItem("quickfix") || "null");
 let socket = null;
 // The ticket shown in the detail pane (its COMP-number), if any.
@@ -67,10 +67,17 @@ async function showDetail(id) {
   selected = id;
   document.querySelectorAll(".selected").forEach((el) => el.classList.remove("selected"));
   document.querySelectorAll(`[data-ticket="${CSS.escape(id)}"]`).forEach((el) => el.classList.add("selected"));
-  const [t, events] = await Promise.all([
+  const [t, events, thread] = await Promise.all([
     api("GET", `/api/complaints/${encodeURIComponent(id)}`),
     api("GET", `/api/complaints/${encodeURIComponent(id)}/events`),
+    api("GET", `/api/complaints/${encodeURIComponent(id)}/messages`),
   ]);
+  // The server sends a customer the replies only; notes are marked for the staff.
+  $("thread").innerHTML = thread.items.map((m) => `<li class="${text(m.visibility)}" data-message="${text(m.id)}">
+    <time>${when(m.at)}</time> <b>${text(m.authorId === session.user.id ? "you" : who(m.authorId))}</b>
+    <span class="role">${text(m.authorRole)}${m.visibility === "internal" ? " · internal note" : ""}</span>
+    <p>${text(m.body)}</p></li>`).join("") || "<li class=\"empty\">No messages yet.</li>";
+  $("note-button").hidden = session.user.role === "customer";
   $("detail-section").hidden = false;
   $("detail-title").textContent = `${t.complaintId} ${t.title}`;
   const fields = {status: t.status, priority: t.priority, category: t.category,
@@ -188,6 +195,18 @@ $("mine").addEventListener("click", async (e) => {
   await api("PATCH", `/api/complaints/${id}/status`, {status}).catch((err) => feed("error", err.message));
   await refresh();
   refreshDetail();
+});
+
+// Reply or note on the ticket in the detail pane: the button pressed says which.
+$("message-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const kind = e.submitter && e.submitter.dataset.kind || "replies";
+  try {
+    await api("POST", `/api/complaints/${encodeURIComponent(selected)}/${kind}`, {body: e.target.body.value});
+    e.target.reset();
+    $("message-error").textContent = "";
+    refreshDetail();
+  } catch (err) { $("message-error").textContent = err.message; }
 });
 
 for (const [button, presence] of [["go-online", "online"], ["go-offline", "offline"]]) {

@@ -309,7 +309,7 @@ async fn history(
 
 /// Applies `change` to the current ticket and stores it with its events, retrying when a
 /// concurrent writer got there first.
-async fn modify_ticket<F>(
+pub(super) async fn modify_ticket<F>(
     state: &AppState,
     id: &str,
     who: &Principal,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{HashingError, SessionError};
-use crate::domain::{StatusChangeError, ValidationError};
+use crate::domain::{ConversationError, StatusChangeError, ValidationError};
 use crate::store::StoreError;
 
 /// An error answer. Internal causes are logged here and never sent to the client.
@@ -247,6 +247,16 @@ impl From<StatusChangeError> for ApiError {
             StatusChangeError::IllegalTransition { .. } => {
                 Self::conflict_on("status", err.to_string())
             }
+        }
+    }
+}
+
+impl From<ConversationError> for ApiError {
+    fn from(err: ConversationError) -> Self {
+        match err {
+            ConversationError::Forbidden(why) => Self::forbidden(why),
+            ConversationError::Closed => Self::conflict_on("status", err.to_string()),
+            ConversationError::Full { .. } => Self::conflict(err.to_string()),
         }
     }
 }

@@ -293,7 +293,8 @@ async fn parse_search(
     }))
 }
 
-/// A ticket's events, causes before effects (whoever may read the ticket).
+/// A ticket's events, causes before effects (whoever may read the ticket; internal notes'
+/// events for the staff only).
 #[utoipa::path(get, path = "/api/complaints/{id}/events", operation_id = "getTicketEvents", tag = "events",
     params(("id" = String, Path, description = "Ticket id or COMP-number")),
     security(("bearer" = [])),
@@ -306,7 +307,13 @@ async fn timeline(
 ) -> Result<Json<EventTimeline>, ApiError> {
     let ticket = find_visible(&state, &id, &auth.0).await?;
     let events = ticket_timeline(state.store.event_log().as_ref(), ticket.id).await?;
+    // A customer never reads a staff-only event (an internal note's).
+    let staff = auth.0.role != Role::Customer;
     Ok(Json(EventTimeline {
-        items: events.iter().map(EventView::from).collect(),
+        items: events
+            .iter()
+            .filter(|e| staff || !e.envelope.event_type().is_staff_only())
+            .map(EventView::from)
+            .collect(),
     }))
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod agents;
 mod complaints;
+mod conversation;
 mod dashboard;
 mod error;
 mod events;
@@ -98,6 +99,7 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         .merge(accounts::router(&state.guards))
         .merge(users::router())
         .merge(complaints::router())
+        .merge(conversation::router())
         .merge(events::router())
         .merge(agents::router())
         .merge(notifications::router())

@@ -12,8 +12,8 @@ use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, T
 use utoipa::openapi::{KnownFormat, RefOr, Schema, SchemaFormat};
 
 use crate::domain::{
-    AgentProfile, Availability, Description, EventType, HistoryKind, NotificationKind, Presence,
-    Priority, Role, Status, Tier, Title,
+    AgentProfile, Availability, Description, EventType, HistoryKind, MessageBody, NotificationKind,
+    Presence, Priority, Role, Status, Tier, Title, Visibility,
 };
 
 /// Characters Rust's `str::trim` removes (the Unicode `White_Space` property), as a regex class
@@ -84,6 +84,20 @@ pub fn description() -> Object {
             "1 to 5,000 characters (surrounding whitespace is trimmed).",
         ))
         .build()
+}
+
+/// A reply's or a note's text.
+pub fn message_body() -> Object {
+    text(1, MessageBody::MAX_CHARS)
+        .description(Some(
+            "Plain text, 1 to 5,000 characters (surrounding whitespace is trimmed).",
+        ))
+        .build()
+}
+
+/// Who may read a message: `public` (a reply) or `internal` (a note, staff only).
+pub fn visibility() -> Object {
+    one_of(Visibility::ALL.iter().map(|v| v.as_str())).build()
 }
 
 /// A person's display name.

@@ -6,6 +6,7 @@
 mod assignment;
 mod calendar;
 mod clock;
+mod conversation;
 mod error;
 mod event;
 mod named;
@@ -19,10 +20,14 @@ mod user;
 pub use assignment::RoutingKey;
 pub use calendar::{BusinessHours, Calendar};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversation::{
+    ConversationError, MAX_MESSAGES, Message, MessageBody, MessageId, Visibility,
+};
 pub use error::ValidationError;
 pub use event::payload::{
-    AgentAvailabilityChanged, PrioritizationApplied, SlaAlert, TicketAssigned, TicketCreated,
-    TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged, payload_schema,
+    AgentAvailabilityChanged, MessageAdded, PrioritizationApplied, SlaAlert, TicketAssigned,
+    TicketCreated, TicketEscalated, TicketRequeued, TicketResolved, TicketStatusChanged,
+    payload_schema,
 };
 pub use event::{
     BadCursor, DEFAULT_RETENTION, Envelope, EnvelopeError, Event, EventCursor, EventMetadata,

@@ -21,6 +21,11 @@ named_enum!(
         SlaBreached = "slaBreached",
         /// An agent's availability changed (to admins).
         AgentAvailabilityChanged = "agentAvailabilityChanged",
+        /// A reply on the recipient's ticket: the staff's to its requester, the requester's to
+        /// its agent.
+        TicketReplied = "ticketReplied",
+        /// An internal note on a ticket the recipient (its agent) holds; staff only.
+        NoteAdded = "noteAdded",
     }
 );
 

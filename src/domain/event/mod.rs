@@ -51,11 +51,17 @@ pub enum EventType {
     /// A ticket missed an SLA target.
     #[serde(rename = "sla.breach")]
     SlaBreach,
+    /// A public reply was added to a ticket's conversation.
+    #[serde(rename = "ticket.replied")]
+    TicketReplied,
+    /// An internal note (staff only) was added to a ticket's conversation.
+    #[serde(rename = "ticket.note_added")]
+    TicketNoteAdded,
 }
 
 /// The event types the worker queue subscribes to (its SNS filter policy): those it routes on,
 /// and those that notify someone.
-pub const WORKER_EVENT_TYPES: [EventType; 8] = [
+pub const WORKER_EVENT_TYPES: [EventType; 10] = [
     EventType::TicketCreated,
     EventType::TicketResolved,
     EventType::AgentAvailabilityChanged,
@@ -64,17 +70,21 @@ pub const WORKER_EVENT_TYPES: [EventType; 8] = [
     EventType::TicketRequeued,
     EventType::TicketEscalated,
     EventType::SlaBreach,
+    EventType::TicketReplied,
+    EventType::TicketNoteAdded,
 ];
 
 impl EventType {
     /// All event types, in documentation order.
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         EventType::TicketCreated,
         EventType::TicketAssigned,
         EventType::TicketStatusChanged,
         EventType::TicketResolved,
         EventType::TicketEscalated,
         EventType::TicketRequeued,
+        EventType::TicketReplied,
+        EventType::TicketNoteAdded,
         EventType::AgentAvailabilityChanged,
         EventType::PrioritizationApplied,
         EventType::SlaWarning,
@@ -108,7 +118,17 @@ impl EventType {
             EventType::PrioritizationApplied => "A prioritisation rule raised a ticket's priority.",
             EventType::SlaWarning => "A ticket is close to missing an SLA target.",
             EventType::SlaBreach => "A ticket missed an SLA target.",
+            EventType::TicketReplied => "A public reply was added to a ticket's conversation.",
+            EventType::TicketNoteAdded => {
+                "An internal note was added to a ticket's conversation (staff only)."
+            }
         }
+    }
+
+    /// Whether only the staff may see events of the type: an internal note's, whose text is
+    /// never shown to a customer.
+    pub fn is_staff_only(self) -> bool {
+        self == EventType::TicketNoteAdded
     }
 
     /// The wire name, e.g. `ticket.created`.
@@ -124,6 +144,8 @@ impl EventType {
             EventType::PrioritizationApplied => "automation.prioritization_applied",
             EventType::SlaWarning => "sla.warning",
             EventType::SlaBreach => "sla.breach",
+            EventType::TicketReplied => "ticket.replied",
+            EventType::TicketNoteAdded => "ticket.note_added",
         }
     }
 }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::EventType;
 use crate::domain::{
-    Availability, ComplaintId, Presence, Priority, SlaTarget, Status, TicketId, Tier, UserId,
+    Availability, ComplaintId, MessageId, Presence, Priority, Role, SlaTarget, Status, TicketId,
+    Tier, UserId,
 };
 
 /// `ticket.created`: a customer opened a ticket (the original QuickFix payload, which is
@@ -161,6 +162,26 @@ pub struct SlaAlert {
     pub rule: String,
 }
 
+/// `ticket.replied` and `ticket.note_added`: a message was added to a ticket's conversation, a
+/// public reply or an internal note. A note's event goes to the staff only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageAdded {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    /// The requester.
+    pub user_id: UserId,
+    pub title: String,
+    pub status: Status,
+    pub assigned_to: Option<UserId>,
+    pub message_id: MessageId,
+    pub author_id: UserId,
+    /// The author's role: a customer's reply is answered by the staff, and the other way round.
+    pub author_role: Role,
+    /// The text, up to 5,000 characters.
+    pub body: String,
+}
+
 /// One event of the catalog, with its typed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -174,6 +195,8 @@ pub enum Event {
     PrioritizationApplied(PrioritizationApplied),
     SlaWarning(SlaAlert),
     SlaBreach(SlaAlert),
+    TicketReplied(MessageAdded),
+    TicketNoteAdded(MessageAdded),
 }
 
 /// Why a payload could not be read.
@@ -208,6 +231,8 @@ impl Event {
             Self::PrioritizationApplied(_) => EventType::PrioritizationApplied,
             Self::SlaWarning(_) => EventType::SlaWarning,
             Self::SlaBreach(_) => EventType::SlaBreach,
+            Self::TicketReplied(_) => EventType::TicketReplied,
+            Self::TicketNoteAdded(_) => EventType::TicketNoteAdded,
         }
     }
 
@@ -222,6 +247,7 @@ impl Event {
             Self::TicketRequeued(p) => Some(p.ticket_id),
             Self::PrioritizationApplied(p) => Some(p.ticket_id),
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(p.ticket_id),
+            Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(p.ticket_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -237,6 +263,7 @@ impl Event {
             Self::TicketRequeued(p) => Some(&p.complaint_id),
             Self::PrioritizationApplied(p) => Some(&p.complaint_id),
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(&p.complaint_id),
+            Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(&p.complaint_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -256,6 +283,7 @@ impl Event {
             Self::AgentAvailabilityChanged(p) => serde_json::to_value(p),
             Self::PrioritizationApplied(p) => serde_json::to_value(p),
             Self::SlaWarning(p) | Self::SlaBreach(p) => serde_json::to_value(p),
+            Self::TicketReplied(p) | Self::TicketNoteAdded(p) => serde_json::to_value(p),
         };
         value.expect("BUG: an event payload is not JSON")
     }
@@ -305,6 +333,8 @@ impl Event {
             PrioritizationApplied,
             SlaWarning,
             SlaBreach,
+            TicketReplied,
+            TicketNoteAdded,
         ))
     }
 }
@@ -326,6 +356,9 @@ pub fn payload_schema(
         }
         EventType::PrioritizationApplied => generator.subschema_for::<PrioritizationApplied>(),
         EventType::SlaWarning | EventType::SlaBreach => generator.subschema_for::<SlaAlert>(),
+        EventType::TicketReplied | EventType::TicketNoteAdded => {
+            generator.subschema_for::<MessageAdded>()
+        }
     }
 }
 

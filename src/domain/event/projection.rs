@@ -124,6 +124,9 @@ impl TicketAsOf {
             }
             // A warning or a breach is recorded in the history; the ticket's fields stay.
             Event::SlaWarning(_) | Event::SlaBreach(_) => {}
+            // A reply is a change the requester sees; a note is not.
+            Event::TicketReplied(_) => self.updated_at = at,
+            Event::TicketNoteAdded(_) => {}
         }
     }
 }

@@ -44,6 +44,7 @@ impl Ticket {
                 to: Some(Status::Open.to_string()),
                 note: None,
             }],
+            messages: Vec::new(),
             sla: policy.start(new.priority, now),
             revision: 0,
         };

@@ -1,6 +1,7 @@
 //! Tickets: their ids, fields and history, and (in the submodules) how they move through
 //! their life and their SLA.
 
+mod conversation;
 mod lifecycle;
 mod sla;
 #[cfg(test)]
@@ -20,7 +21,7 @@ use super::event::payload::{
 use super::named::text_serde;
 use super::sla::TicketSla;
 use super::status::{Priority, Status};
-use super::{Envelope, Event, EventMetadata, Principal, Role, UserId, ValidationError};
+use super::{Envelope, Event, EventMetadata, Message, Principal, Role, UserId, ValidationError};
 
 /// A ticket's internal id: a time-ordered UUID (v7), so sorting by id sorts by creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -309,6 +310,10 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Every change, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// The conversation: replies and notes, oldest first (at most [`MAX_MESSAGES`]).
+    ///
+    /// [`MAX_MESSAGES`]: crate::domain::MAX_MESSAGES
+    pub messages: Vec<Message>,
     /// Service-level targets, their due times and the escalation level.
     pub sla: TicketSla,
     /// Bumped by the store on every write; updates are conditional on it.

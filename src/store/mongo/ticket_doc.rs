@@ -8,8 +8,8 @@ use super::outbox_doc::outbox_entries;
 use super::sla_doc::SlaDoc;
 use super::{bson_time, chrono_time, corrupt, rev};
 use crate::domain::{
-    Category, ComplaintId, Description, Envelope, HistoryEntry, Priority, Status, Ticket, TicketId,
-    Title, UserId,
+    Category, ComplaintId, Description, Envelope, HistoryEntry, Message, MessageBody, MessageId,
+    Priority, Role, Status, Ticket, TicketId, Title, UserId, Visibility,
 };
 use crate::store::StoreResult;
 
@@ -22,6 +22,43 @@ pub(super) struct HistoryDoc {
     pub(super) from: Option<String>,
     pub(super) to: Option<String>,
     pub(super) note: Option<String>,
+}
+
+/// One message of the conversation.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct MessageDoc {
+    pub(super) id: String,
+    pub(super) author: String,
+    pub(super) author_role: Role,
+    pub(super) visibility: Visibility,
+    pub(super) body: String,
+    pub(super) at: bson::DateTime,
+}
+
+impl MessageDoc {
+    fn from_domain(m: &Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            author: m.author.to_string(),
+            author_role: m.author_role,
+            visibility: m.visibility,
+            body: m.body.as_str().to_owned(),
+            at: bson_time(m.at),
+        }
+    }
+
+    fn into_domain(self) -> StoreResult<Message> {
+        let bad = |e: crate::domain::ValidationError| corrupt("message", e.to_string());
+        Ok(Message {
+            id: MessageId::parse(&self.id).map_err(bad)?,
+            author: UserId::parse("author", &self.author).map_err(bad)?,
+            author_role: self.author_role,
+            visibility: self.visibility,
+            body: MessageBody::parse("body", &self.body).map_err(bad)?,
+            at: chrono_time(self.at),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -44,6 +81,9 @@ pub(super) struct TicketDoc {
     pub(super) assigned_at: Option<bson::DateTime>,
     pub(super) resolved_at: Option<bson::DateTime>,
     pub(super) history: Vec<HistoryDoc>,
+    /// Absent in tickets stored before conversations.
+    #[serde(default)]
+    pub(super) messages: Vec<MessageDoc>,
     pub(super) sla: SlaDoc,
     pub(super) revision: i64,
     #[serde(default)]
@@ -81,6 +121,7 @@ impl TicketDoc {
                     note: h.note.clone(),
                 })
                 .collect(),
+            messages: t.messages.iter().map(MessageDoc::from_domain).collect(),
             sla: SlaDoc::from_domain(t),
             revision: rev(t.revision),
             outbox_pending: !pending_events.is_empty(),
@@ -121,6 +162,11 @@ impl TicketDoc {
                     note: h.note,
                 })
                 .collect(),
+            messages: self
+                .messages
+                .into_iter()
+                .map(MessageDoc::into_domain)
+                .collect::<StoreResult<_>>()?,
             sla: self.sla.into_domain(),
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("ticket", "negative revision".into()))?,

@@ -3,6 +3,7 @@
 //! duplicated message changes nothing.
 
 mod agent_availability_changed;
+mod conversation;
 mod notify;
 mod ticket_created;
 mod ticket_resolved;
@@ -46,6 +47,9 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
         | Event::TicketStatusChanged(_)
         | Event::TicketEscalated(_)
         | Event::SlaBreach(_) => notify::handle(ctx, event).await,
+        Event::TicketReplied(added) | Event::TicketNoteAdded(added) => {
+            conversation::handle(ctx, event, added).await
+        }
         Event::PrioritizationApplied(_) | Event::SlaWarning(_) => Ok(()),
     }
 }

@@ -52,6 +52,8 @@ variable "worker_event_types" {
     "ticket.requeued",
     "ticket.escalated",
     "sla.breach",
+    "ticket.replied",
+    "ticket.note_added",
   ]
 }
 
