@@ -22,6 +22,8 @@ struct SlaFile {
     targets: BTreeMap<Priority, TargetsFile>,
     business_hours: Option<BusinessHoursFile>,
     escalation: Option<Vec<RuleFile>>,
+    /// How long a ticket may wait on the customer (`Pending`) before it is resolved, e.g. `7d`.
+    pending_resolve_after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,12 +121,17 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
             })
             .collect::<Result<_, ValidationError>>()?,
     };
+    let pending_resolve_after = match &file.pending_resolve_after {
+        Some(raw) => duration("pending_resolve_after", raw)?,
+        None => defaults.pending_resolve_after(),
+    };
     Ok(SlaPolicy::new(
         |p| targets[&p],
         file.warning_fraction.unwrap_or(defaults.warning_fraction()),
         calendar,
         rules,
-    )?)
+    )?
+    .with_pending_resolve_after(pending_resolve_after)?)
 }
 
 /// `15m`, `4h`, `1h 30m`, `3days`.

@@ -168,7 +168,14 @@ async fn the_scan_reads_only_due_active_tickets(store: Arc<dyn Store>) {
     };
     let mut resolved = done.clone();
     let events = resolved
-        .change_status(&principal, Status::Resolved, None, t0(), meta())
+        .change_status(
+            &principal,
+            Status::Resolved,
+            None,
+            &quickfix::domain::SlaPolicy::default(),
+            t0(),
+            meta(),
+        )
         .unwrap();
     assert!(s.store.update_ticket(&resolved, &events).await.unwrap());
 

@@ -98,7 +98,14 @@ async fn updates_apply_only_at_the_expected_revision(store: Arc<dyn Store>) {
 
     let mut first = ticket.clone();
     let events = first
-        .change_status(&admin, Status::Closed, Some("spam".into()), now(), meta())
+        .change_status(
+            &admin,
+            Status::Closed,
+            Some("spam".into()),
+            &quickfix::domain::SlaPolicy::default(),
+            now(),
+            meta(),
+        )
         .unwrap();
     assert!(store.update_ticket(&first, &events).await.unwrap());
 
@@ -134,7 +141,14 @@ async fn changed_tickets_are_listed_oldest_change_first(store: Arc<dyn Store>) {
         role: Role::Admin,
     };
     let events = changed
-        .change_status(&admin, Status::Closed, None, later, meta())
+        .change_status(
+            &admin,
+            Status::Closed,
+            None,
+            &quickfix::domain::SlaPolicy::default(),
+            later,
+            meta(),
+        )
         .unwrap();
     assert!(store.update_ticket(&changed, &events).await.unwrap());
     let since_second = store

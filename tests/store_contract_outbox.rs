@@ -23,7 +23,14 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
     };
     let mut changed = ticket.clone();
     let more = changed
-        .change_status(&admin, Status::Closed, None, now(), meta())
+        .change_status(
+            &admin,
+            Status::Closed,
+            None,
+            &quickfix::domain::SlaPolicy::default(),
+            now(),
+            meta(),
+        )
         .unwrap();
     assert!(store.update_ticket(&changed, &more).await.unwrap());
     let agent = online_agent(store.as_ref(), "outbox@example.com").await;
@@ -105,7 +112,14 @@ async fn an_outbox_is_leased_to_one_relay_until_cleared_or_expired(store: Arc<dy
     };
     let mut closed = ticket.clone();
     let events = closed
-        .change_status(&admin, Status::Closed, None, now(), meta())
+        .change_status(
+            &admin,
+            Status::Closed,
+            None,
+            &quickfix::domain::SlaPolicy::default(),
+            now(),
+            meta(),
+        )
         .unwrap();
     assert!(store.update_ticket(&closed, &events).await.unwrap());
     let owner = OutboxOwner::Ticket(ticket.id);

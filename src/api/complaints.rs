@@ -337,8 +337,8 @@ where
 /// Body of `PATCH /api/complaints/{id}/status`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusChange {
-    /// The new status: Open (the requester reopening a resolved ticket), InProgress,
-    /// Resolved or Closed; which ones are legal depends on the ticket and the caller (409 or
+    /// The new status: Open (the requester reopening a resolved ticket), InProgress, Pending
+    /// (waiting on the customer: the assigned agent or an admin), Resolved or Closed; which ones are legal depends on the ticket and the caller (409 or
     /// 403 otherwise).
     #[schema(required = true, schema_with = schema::status)]
     pub status: Option<String>,
@@ -374,6 +374,7 @@ async fn change_status(
             &auth.0,
             to,
             message.clone(),
+            &state.sla,
             now,
             correlation.metadata(&auth.0),
         )?)

@@ -150,11 +150,10 @@ async fn write(
     let who = &auth.0;
     let ticket = modify_ticket(state, id, who, |ticket| {
         let meta = correlation.metadata(who);
-        let event = match visibility {
-            Visibility::Public => ticket.reply(who, text.clone(), now, meta)?,
-            Visibility::Internal => ticket.add_note(who, text.clone(), now, meta)?,
-        };
-        Ok(vec![event])
+        Ok(match visibility {
+            Visibility::Public => ticket.reply(who, text.clone(), &state.sla, now, meta)?,
+            Visibility::Internal => vec![ticket.add_note(who, text.clone(), now, meta)?],
+        })
     })
     .await?;
     let written = ticket

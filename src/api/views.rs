@@ -128,6 +128,12 @@ pub struct SlaView {
     pub resolution: TargetView,
     /// The highest escalation rule applied (0: never escalated).
     pub escalation_level: u32,
+    /// Since when the resolution clock is paused (the ticket waits on the customer), or
+    /// `null`.
+    pub paused_since: Option<DateTime<Utc>>,
+    /// Seconds of SLA time the resolution clock stood still in earlier pauses; its due time
+    /// moved by as much.
+    pub paused_seconds: i64,
 }
 
 /// One SLA target of a ticket.
@@ -164,6 +170,8 @@ impl From<&TicketSla> for SlaView {
             first_response: (&s.first_response).into(),
             resolution: (&s.resolution).into(),
             escalation_level: s.escalation_level,
+            paused_since: s.paused_since,
+            paused_seconds: s.paused.num_seconds(),
         }
     }
 }

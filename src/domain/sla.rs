@@ -149,7 +149,11 @@ pub struct SlaPolicy {
     warning_fraction: f64,
     calendar: Calendar,
     rules: Vec<EscalationRule>,
+    pending_resolve_after: TimeDelta,
 }
+
+/// How long a ticket may wait on the customer (`Pending`) before it is resolved for them.
+pub const DEFAULT_PENDING_RESOLVE_AFTER: TimeDelta = TimeDelta::days(7);
 
 impl SlaPolicy {
     /// Builds a policy.
@@ -208,7 +212,29 @@ impl SlaPolicy {
             warning_fraction,
             calendar,
             rules,
+            pending_resolve_after: DEFAULT_PENDING_RESOLVE_AFTER,
         })
+    }
+
+    /// The same policy, resolving a ticket that waited on the customer for `after`.
+    ///
+    /// # Errors
+    /// When `after` is not positive.
+    pub fn with_pending_resolve_after(mut self, after: TimeDelta) -> Result<Self, ValidationError> {
+        if after <= TimeDelta::zero() {
+            return Err(ValidationError::new(
+                "pending_resolve_after",
+                "must be positive",
+            ));
+        }
+        self.pending_resolve_after = after;
+        Ok(self)
+    }
+
+    /// How long a ticket may wait on the customer before it is resolved for them (wall-clock
+    /// time: the customer's days, not business hours).
+    pub fn pending_resolve_after(&self) -> TimeDelta {
+        self.pending_resolve_after
     }
 
     /// The targets of `priority`.
@@ -252,6 +278,8 @@ impl SlaPolicy {
             first_response: self.clock(priority, SlaTarget::FirstResponse, opened_at),
             resolution: self.clock(priority, SlaTarget::Resolution, opened_at),
             escalation_level: 0,
+            paused_since: None,
+            paused: TimeDelta::zero(),
             check_at: Some(opened_at),
         }
     }
@@ -381,6 +409,11 @@ pub struct TicketSla {
     pub resolution: TargetClock,
     /// The highest escalation rule applied (1-based; 0 when never escalated).
     pub escalation_level: u32,
+    /// Since when the resolution clock is paused (the ticket waits on the customer), if it is.
+    pub paused_since: Option<DateTime<Utc>>,
+    /// SLA time the resolution clock spent paused in earlier pauses; its due and warning
+    /// times have moved by as much.
+    pub paused: TimeDelta,
     /// When the escalation scan should next look at the ticket; `None` when nothing more can
     /// happen (the ticket is resolved or closed, or every target and rule is settled). Every
     /// change to the ticket sets it to "now", so the scan re-plans from the new state.
@@ -403,10 +436,18 @@ impl TicketSla {
         }
     }
 
-    /// The earliest due time among targets not met yet: what the ticket owes next.
+    /// The targets whose clocks run now: the resolution clock stands still while paused.
+    pub fn running(&self) -> impl Iterator<Item = SlaTarget> + '_ {
+        SlaTarget::ALL
+            .iter()
+            .copied()
+            .filter(|t| *t != SlaTarget::Resolution || self.paused_since.is_none())
+    }
+
+    /// The earliest due time among running targets not met yet: what the ticket owes next.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        [&self.first_response, &self.resolution]
-            .into_iter()
+        self.running()
+            .map(|t| self.clock(t))
             .filter(|c| c.met_at.is_none())
             .map(|c| c.due_at)
             .min()
@@ -471,5 +512,7 @@ impl Compliance {
     }
 }
 
+#[cfg(test)]
+mod pause_tests;
 #[cfg(test)]
 mod tests;

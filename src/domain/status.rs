@@ -32,6 +32,9 @@ named_enum!(
         Assigned = "Assigned",
         /// Being worked on.
         InProgress = "InProgress",
+        /// Waiting on the customer: its agent keeps it, and the resolution clock is paused until
+        /// the customer replies or an agent picks it up again.
+        Pending = "Pending",
         /// Fixed; the requester may close or reopen it.
         Resolved = "Resolved",
         /// Done.
@@ -42,6 +45,9 @@ named_enum!(
 impl Status {
     /// Whether the ticket still needs work (it holds or waits for an agent).
     pub fn is_active(self) -> bool {
-        matches!(self, Status::Open | Status::Assigned | Status::InProgress)
+        matches!(
+            self,
+            Status::Open | Status::Assigned | Status::InProgress | Status::Pending
+        )
     }
 }

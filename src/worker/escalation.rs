@@ -34,6 +34,8 @@ pub struct ScanReport {
     pub escalations: usize,
     /// Escalations that moved the ticket to a higher-tier agent.
     pub reassigned: usize,
+    /// Tickets resolved after waiting on the customer too long.
+    pub auto_resolved: usize,
 }
 
 /// Scans every ticket whose SLA check time is at or before the clock's now.
@@ -97,7 +99,10 @@ async fn apply_due_steps(
     // Scan steps start a causal chain of their own.
     let meta = super::metadata::run("sla");
     let planned_before = ticket.sla.check_at;
-    let mut events = Vec::new();
+    let mut events = ticket
+        .resolve_unanswered(policy, now, meta.clone())
+        .unwrap_or_default();
+    let auto_resolved = !events.is_empty();
     let marks = ticket.due_sla_marks(now);
     for mark in &marks {
         events.push(ticket.record_sla_mark(*mark, policy, now, meta.clone()));
@@ -134,6 +139,7 @@ async fn apply_due_steps(
     if !events.is_empty() {
         ctx.outbox.notify_one();
     }
+    report.auto_resolved += usize::from(auto_resolved);
     count(report, &marks, escalation.as_ref(), claimed.is_some());
     log_steps(&ticket, &marks, escalation.as_ref(), claimed);
     Ok(Attempt::Done(()))

@@ -208,6 +208,7 @@ fn resolved_tickets_are_not_checked_again() {
         &agent,
         Status::Resolved,
         None,
+        &SlaPolicy::default(),
         t0() + TimeDelta::hours(1),
         meta(),
     )
@@ -340,7 +341,7 @@ fn rules_match_on_priority_and_status() {
     };
     t.assign(agent.id, "system", None, t0(), meta()).unwrap();
     let started = t0() + TimeDelta::minutes(3);
-    t.change_status(&agent, Status::InProgress, None, started, meta())
+    t.change_status(&agent, Status::InProgress, None, &policy, started, meta())
         .unwrap();
     assert_eq!(t.status_since(), started);
     assert!(t.due_escalation(&policy, started + ms(59_999)).is_none());

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Envelope, Event, EventMetadata, Principal, Role, Status, Ticket};
+use crate::domain::sla::SlaPolicy;
 use crate::domain::{
     ConversationError, MAX_MESSAGES, Message, MessageAdded, MessageBody, MessageId, Visibility,
 };
@@ -11,6 +12,8 @@ use crate::domain::{
 impl Ticket {
     /// Adds a public reply by `by`: the requester, the assigned agent or an admin. The ticket
     /// counts as changed (its requester and agent see it), and `ticket.replied` is published.
+    /// A reply from the requester to a ticket waiting on them (`Pending`) takes it back to
+    /// `InProgress`, its resolution clock running again (`ticket.status_changed` follows).
     ///
     /// # Errors
     /// [`ConversationError::Forbidden`] for anyone else, [`ConversationError::Closed`] on a
@@ -19,9 +22,10 @@ impl Ticket {
         &mut self,
         by: &Principal,
         body: MessageBody,
+        policy: &SlaPolicy,
         now: DateTime<Utc>,
         meta: EventMetadata,
-    ) -> Result<Envelope, ConversationError> {
+    ) -> Result<Vec<Envelope>, ConversationError> {
         let allowed = match by.role {
             Role::Admin => true,
             Role::Customer => by.id == self.requester,
@@ -34,7 +38,9 @@ impl Ticket {
         }
         let message = self.add_message(by, Visibility::Public, body, now)?;
         self.updated_at = now;
-        Ok(self.message_event(Event::TicketReplied, message, now, meta))
+        let replied = self.message_event(Event::TicketReplied, message, now, meta.clone());
+        let resumed = self.answered_by_customer(by, policy, now, meta);
+        Ok(std::iter::once(replied).chain(resumed).collect())
     }
 
     /// Adds an internal note by `by`, an agent or an admin; `ticket.note_added` is published.

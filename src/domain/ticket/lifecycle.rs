@@ -9,7 +9,7 @@ use super::{
     TicketAssigned, TicketCreated, TicketId, TicketRequeued, TicketResolved, TicketStatusChanged,
     UserId,
 };
-use crate::domain::sla::SlaPolicy;
+use crate::domain::sla::{SlaPolicy, humanize};
 
 impl Ticket {
     /// Opens a ticket, its SLA clocks started under `policy`, and returns it with its
@@ -91,8 +91,9 @@ impl Ticket {
     /// to publish: `ticket.status_changed`, plus `ticket.resolved` when it is resolved, or
     /// `ticket.requeued` when a resolved ticket is reopened (back to the backlog, unassigned).
     ///
-    /// Who may do what: the assigned agent starts and resolves work; the requester closes or
-    /// reopens a resolved ticket; an admin makes any legal transition. `Open → Assigned` happens
+    /// Who may do what: the assigned agent starts, pauses (`Pending`, waiting on the
+    /// customer) and resolves work; the requester closes or reopens a resolved ticket; an admin
+    /// makes any legal transition. `Open → Assigned` happens
     /// only through assignment.
     ///
     /// # Errors
@@ -103,12 +104,13 @@ impl Ticket {
         by: &Principal,
         to: Status,
         note: Option<String>,
+        policy: &SlaPolicy,
         now: DateTime<Utc>,
         meta: EventMetadata,
     ) -> Result<Vec<Envelope>, StatusChangeError> {
         let from = self.status;
         self.check_status_change(by, to)?;
-        let reopened_from = self.move_to(to, now);
+        let reopened_from = self.move_to(to, policy, now);
         self.history.push(HistoryEntry {
             at: now,
             actor: by.id.to_string(),
@@ -131,17 +133,84 @@ impl Ticket {
         Ok(events)
     }
 
+    /// Resolves a ticket that has waited on the customer for the policy's time, on the
+    /// customer's behalf: the system acts (history and metadata say so) and `resolvedBy` names
+    /// the agent who held it. Returns `ticket.status_changed` and `ticket.resolved`, or `None`
+    /// when the ticket is not waiting, or not for long enough.
+    pub fn resolve_unanswered(
+        &mut self,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Option<Vec<Envelope>> {
+        let holder = Principal {
+            id: self.assignee?,
+            role: Role::Agent,
+        };
+        if self.pending_resolves_at(policy)? > now {
+            return None;
+        }
+        let waited = policy.pending_resolve_after();
+        let note = format!(
+            "resolved automatically: no reply from the customer in {}",
+            if waited.num_hours() % 24 == 0 {
+                format!("{} days", waited.num_days())
+            } else {
+                humanize(waited)
+            }
+        );
+        self.move_to(Status::Resolved, policy, now);
+        self.record_system(
+            HistoryKind::StatusChanged,
+            Some(Status::Pending.to_string()),
+            Some(Status::Resolved.to_string()),
+            Some(note.clone()),
+            now,
+        );
+        Some(vec![
+            self.status_changed_event(&holder, Status::Pending, Some(note), now, meta.clone()),
+            self.resolved_event(&holder, now, meta),
+        ])
+    }
+
+    /// Takes a ticket out of `Pending` because its requester `by` replied: back to
+    /// `InProgress` with its agent, the resolution clock running again. Returns
+    /// `ticket.status_changed`, or `None` when the ticket was not waiting on them.
+    pub(crate) fn answered_by_customer(
+        &mut self,
+        by: &Principal,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Option<Envelope> {
+        if self.status != Status::Pending || by.id != self.requester {
+            return None;
+        }
+        let note = Some("the customer replied".to_owned());
+        self.move_to(Status::InProgress, policy, now);
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: by.id.to_string(),
+            kind: HistoryKind::StatusChanged,
+            from: Some(Status::Pending.to_string()),
+            to: Some(Status::InProgress.to_string()),
+            note: note.clone(),
+        });
+        Some(self.status_changed_event(by, Status::Pending, note, now, meta))
+    }
+
     /// Whether `by` may move the ticket to `to` now.
     fn check_status_change(&self, by: &Principal, to: Status) -> Result<(), StatusChangeError> {
         let from = self.status;
-        if !is_legal_transition(from, to) || (to == Status::InProgress && self.assignee.is_none()) {
+        let needs_agent = matches!(to, Status::InProgress | Status::Pending);
+        if !is_legal_transition(from, to) || (needs_agent && self.assignee.is_none()) {
             return Err(StatusChangeError::IllegalTransition { from, to });
         }
         let allowed = match by.role {
             Role::Admin => true,
             Role::Agent => {
                 self.assignee == Some(by.id)
-                    && matches!(to, Status::InProgress | Status::Resolved)
+                    && matches!(to, Status::InProgress | Status::Pending | Status::Resolved)
                     && from != Status::Resolved
             }
             Role::Customer => self.requester == by.id && from == Status::Resolved,
@@ -149,8 +218,14 @@ impl Ticket {
         if allowed {
             Ok(())
         } else {
-            Err(StatusChangeError::Forbidden(match by.role {
-                Role::Agent => "only the assigned agent may start or resolve this ticket",
+            Err(StatusChangeError::Forbidden(match (by.role, to) {
+                (Role::Agent, _) => {
+                    "only the assigned agent may start, pause or resolve this ticket"
+                }
+                (_, Status::Pending) => {
+                    "only the assigned agent or an admin sets a ticket to Pending (waiting on \
+                     the customer); a reply from the customer takes it out"
+                }
                 _ => "only the requester may close or reopen a resolved ticket",
             }))
         }
@@ -159,11 +234,17 @@ impl Ticket {
     /// Puts the ticket in `to` with its clocks: resolving meets the resolution target, leaving
     /// `Resolved` unmeets it. A reopened ticket goes back to the backlog and is routed like a
     /// new one (its agent's slot may already serve another ticket); returns that agent.
-    fn move_to(&mut self, to: Status, now: DateTime<Utc>) -> Option<UserId> {
+    fn move_to(&mut self, to: Status, policy: &SlaPolicy, now: DateTime<Utc>) -> Option<UserId> {
         let from = self.status;
         let reopened_from = (to == Status::Open).then(|| self.assignee.take()).flatten();
         self.status = to;
         self.updated_at = now;
+        // Waiting on the customer stops the resolution clock; any way out restarts it.
+        if to == Status::Pending {
+            self.pause_sla(now);
+        } else {
+            self.resume_sla(policy.calendar(), now);
+        }
         if to == Status::Resolved {
             self.resolved_at = Some(now);
             self.sla.resolution.met_at = Some(now);
@@ -421,6 +502,11 @@ pub(super) fn is_legal_transition(from: Status, to: Status) -> bool {
             | (Assigned, InProgress)
             | (Assigned, Resolved)
             | (InProgress, Resolved)
+            | (Assigned, Pending)
+            | (InProgress, Pending)
+            | (Pending, InProgress)
+            | (Pending, Resolved)
+            | (Pending, Closed)
             | (Resolved, Closed)
             | (Resolved, Open)
     )

@@ -1,9 +1,9 @@
 //! A ticket's SLA: its clocks, the warnings and breaches due, and escalation under the
 //! policy's rules.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{HistoryKind, Ticket};
+use super::{HistoryKind, Status, Ticket};
 use crate::domain::calendar::Calendar;
 use crate::domain::event::payload::{SlaAlert, TicketEscalated};
 use crate::domain::sla::{
@@ -36,15 +36,47 @@ impl Ticket {
             .map_or(self.created_at, |h| h.at)
     }
 
-    /// Recomputes the due times for the current priority, from when the ticket opened;
-    /// recorded warnings, breaches and met times stay.
+    /// Recomputes the due times for the current priority, from when the ticket opened (the
+    /// resolution target later by the time it spent paused); recorded warnings, breaches and
+    /// met times stay.
     pub(crate) fn retarget_sla(&mut self, policy: &SlaPolicy) {
         let fresh = policy.start(self.priority, self.created_at);
+        let calendar = policy.calendar();
         for target in SlaTarget::ALL.iter().copied() {
+            let shift = match target {
+                SlaTarget::Resolution => self.sla.paused,
+                SlaTarget::FirstResponse => TimeDelta::zero(),
+            };
             let (new, clock) = (fresh.clock(target), self.sla.clock_mut(target));
-            clock.due_at = new.due_at;
-            clock.warn_at = new.warn_at;
+            clock.due_at = calendar.add(new.due_at, shift);
+            clock.warn_at = calendar.add(new.warn_at, shift);
         }
+    }
+
+    /// Stops the resolution clock: the ticket waits on the customer.
+    pub(crate) fn pause_sla(&mut self, now: DateTime<Utc>) {
+        self.sla.paused_since.get_or_insert(now);
+    }
+
+    /// Restarts the resolution clock: its due and warning times move by the SLA time it stood
+    /// still, which is added to the ticket's paused time.
+    pub(crate) fn resume_sla(&mut self, calendar: &Calendar, now: DateTime<Utc>) {
+        let Some(since) = self.sla.paused_since.take() else {
+            return;
+        };
+        let stood = calendar.elapsed(since, now);
+        self.sla.paused += stood;
+        let clock = &mut self.sla.resolution;
+        clock.due_at = calendar.add(clock.due_at, stood);
+        clock.warn_at = calendar.add(clock.warn_at, stood);
+    }
+
+    /// When a ticket waiting on the customer is to be resolved for them, if it waits.
+    pub fn pending_resolves_at(&self, policy: &SlaPolicy) -> Option<DateTime<Utc>> {
+        (self.status == Status::Pending)
+            .then_some(self.sla.paused_since)
+            .flatten()
+            .map(|since| since + policy.pending_resolve_after())
     }
 
     /// Warnings and breaches due at `now` and not recorded yet, in the order they fell due. A
@@ -54,7 +86,7 @@ impl Ticket {
             return Vec::new();
         }
         let mut marks: Vec<(DateTime<Utc>, SlaMark)> = Vec::new();
-        for target in SlaTarget::ALL.iter().copied() {
+        for target in self.sla.running() {
             let clock = self.sla.clock(target);
             let open = clock.met_at.is_none() && clock.breached_at.is_none();
             if open && clock.warned_at.is_none() && clock.warn_at <= now && now < clock.due_at {
@@ -164,16 +196,18 @@ impl Ticket {
             self.sla.check_at = None;
             return;
         }
-        let marks = [&self.sla.first_response, &self.sla.resolution]
-            .into_iter()
-            .flat_map(TargetClock::pending_marks);
+        let marks = self
+            .sla
+            .running()
+            .flat_map(|t| self.sla.clock(t).pending_marks());
+        let resolve = self.pending_resolves_at(policy);
         let rules = policy
             .rules()
             .iter()
             .zip(1u32..)
             .filter(|(_, level)| *level > self.sla.escalation_level)
             .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
-        self.sla.check_at = marks.chain(rules).min();
+        self.sla.check_at = marks.chain(rules).chain(resolve).min();
     }
 
     /// Applies escalation `rule` at `level`: raises the priority if the rule says so

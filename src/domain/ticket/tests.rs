@@ -89,6 +89,7 @@ fn assigned_agent_resolves_and_the_resolved_event_follows() {
             &agent,
             Status::Resolved,
             Some("fixed".into()),
+            &SlaPolicy::default(),
             Utc::now(),
             meta(),
         )
@@ -114,6 +115,7 @@ fn another_agent_may_not_resolve() {
             &principal(Role::Agent),
             Status::Resolved,
             None,
+            &SlaPolicy::default(),
             Utc::now(),
             meta(),
         )
@@ -133,7 +135,7 @@ fn open_ticket_cannot_be_resolved_or_started() {
     ] {
         let mut t = open_ticket(UserId::generate());
         let err = t
-            .change_status(&admin, to, None, Utc::now(), meta())
+            .change_status(&admin, to, None, &SlaPolicy::default(), Utc::now(), meta())
             .unwrap_err();
         assert!(
             matches!(err, StatusChangeError::IllegalTransition { .. }),
@@ -167,7 +169,7 @@ proptest! {
         let mut t = open_ticket(UserId::generate());
         t.status = from;
         t.assignee = Some(UserId::generate());
-        let result = t.change_status(&admin, to, None, Utc::now(), meta());
+        let result = t.change_status(&admin, to, None, &SlaPolicy::default(), Utc::now(), meta());
         prop_assert_eq!(result.is_ok(), is_legal_transition(from, to));
         prop_assert_eq!(t.status, if result.is_ok() { to } else { from });
     }

@@ -2,6 +2,7 @@
 //! `checkAt` (the escalation scan) and `nextDueAt` (the at-risk and breached lists), both
 //! absent once the ticket is no longer active so the indexes hold only live tickets.
 
+use chrono::TimeDelta;
 use mongodb::bson;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,12 @@ pub(super) struct SlaDoc {
     first_response: TargetDoc,
     resolution: TargetDoc,
     escalation_level: i64,
+    /// Absent unless the ticket waits on the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paused_since: Option<bson::DateTime>,
+    /// SLA time paused in earlier pauses, in milliseconds (absent in older tickets).
+    #[serde(default)]
+    paused_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     check_at: Option<bson::DateTime>,
     /// Derived from the targets; written for the index, never read back.
@@ -60,6 +67,8 @@ impl SlaDoc {
             first_response: TargetDoc::from_domain(&t.sla.first_response),
             resolution: TargetDoc::from_domain(&t.sla.resolution),
             escalation_level: i64::from(t.sla.escalation_level),
+            paused_since: t.sla.paused_since.map(to_bson),
+            paused_ms: t.sla.paused.num_milliseconds(),
             check_at: t.sla_check_at().map(to_bson),
             next_due_at: t.sla_next_due().map(to_bson),
         }
@@ -70,6 +79,8 @@ impl SlaDoc {
             first_response: self.first_response.into_domain(),
             resolution: self.resolution.into_domain(),
             escalation_level: u32::try_from(self.escalation_level).unwrap_or(u32::MAX),
+            paused_since: self.paused_since.map(to_chrono),
+            paused: TimeDelta::milliseconds(self.paused_ms),
             check_at: self.check_at.map(to_chrono),
         }
     }

@@ -123,9 +123,11 @@ fn to_agent_and_requester(ctx: &Context, event: &Envelope, ticket: &Ticket) -> V
             ));
             format!("Your ticket {number} was assigned to an agent")
         }
-        Event::TicketStatusChanged(changed) => {
-            format!("Your ticket {number} is now {}", changed.to)
-        }
+        // The change's note says why (e.g. resolved after waiting on the customer).
+        Event::TicketStatusChanged(changed) => match &changed.message {
+            Some(why) => format!("Your ticket {number} is now {}: {why}", changed.to),
+            None => format!("Your ticket {number} is now {}", changed.to),
+        },
         Event::TicketRequeued(_) => {
             format!("Your ticket {number} is waiting for the next free agent")
         }
