@@ -250,9 +250,14 @@ async fn bad_messages_are_refused_and_change_nothing(app: TestApp) {
         .open_ticket(&customer, "Password reset", "Technical")
         .await;
     let id = t["id"].as_str().unwrap();
-    app.assign(&admin, id, &agent.id).await.expect(200);
     let replies = format!("/api/complaints/{id}/replies");
     let notes = format!("/api/complaints/{id}/notes");
+    // An agent who could take the ticket sees it, but only its agent replies.
+    let answer = app
+        .post(&replies, Some(&agent.token), json!({"body": "mine?"}))
+        .await;
+    assert_error(&answer, 403, "forbidden");
+    app.assign(&admin, id, &agent.id).await.expect(200);
 
     let refused = [
         (
@@ -303,12 +308,13 @@ async fn bad_messages_are_refused_and_change_nothing(app: TestApp) {
             "not_found",
             "",
         ),
+        // Another agent does not see a ticket someone else holds.
         (
             &other_agent,
             &replies,
             json!({"body": "not my ticket"}),
-            403,
-            "forbidden",
+            404,
+            "not_found",
             "",
         ),
     ];
