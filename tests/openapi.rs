@@ -14,7 +14,7 @@ async fn app() -> common::TestApp {
 }
 
 /// Every operation the API serves; `/openapi.json` must list each, and list nothing else.
-const OPERATIONS: [(&str, &str); 30] = [
+const OPERATIONS: [(&str, &str); 33] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/password"),
@@ -29,6 +29,9 @@ const OPERATIONS: [(&str, &str); 30] = [
     ("get", "/api/complaints/{id}/history"),
     ("post", "/api/complaints/{id}/assign"),
     ("get", "/api/complaints/{id}/events"),
+    ("get", "/api/complaints/{id}/messages"),
+    ("post", "/api/complaints/{id}/replies"),
+    ("post", "/api/complaints/{id}/notes"),
     ("get", "/api/events"),
     ("post", "/api/agents"),
     ("get", "/api/agents"),
