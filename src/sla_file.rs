@@ -155,6 +155,7 @@ mod tests {
         assert_eq!(critical.first_response, TimeDelta::minutes(15));
         assert_eq!(critical.resolution, TimeDelta::hours(4));
         assert_eq!(policy.warning_fraction(), 0.8);
+        assert_eq!(policy.pending_resolve_after(), TimeDelta::days(7));
         assert!(matches!(policy.calendar(), Calendar::Business(_)));
         assert_eq!(policy.rules().len(), 3);
         assert_eq!(policy.rules()[0].name, "unanswered");
