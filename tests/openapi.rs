@@ -14,7 +14,7 @@ async fn app() -> common::TestApp {
 }
 
 /// Every operation the API serves; `/openapi.json` must list each, and list nothing else.
-const OPERATIONS: [(&str, &str); 33] = [
+const OPERATIONS: [(&str, &str); 34] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/password"),
@@ -32,6 +32,7 @@ const OPERATIONS: [(&str, &str); 33] = [
     ("get", "/api/complaints/{id}/messages"),
     ("post", "/api/complaints/{id}/replies"),
     ("post", "/api/complaints/{id}/notes"),
+    ("post", "/api/complaints/{id}/sla/acknowledge"),
     ("get", "/api/events"),
     ("post", "/api/agents"),
     ("get", "/api/agents"),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{HashingError, SessionError};
-use crate::domain::{ConversationError, StatusChangeError, ValidationError};
+use crate::domain::{AcknowledgeError, ConversationError, StatusChangeError, ValidationError};
 use crate::store::StoreError;
 
 /// An error answer. Internal causes are logged here and never sent to the client.
@@ -257,6 +257,17 @@ impl From<ConversationError> for ApiError {
             ConversationError::Forbidden(why) => Self::forbidden(why),
             ConversationError::Closed => Self::conflict_on("status", err.to_string()),
             ConversationError::Full { .. } => Self::conflict(err.to_string()),
+        }
+    }
+}
+
+impl From<AcknowledgeError> for ApiError {
+    fn from(err: AcknowledgeError) -> Self {
+        match err {
+            AcknowledgeError::Forbidden => Self::forbidden(err.to_string()),
+            AcknowledgeError::NotBreached(_) | AcknowledgeError::Already(_) => {
+                Self::conflict_on("target", err.to_string())
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The REST API: one router per resource, merged and layered once in [`router`].
 
 mod accounts;
+mod acknowledge;
 mod agents;
 mod complaints;
 mod conversation;
@@ -104,6 +105,7 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         .merge(agents::router())
         .merge(notifications::router())
         .merge(sla::router())
+        .merge(acknowledge::router())
         .merge(ops::router(state.public_metrics))
         .split_for_parts();
     openapi::describe(&mut doc, &state.categories);

@@ -13,7 +13,7 @@ use utoipa::openapi::{KnownFormat, RefOr, Schema, SchemaFormat};
 
 use crate::domain::{
     AgentProfile, Availability, Description, EventType, HistoryKind, MessageBody, NotificationKind,
-    Presence, Priority, Role, Status, Tier, Title, Visibility,
+    Presence, Priority, Role, SlaTarget, Status, Tier, Title, Visibility,
 };
 
 /// Characters Rust's `str::trim` removes (the Unicode `White_Space` property), as a regex class
@@ -93,6 +93,11 @@ pub fn message_body() -> Object {
             "Plain text, 1 to 5,000 characters (surrounding whitespace is trimmed).",
         ))
         .build()
+}
+
+/// An SLA target's name.
+pub fn sla_target() -> Object {
+    one_of(SlaTarget::ALL.iter().map(|t| t.as_str())).build()
 }
 
 /// Who may read a message: `public` (a reply) or `internal` (a note, staff only).
@@ -206,7 +211,7 @@ pub fn availability() -> Object {
 
 /// Every kind of history entry. The exhaustive `match` below fails to compile when a kind is
 /// added and not listed here.
-const HISTORY_KINDS: [HistoryKind; 8] = [
+const HISTORY_KINDS: [HistoryKind; 9] = [
     HistoryKind::Created,
     HistoryKind::StatusChanged,
     HistoryKind::Assigned,
@@ -214,6 +219,7 @@ const HISTORY_KINDS: [HistoryKind; 8] = [
     HistoryKind::Requeued,
     HistoryKind::SlaWarning,
     HistoryKind::SlaBreach,
+    HistoryKind::SlaAcknowledged,
     HistoryKind::Escalated,
 ];
 
@@ -225,6 +231,7 @@ const _: fn(HistoryKind) = |kind| match kind {
     | HistoryKind::Requeued
     | HistoryKind::SlaWarning
     | HistoryKind::SlaBreach
+    | HistoryKind::SlaAcknowledged
     | HistoryKind::Escalated => {}
 };
 

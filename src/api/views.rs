@@ -150,6 +150,8 @@ pub struct TargetView {
     pub warned_at: Option<DateTime<Utc>>,
     /// When the breach was recorded.
     pub breached_at: Option<DateTime<Utc>>,
+    /// When the breach was acknowledged (its escalation stopped).
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 impl From<&TargetClock> for TargetView {
@@ -160,6 +162,7 @@ impl From<&TargetClock> for TargetView {
             met_at: c.met_at,
             warned_at: c.warned_at,
             breached_at: c.breached_at,
+            acknowledged_at: c.acknowledged_at,
         }
     }
 }

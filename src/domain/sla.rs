@@ -269,6 +269,7 @@ impl SlaPolicy {
             met_at: None,
             warned_at: None,
             breached_at: None,
+            acknowledged_at: None,
         }
     }
 
@@ -354,6 +355,9 @@ pub struct TargetClock {
     pub warned_at: Option<DateTime<Utc>>,
     /// When the breach was recorded.
     pub breached_at: Option<DateTime<Utc>>,
+    /// When someone acknowledged the breach: escalation rules measured from this target's
+    /// due time no longer fire.
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 /// How a target turned out.

@@ -51,6 +51,9 @@ pub enum EventType {
     /// A ticket missed an SLA target.
     #[serde(rename = "sla.breach")]
     SlaBreach,
+    /// Someone acknowledged a missed SLA target; its escalation stops.
+    #[serde(rename = "sla.breach_acknowledged")]
+    SlaBreachAcknowledged,
     /// A public reply was added to a ticket's conversation.
     #[serde(rename = "ticket.replied")]
     TicketReplied,
@@ -76,7 +79,7 @@ pub const WORKER_EVENT_TYPES: [EventType; 10] = [
 
 impl EventType {
     /// All event types, in documentation order.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::TicketCreated,
         EventType::TicketAssigned,
         EventType::TicketStatusChanged,
@@ -89,6 +92,7 @@ impl EventType {
         EventType::PrioritizationApplied,
         EventType::SlaWarning,
         EventType::SlaBreach,
+        EventType::SlaBreachAcknowledged,
     ];
 
     /// The payload version this build writes for the type. `ticket.created` is at 2 (it
@@ -118,6 +122,9 @@ impl EventType {
             EventType::PrioritizationApplied => "A prioritisation rule raised a ticket's priority.",
             EventType::SlaWarning => "A ticket is close to missing an SLA target.",
             EventType::SlaBreach => "A ticket missed an SLA target.",
+            EventType::SlaBreachAcknowledged => {
+                "Someone acknowledged a missed SLA target; its escalation stops."
+            }
             EventType::TicketReplied => "A public reply was added to a ticket's conversation.",
             EventType::TicketNoteAdded => {
                 "An internal note was added to a ticket's conversation (staff only)."
@@ -144,6 +151,7 @@ impl EventType {
             EventType::PrioritizationApplied => "automation.prioritization_applied",
             EventType::SlaWarning => "sla.warning",
             EventType::SlaBreach => "sla.breach",
+            EventType::SlaBreachAcknowledged => "sla.breach_acknowledged",
             EventType::TicketReplied => "ticket.replied",
             EventType::TicketNoteAdded => "ticket.note_added",
         }

@@ -182,6 +182,23 @@ pub struct MessageAdded {
     pub body: String,
 }
 
+/// `sla.breach_acknowledged`: someone acknowledged a missed SLA target; escalation rules that
+/// measure from it stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BreachAcknowledged {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub priority: Priority,
+    pub target: SlaTarget,
+    pub due_at: DateTime<Utc>,
+    pub breached_at: DateTime<Utc>,
+    /// Who acknowledged it.
+    pub acknowledged_by: UserId,
+}
+
 /// One event of the catalog, with its typed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -197,6 +214,7 @@ pub enum Event {
     SlaBreach(SlaAlert),
     TicketReplied(MessageAdded),
     TicketNoteAdded(MessageAdded),
+    SlaBreachAcknowledged(BreachAcknowledged),
 }
 
 /// Why a payload could not be read.
@@ -233,6 +251,7 @@ impl Event {
             Self::SlaBreach(_) => EventType::SlaBreach,
             Self::TicketReplied(_) => EventType::TicketReplied,
             Self::TicketNoteAdded(_) => EventType::TicketNoteAdded,
+            Self::SlaBreachAcknowledged(_) => EventType::SlaBreachAcknowledged,
         }
     }
 
@@ -248,6 +267,7 @@ impl Event {
             Self::PrioritizationApplied(p) => Some(p.ticket_id),
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(p.ticket_id),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(p.ticket_id),
+            Self::SlaBreachAcknowledged(p) => Some(p.ticket_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -264,6 +284,7 @@ impl Event {
             Self::PrioritizationApplied(p) => Some(&p.complaint_id),
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(&p.complaint_id),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(&p.complaint_id),
+            Self::SlaBreachAcknowledged(p) => Some(&p.complaint_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -284,6 +305,7 @@ impl Event {
             Self::PrioritizationApplied(p) => serde_json::to_value(p),
             Self::SlaWarning(p) | Self::SlaBreach(p) => serde_json::to_value(p),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => serde_json::to_value(p),
+            Self::SlaBreachAcknowledged(p) => serde_json::to_value(p),
         };
         value.expect("BUG: an event payload is not JSON")
     }
@@ -335,6 +357,7 @@ impl Event {
             SlaBreach,
             TicketReplied,
             TicketNoteAdded,
+            SlaBreachAcknowledged,
         ))
     }
 }
@@ -359,6 +382,7 @@ pub fn payload_schema(
         EventType::TicketReplied | EventType::TicketNoteAdded => {
             generator.subschema_for::<MessageAdded>()
         }
+        EventType::SlaBreachAcknowledged => generator.subschema_for::<BreachAcknowledged>(),
     }
 }
 

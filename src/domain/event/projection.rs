@@ -126,7 +126,7 @@ impl TicketAsOf {
             Event::SlaWarning(_) | Event::SlaBreach(_) => {}
             // A reply is a change the requester sees; a note is not.
             Event::TicketReplied(_) => self.updated_at = at,
-            Event::TicketNoteAdded(_) => {}
+            Event::TicketNoteAdded(_) | Event::SlaBreachAcknowledged(_) => {}
         }
     }
 }

@@ -4,6 +4,8 @@
 mod conversation;
 mod lifecycle;
 mod sla;
+
+pub use sla::AcknowledgeError;
 #[cfg(test)]
 mod tests;
 
@@ -257,6 +259,8 @@ pub enum HistoryKind {
     SlaWarning,
     /// An SLA target was missed (`to` names the target).
     SlaBreach,
+    /// Someone acknowledged a missed SLA target (`to` names it): no more escalation from it.
+    SlaAcknowledged,
     /// An escalation rule fired (`from`/`to` are escalation levels, the note names the rule).
     Escalated,
 }

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{HistoryKind, Status, Ticket};
+use super::{HistoryEntry, HistoryKind, Principal, Role, Status, Ticket};
 use crate::domain::calendar::Calendar;
-use crate::domain::event::payload::{SlaAlert, TicketEscalated};
+use crate::domain::event::payload::{BreachAcknowledged, SlaAlert, TicketEscalated};
 use crate::domain::sla::{
     EscalationAction, EscalationRule, EscalationStep, Mark, SlaMark, SlaPolicy, SlaTarget,
     TargetClock, humanize,
@@ -160,7 +160,12 @@ impl Ticket {
         if !rule.applies_to(self.priority, self.status) {
             return None;
         }
-        let missed_due = |c: &TargetClock| c.breached_at.map(|_| c.due_at);
+        // An acknowledged breach escalates no further.
+        let missed_due = |c: &TargetClock| {
+            c.breached_at
+                .filter(|_| c.acknowledged_at.is_none())
+                .map(|_| c.due_at)
+        };
         let mark = match rule.since {
             Mark::Created => Some(self.created_at),
             Mark::StatusEntered => Some(self.status_since()),
@@ -208,6 +213,58 @@ impl Ticket {
             .filter(|(_, level)| *level > self.sla.escalation_level)
             .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
         self.sla.check_at = marks.chain(rules).chain(resolve).min();
+    }
+
+    /// Acknowledges the missed `target` on behalf of `by` (an agent or admin): escalation rules
+    /// measured from its due time stop, and `sla.breach_acknowledged` is published.
+    ///
+    /// # Errors
+    /// [`AcknowledgeError`] when `by` is a customer, or the target is not missed or was
+    /// acknowledged already.
+    pub fn acknowledge_breach(
+        &mut self,
+        by: &Principal,
+        target: SlaTarget,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Result<Envelope, AcknowledgeError> {
+        if by.role == Role::Customer {
+            return Err(AcknowledgeError::Forbidden);
+        }
+        let clock = self.sla.clock_mut(target);
+        let Some(breached_at) = clock.breached_at else {
+            return Err(AcknowledgeError::NotBreached(target));
+        };
+        if clock.acknowledged_at.is_some() {
+            return Err(AcknowledgeError::Already(target));
+        }
+        clock.acknowledged_at = Some(now);
+        let due_at = clock.due_at;
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: by.id.to_string(),
+            kind: HistoryKind::SlaAcknowledged,
+            from: None,
+            to: Some(target.to_string()),
+            note: None,
+        });
+        self.plan_sla_check(policy);
+        Ok(Envelope::new(
+            Event::SlaBreachAcknowledged(BreachAcknowledged {
+                ticket_id: self.id,
+                complaint_id: self.complaint_id,
+                user_id: self.requester,
+                title: self.title.as_str().to_owned(),
+                priority: self.priority,
+                target,
+                due_at,
+                breached_at,
+                acknowledged_by: by.id,
+            }),
+            meta,
+            now,
+        ))
     }
 
     /// Applies escalation `rule` at `level`: raises the priority if the rule says so
@@ -281,4 +338,18 @@ impl Ticket {
             reassigned,
         }
     }
+}
+
+/// Why a breach acknowledgement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcknowledgeError {
+    /// Customers do not acknowledge breaches.
+    #[error("only agents and admins acknowledge an SLA breach")]
+    Forbidden,
+    /// The target was not missed.
+    #[error("the {0} target has not been missed")]
+    NotBreached(SlaTarget),
+    /// The breach was acknowledged before.
+    #[error("the {0} breach was already acknowledged")]
+    Already(SlaTarget),
 }

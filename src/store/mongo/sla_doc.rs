@@ -37,6 +37,8 @@ struct TargetDoc {
     met_at: Option<bson::DateTime>,
     warned_at: Option<bson::DateTime>,
     breached_at: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acknowledged_at: Option<bson::DateTime>,
 }
 
 impl TargetDoc {
@@ -47,6 +49,7 @@ impl TargetDoc {
             met_at: c.met_at.map(to_bson),
             warned_at: c.warned_at.map(to_bson),
             breached_at: c.breached_at.map(to_bson),
+            acknowledged_at: c.acknowledged_at.map(to_bson),
         }
     }
 
@@ -57,6 +60,7 @@ impl TargetDoc {
             met_at: self.met_at.map(to_chrono),
             warned_at: self.warned_at.map(to_chrono),
             breached_at: self.breached_at.map(to_chrono),
+            acknowledged_at: self.acknowledged_at.map(to_chrono),
         }
     }
 }

@@ -50,6 +50,8 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
         Event::TicketReplied(added) | Event::TicketNoteAdded(added) => {
             conversation::handle(ctx, event, added).await
         }
-        Event::PrioritizationApplied(_) | Event::SlaWarning(_) => Ok(()),
+        Event::PrioritizationApplied(_)
+        | Event::SlaWarning(_)
+        | Event::SlaBreachAcknowledged(_) => Ok(()),
     }
 }
