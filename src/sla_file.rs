@@ -30,6 +30,8 @@ struct SlaFile {
 #[serde(deny_unknown_fields)]
 struct TargetsFile {
     first_response: String,
+    /// Optional: the priority's default when left out.
+    next_reply: Option<String>,
     resolution: String,
 }
 
@@ -89,6 +91,10 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
             priority,
             Targets {
                 first_response: duration(&field("first_response"), &t.first_response)?,
+                next_reply: match &t.next_reply {
+                    Some(raw) => duration(&field("next_reply"), raw)?,
+                    None => defaults.targets(priority).next_reply,
+                },
                 resolution: duration(&field("resolution"), &t.resolution)?,
             },
         );

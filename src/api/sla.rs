@@ -15,6 +15,7 @@ use super::input::{page_limit, timestamp};
 use super::views::TicketView;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Calendar, Compliance, Priority, Role, SlaTarget, ValidationError, humanize};
+use crate::store::SlaRecord;
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
@@ -155,7 +156,7 @@ impl From<&Compliance> for TargetCompliance {
     }
 }
 
-/// Both targets of one priority (or of all).
+/// Every target of one priority (or of all).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriorityCompliance {
@@ -164,10 +165,55 @@ pub struct PriorityCompliance {
     pub priority: Option<Priority>,
     /// Tickets counted.
     pub tickets: u64,
-    /// Time to assignment.
+    /// Time to the staff's first public reply.
     pub first_response: TargetCompliance,
+    /// Time from each customer reply to the staff's next public reply, every reply counted.
+    pub next_reply: TargetCompliance,
     /// Time to resolution.
     pub resolution: TargetCompliance,
+    /// SLA time the tickets' resolution clocks stood still while they waited on the customer
+    /// (`Pending`), in seconds, up to the report's time.
+    pub paused_seconds: i64,
+}
+
+/// What the report adds up for one priority (or for all).
+#[derive(Default)]
+struct Tally {
+    tickets: u64,
+    first_response: Compliance,
+    next_reply: Compliance,
+    resolution: Compliance,
+    paused: TimeDelta,
+}
+
+impl Tally {
+    fn count(&mut self, r: &SlaRecord, calendar: &Calendar, now: DateTime<Utc>) {
+        let active = r.status.is_active();
+        let outcome = |target| r.sla.clock(target).map(|c| c.outcome(active, now));
+        self.tickets += 1;
+        if let Some(o) = outcome(SlaTarget::FirstResponse) {
+            self.first_response.count(o);
+        }
+        if let Some(o) = outcome(SlaTarget::Resolution) {
+            self.resolution.count(o);
+        }
+        self.next_reply.add(&r.sla.next_reply_outcomes(active, now));
+        self.paused += r.sla.paused
+            + r.sla
+                .paused_since
+                .map_or(TimeDelta::zero(), |since| calendar.elapsed(since, now));
+    }
+
+    fn row(&self, priority: Option<Priority>) -> PriorityCompliance {
+        PriorityCompliance {
+            priority,
+            tickets: self.tickets,
+            first_response: (&self.first_response).into(),
+            next_reply: (&self.next_reply).into(),
+            resolution: (&self.resolution).into(),
+            paused_seconds: self.paused.num_seconds(),
+        }
+    }
 }
 
 /// The compliance report.
@@ -216,40 +262,25 @@ async fn compliance(
         .into());
     }
     let records = state.store.sla_records(from, to).await?;
-    let mut rows: Vec<(Priority, u64, Compliance, Compliance)> = Priority::ALL
+    let calendar = state.sla.calendar();
+    let mut rows: Vec<(Priority, Tally)> = Priority::ALL
         .iter()
         .rev()
-        .map(|p| (*p, 0, Compliance::default(), Compliance::default()))
+        .map(|p| (*p, Tally::default()))
         .collect();
-    let mut total = (0, Compliance::default(), Compliance::default());
+    let mut total = Tally::default();
     for r in &records {
-        let active = r.status.is_active();
-        let first = r.sla.clock(SlaTarget::FirstResponse).outcome(active, now);
-        let resolution = r.sla.clock(SlaTarget::Resolution).outcome(active, now);
-        if let Some(row) = rows.iter_mut().find(|row| row.0 == r.priority) {
-            row.1 += 1;
-            row.2.count(first);
-            row.3.count(resolution);
+        if let Some((_, tally)) = rows.iter_mut().find(|(p, _)| *p == r.priority) {
+            tally.count(r, calendar, now);
         }
-        total.0 += 1;
-        total.1.count(first);
-        total.2.count(resolution);
+        total.count(r, calendar, now);
     }
-    let row = |priority, tickets, first: &Compliance, resolution: &Compliance| PriorityCompliance {
-        priority,
-        tickets,
-        first_response: first.into(),
-        resolution: resolution.into(),
-    };
     Ok(Json(ComplianceReport {
         from,
         to,
         as_of: now,
-        priorities: rows
-            .iter()
-            .map(|(p, n, f, r)| row(Some(*p), *n, f, r))
-            .collect(),
-        total: row(None, total.0, &total.1, &total.2),
+        priorities: rows.iter().map(|(p, t)| t.row(Some(*p))).collect(),
+        total: total.row(None),
     }))
 }
 
@@ -260,8 +291,10 @@ pub struct TargetsView {
     /// The priority.
     #[schema(schema_with = schema::priority)]
     pub priority: Priority,
-    /// Time allowed to assignment, e.g. `15m`.
+    /// Time allowed to the staff's first public reply, e.g. `15m`.
     pub first_response: String,
+    /// Time allowed from a customer reply to the staff's next public reply, e.g. `30m`.
+    pub next_reply: String,
     /// Time allowed to resolution, e.g. `4h`.
     pub resolution: String,
 }
@@ -316,6 +349,7 @@ async fn policy(State(state): State<AppState>, auth: Auth) -> Result<Json<Policy
             .map(|p| TargetsView {
                 priority: *p,
                 first_response: humanize(policy.targets(*p).first_response),
+                next_reply: humanize(policy.targets(*p).next_reply),
                 resolution: humanize(policy.targets(*p).resolution),
             })
             .collect(),

@@ -122,8 +122,11 @@ impl From<&TicketAsOf> for TicketAsOfView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlaView {
-    /// Time to assignment.
+    /// Time to the staff's first public reply.
     pub first_response: TargetView,
+    /// The latest next-reply cycle (a customer reply waiting for the staff's answer, or the
+    /// last one answered); `null` until the customer first replies.
+    pub next_reply: Option<TargetView>,
     /// Time to resolution.
     pub resolution: TargetView,
     /// The highest escalation rule applied (0: never escalated).
@@ -171,6 +174,7 @@ impl From<&TicketSla> for SlaView {
     fn from(s: &TicketSla) -> Self {
         Self {
             first_response: (&s.first_response).into(),
+            next_reply: s.next_reply.as_ref().map(TargetView::from),
             resolution: (&s.resolution).into(),
             escalation_level: s.escalation_level,
             paused_since: s.paused_since,

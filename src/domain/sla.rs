@@ -22,10 +22,12 @@ use super::named::named_enum;
 use super::{Envelope, Priority, Status, ValidationError};
 
 named_enum!(
-    /// Which of a ticket's two targets.
+    /// Which of a ticket's targets.
     SlaTarget, "target" {
-        /// Time to assignment.
+        /// Time to the first public reply from the staff.
         FirstResponse = "firstResponse",
+        /// Time from a customer's reply to the staff's next public reply.
+        NextReply = "nextReply",
         /// Time to `Resolved`.
         Resolution = "resolution",
     }
@@ -36,16 +38,19 @@ impl SlaTarget {
     pub fn describe(self) -> &'static str {
         match self {
             SlaTarget::FirstResponse => "first response",
+            SlaTarget::NextReply => "next reply",
             SlaTarget::Resolution => "resolution",
         }
     }
 }
 
-/// The two targets of one priority.
+/// The targets of one priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Targets {
-    /// Time allowed until the ticket is assigned.
+    /// Time allowed until the staff's first public reply.
     pub first_response: TimeDelta,
+    /// Time allowed from each customer reply to the staff's next public reply.
+    pub next_reply: TimeDelta,
     /// Time allowed until it is resolved.
     pub resolution: TimeDelta,
 }
@@ -55,6 +60,7 @@ impl Targets {
     pub fn get(self, target: SlaTarget) -> TimeDelta {
         match target {
             SlaTarget::FirstResponse => self.first_response,
+            SlaTarget::NextReply => self.next_reply,
             SlaTarget::Resolution => self.resolution,
         }
     }
@@ -176,7 +182,8 @@ impl SlaPolicy {
         ];
         for (priority, t) in Priority::ALL.iter().zip(&targets) {
             let field = format!("targets.{priority}");
-            if t.first_response <= TimeDelta::zero() || t.resolution <= TimeDelta::zero() {
+            let positive = [t.first_response, t.next_reply, t.resolution];
+            if positive.iter().any(|d| *d <= TimeDelta::zero()) {
                 return Err(ValidationError::new(field, "targets must be positive"));
             }
             if t.first_response > t.resolution {
@@ -258,7 +265,12 @@ impl SlaPolicy {
     }
 
     /// The clock of `target` for a ticket of `priority` whose clock started at `start`.
-    fn clock(&self, priority: Priority, target: SlaTarget, start: DateTime<Utc>) -> TargetClock {
+    pub(crate) fn clock(
+        &self,
+        priority: Priority,
+        target: SlaTarget,
+        start: DateTime<Utc>,
+    ) -> TargetClock {
         let allowed = self.targets(priority).get(target);
         let warn_after = TimeDelta::milliseconds(
             (allowed.num_milliseconds() as f64 * self.warning_fraction).round() as i64,
@@ -273,10 +285,14 @@ impl SlaPolicy {
         }
     }
 
-    /// A new ticket's SLA state.
+    /// A new ticket's SLA state: first response and resolution run; the next-reply clock
+    /// starts with the customer's first reply.
     pub fn start(&self, priority: Priority, opened_at: DateTime<Utc>) -> TicketSla {
         TicketSla {
             first_response: self.clock(priority, SlaTarget::FirstResponse, opened_at),
+            next_reply: None,
+            replies_met: 0,
+            replies_missed: 0,
             resolution: self.clock(priority, SlaTarget::Resolution, opened_at),
             escalation_level: 0,
             paused_since: None,
@@ -287,18 +303,36 @@ impl SlaPolicy {
 }
 
 impl Default for SlaPolicy {
-    /// Critical 15 min / 4 h, High 1 h / 8 h, Medium 4 h / 24 h, Low 8 h / 72 h; warn at 80%;
-    /// round the clock; the default escalation ladder ([`default_rules`]).
+    /// First response / next reply / resolution: Critical 15 min / 30 min / 4 h, High 1 h /
+    /// 2 h / 8 h, Medium 4 h / 8 h / 24 h, Low 8 h / 24 h / 72 h; warn at 80%; round the clock;
+    /// the default escalation ladder ([`default_rules`]).
     fn default() -> Self {
         let targets = |p| {
-            let (first, resolve) = match p {
-                Priority::Critical => (TimeDelta::minutes(15), TimeDelta::hours(4)),
-                Priority::High => (TimeDelta::hours(1), TimeDelta::hours(8)),
-                Priority::Medium => (TimeDelta::hours(4), TimeDelta::hours(24)),
-                Priority::Low => (TimeDelta::hours(8), TimeDelta::hours(72)),
+            let (first, next, resolve) = match p {
+                Priority::Critical => (
+                    TimeDelta::minutes(15),
+                    TimeDelta::minutes(30),
+                    TimeDelta::hours(4),
+                ),
+                Priority::High => (
+                    TimeDelta::hours(1),
+                    TimeDelta::hours(2),
+                    TimeDelta::hours(8),
+                ),
+                Priority::Medium => (
+                    TimeDelta::hours(4),
+                    TimeDelta::hours(8),
+                    TimeDelta::hours(24),
+                ),
+                Priority::Low => (
+                    TimeDelta::hours(8),
+                    TimeDelta::hours(24),
+                    TimeDelta::hours(72),
+                ),
             };
             Targets {
                 first_response: first,
+                next_reply: next,
                 resolution: resolve,
             }
         };
@@ -407,8 +441,15 @@ impl TargetClock {
 /// A ticket's SLA state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TicketSla {
-    /// Time to assignment.
+    /// Time to the staff's first public reply.
     pub first_response: TargetClock,
+    /// The latest next-reply cycle: started by a customer reply, met by the staff's next
+    /// public reply; `None` until the customer first replies.
+    pub next_reply: Option<TargetClock>,
+    /// Next-reply cycles answered in time, before the latest.
+    pub replies_met: u32,
+    /// Next-reply cycles answered late, before the latest.
+    pub replies_missed: u32,
     /// Time to resolution.
     pub resolution: TargetClock,
     /// The highest escalation rule applied (1-based; 0 when never escalated).
@@ -425,19 +466,57 @@ pub struct TicketSla {
 }
 
 impl TicketSla {
-    /// The clock of `target`.
-    pub fn clock(&self, target: SlaTarget) -> &TargetClock {
+    /// The clock of `target`; the next-reply clock exists once the customer has replied.
+    pub fn clock(&self, target: SlaTarget) -> Option<&TargetClock> {
         match target {
-            SlaTarget::FirstResponse => &self.first_response,
-            SlaTarget::Resolution => &self.resolution,
+            SlaTarget::FirstResponse => Some(&self.first_response),
+            SlaTarget::NextReply => self.next_reply.as_ref(),
+            SlaTarget::Resolution => Some(&self.resolution),
         }
     }
 
-    pub(crate) fn clock_mut(&mut self, target: SlaTarget) -> &mut TargetClock {
+    pub(crate) fn clock_mut(&mut self, target: SlaTarget) -> Option<&mut TargetClock> {
         match target {
-            SlaTarget::FirstResponse => &mut self.first_response,
-            SlaTarget::Resolution => &mut self.resolution,
+            SlaTarget::FirstResponse => Some(&mut self.first_response),
+            SlaTarget::NextReply => self.next_reply.as_mut(),
+            SlaTarget::Resolution => Some(&mut self.resolution),
         }
+    }
+
+    /// Starts a next-reply cycle at a customer's reply, unless one is waiting already (the
+    /// oldest unanswered reply sets the pace).
+    pub(crate) fn customer_replied(&mut self, clock: TargetClock) {
+        if self.next_reply.is_none_or(|c| c.met_at.is_some()) {
+            self.next_reply = Some(clock);
+        }
+    }
+
+    /// The staff answered publicly at `now`: the first response is met if it was not, and a
+    /// waiting next-reply cycle is met (counted in time or late).
+    pub(crate) fn staff_replied(&mut self, now: DateTime<Utc>) {
+        self.first_response.met_at.get_or_insert(now);
+        if let Some(cycle) = self.next_reply.as_mut().filter(|c| c.met_at.is_none()) {
+            cycle.met_at = Some(now);
+            if now <= cycle.due_at {
+                self.replies_met += 1;
+            } else {
+                self.replies_missed += 1;
+            }
+        }
+    }
+
+    /// How the next-reply target turned out over every cycle, at `now`, for a ticket that is
+    /// `active` or not: the answered cycles, and the waiting one's outcome.
+    pub fn next_reply_outcomes(&self, active: bool, now: DateTime<Utc>) -> Compliance {
+        let mut c = Compliance {
+            met: u64::from(self.replies_met),
+            missed: u64::from(self.replies_missed),
+            pending: 0,
+        };
+        if let Some(cycle) = self.next_reply.filter(|c| c.met_at.is_none()) {
+            c.count(cycle.outcome(active, now));
+        }
+        c
     }
 
     /// The targets whose clocks run now: the resolution clock stands still while paused.
@@ -445,13 +524,14 @@ impl TicketSla {
         SlaTarget::ALL
             .iter()
             .copied()
+            .filter(|t| self.clock(*t).is_some())
             .filter(|t| *t != SlaTarget::Resolution || self.paused_since.is_none())
     }
 
     /// The earliest due time among running targets not met yet: what the ticket owes next.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.running()
-            .map(|t| self.clock(t))
+            .filter_map(|t| self.clock(t))
             .filter(|c| c.met_at.is_none())
             .map(|c| c.due_at)
             .min()
@@ -499,6 +579,13 @@ pub struct Compliance {
 }
 
 impl Compliance {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Compliance) {
+        self.met += other.met;
+        self.missed += other.missed;
+        self.pending += other.pending;
+    }
+
     /// Counts one outcome.
     pub fn count(&mut self, outcome: Outcome) {
         match outcome {
@@ -518,5 +605,7 @@ impl Compliance {
 
 #[cfg(test)]
 mod pause_tests;
+#[cfg(test)]
+mod reply_tests;
 #[cfg(test)]
 mod tests;

@@ -49,6 +49,8 @@ fn assigned(policy: &SlaPolicy) -> (Ticket, Principal, Principal) {
         role: Role::Agent,
     };
     t.assign(agent.id, "system", None, t0(), meta()).unwrap();
+    t.reply(&agent, body("Looking into it"), policy, t0(), meta())
+        .unwrap();
     (t, agent, customer)
 }
 
@@ -103,6 +105,9 @@ fn a_pending_ticket_owes_no_resolution_while_it_waits_and_its_due_time_moves() {
         (last.kind, last.actor.as_str()),
         (HistoryKind::StatusChanged, customer.id.to_string().as_str())
     );
+    // The agent answers the customer at once: only the resolution clock is left.
+    t.reply(&agent, body("Thanks, checking"), &policy, later, meta())
+        .unwrap();
     assert_eq!(
         t.due_sla_marks(due + hours(27)),
         [SlaMark::Warning(SlaTarget::Resolution)],
@@ -244,12 +249,16 @@ fn a_closed_ticket_takes_no_reply_and_a_note_is_for_staff() {
         t.updated_at, updated,
         "a note is no change the customer sees"
     );
-    assert_eq!(t.thread_for(Role::Customer).count(), 0);
-    assert_eq!(t.thread_for(Role::Agent).count(), 1);
+    assert_eq!(
+        t.thread_for(Role::Customer).count(),
+        1,
+        "the agent's reply only"
+    );
+    assert_eq!(t.thread_for(Role::Agent).count(), 2);
     t.status = Status::Closed;
     assert_eq!(
         t.reply(&customer, body("hello?"), &policy, t0(), meta()),
         Err(ConversationError::Closed)
     );
-    assert_eq!(t.messages.len(), 1);
+    assert_eq!(t.messages.len(), 2, "nothing added");
 }

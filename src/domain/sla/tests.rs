@@ -39,6 +39,17 @@ fn open(priority: Priority, policy: &SlaPolicy, at: DateTime<Utc>) -> Ticket {
     .0
 }
 
+/// Gives the ticket to a new agent at `at`, who answers it publicly at once.
+fn answered(t: &mut Ticket, policy: &SlaPolicy, at: DateTime<Utc>) {
+    let agent = Principal {
+        id: UserId::generate(),
+        role: Role::Agent,
+    };
+    t.assign(agent.id, "system", None, at, meta()).unwrap();
+    let body = crate::domain::MessageBody::parse("body", "On it").unwrap();
+    t.reply(&agent, body, policy, at, meta()).unwrap();
+}
+
 fn rule(name: &str, since: Mark, after: TimeDelta, actions: &[EscalationAction]) -> EscalationRule {
     EscalationRule {
         name: name.into(),
@@ -160,14 +171,7 @@ fn a_late_scan_records_the_breach_without_the_stale_warning() {
 fn a_target_met_in_time_raises_nothing() {
     let policy = policy_with(Vec::new());
     let mut t = open(Priority::Critical, &policy, t0());
-    t.assign(
-        UserId::generate(),
-        "system",
-        None,
-        t0() + TimeDelta::minutes(5),
-        meta(),
-    )
-    .unwrap();
+    answered(&mut t, &policy, t0() + TimeDelta::minutes(5));
     assert_eq!(
         t.sla.first_response.met_at,
         Some(t0() + TimeDelta::minutes(5))
@@ -181,14 +185,7 @@ fn a_target_met_in_time_raises_nothing() {
 fn a_target_met_late_is_still_recorded_as_breached() {
     let policy = policy_with(Vec::new());
     let mut t = open(Priority::Critical, &policy, t0());
-    t.assign(
-        UserId::generate(),
-        "system",
-        None,
-        t0() + TimeDelta::minutes(20),
-        meta(),
-    )
-    .unwrap();
+    answered(&mut t, &policy, t0() + TimeDelta::minutes(20));
     assert_eq!(
         scan_at(&mut t, &policy, t0() + TimeDelta::minutes(21)),
         [EventType::SlaBreach]
@@ -377,8 +374,7 @@ fn business_hours_pause_the_clock() {
     );
     let monday_due = Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap();
     assert_eq!(t.sla.resolution.due_at, monday_due);
-    t.assign(UserId::generate(), "system", None, friday, meta())
-        .unwrap();
+    answered(&mut t, &policy, friday);
     // Over the whole weekend nothing is due.
     let sunday_night = Utc.with_ymd_and_hms(2026, 11, 29, 23, 0, 0).unwrap();
     assert!(t.due_sla_marks(sunday_night).is_empty());
@@ -393,15 +389,7 @@ fn compliance_counts_met_missed_and_pending() {
     let policy = policy_with(Vec::new());
     let now = t0() + TimeDelta::hours(1);
     let mut on_time = open(Priority::Critical, &policy, t0());
-    on_time
-        .assign(
-            UserId::generate(),
-            "system",
-            None,
-            t0() + TimeDelta::minutes(1),
-            meta(),
-        )
-        .unwrap();
+    answered(&mut on_time, &policy, t0() + TimeDelta::minutes(1));
     let late = open(Priority::Critical, &policy, t0());
     let fresh = open(Priority::Critical, &policy, now);
     let mut c = Compliance::default();
@@ -425,6 +413,7 @@ fn policies_reject_nonsense() {
     let d = SlaPolicy::default();
     let inverted = |p| Targets {
         first_response: d.targets(p).resolution,
+        next_reply: d.targets(p).next_reply,
         resolution: d.targets(p).first_response,
     };
     assert_eq!(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Envelope, Event, EventMetadata, Principal, Role, Status, Ticket};
-use crate::domain::sla::SlaPolicy;
+use crate::domain::sla::{SlaPolicy, SlaTarget};
 use crate::domain::{
     ConversationError, MAX_MESSAGES, Message, MessageAdded, MessageBody, MessageId, Visibility,
 };
@@ -38,6 +38,14 @@ impl Ticket {
         }
         let message = self.add_message(by, Visibility::Public, body, now)?;
         self.updated_at = now;
+        // The reply clocks: the staff's reply answers, the customer's starts the next wait.
+        if by.role == Role::Customer {
+            let cycle = policy.clock(self.priority, SlaTarget::NextReply, now);
+            self.sla.customer_replied(cycle);
+        } else {
+            self.sla.staff_replied(now);
+        }
+        self.touch_sla(now);
         let replied = self.message_event(Event::TicketReplied, message, now, meta.clone());
         let resumed = self.answered_by_customer(by, policy, now, meta);
         Ok(std::iter::once(replied).chain(resumed).collect())

@@ -324,7 +324,6 @@ impl Ticket {
         self.status = Status::Assigned;
         self.assigned_at = Some(now);
         self.updated_at = now;
-        self.sla.first_response.met_at.get_or_insert(now);
         self.touch_sla(now);
         self.history.push(HistoryEntry {
             at: now,

@@ -42,12 +42,15 @@ impl Ticket {
     pub(crate) fn retarget_sla(&mut self, policy: &SlaPolicy) {
         let fresh = policy.start(self.priority, self.created_at);
         let calendar = policy.calendar();
-        for target in SlaTarget::ALL.iter().copied() {
-            let shift = match target {
-                SlaTarget::Resolution => self.sla.paused,
-                SlaTarget::FirstResponse => TimeDelta::zero(),
-            };
-            let (new, clock) = (fresh.clock(target), self.sla.clock_mut(target));
+        // A next-reply cycle keeps the pace set when the customer replied.
+        for (new, clock, shift) in [
+            (
+                fresh.first_response,
+                &mut self.sla.first_response,
+                TimeDelta::zero(),
+            ),
+            (fresh.resolution, &mut self.sla.resolution, self.sla.paused),
+        ] {
             clock.due_at = calendar.add(new.due_at, shift);
             clock.warn_at = calendar.add(new.warn_at, shift);
         }
@@ -87,7 +90,9 @@ impl Ticket {
         }
         let mut marks: Vec<(DateTime<Utc>, SlaMark)> = Vec::new();
         for target in self.sla.running() {
-            let clock = self.sla.clock(target);
+            let Some(clock) = self.sla.clock(target) else {
+                continue;
+            };
             let open = clock.met_at.is_none() && clock.breached_at.is_none();
             if open && clock.warned_at.is_none() && clock.warn_at <= now && now < clock.due_at {
                 marks.push((clock.warn_at, SlaMark::Warning(target)));
@@ -114,7 +119,10 @@ impl Ticket {
             SlaMark::Breach(t) => (t, HistoryKind::SlaBreach),
         };
         let allowed = policy.targets(self.priority).get(target);
-        let clock = self.sla.clock_mut(target);
+        let clock = self
+            .sla
+            .clock_mut(target)
+            .expect("BUG: a mark is recorded only on a running clock");
         match mark {
             SlaMark::Warning(_) => clock.warned_at = Some(now),
             SlaMark::Breach(_) => clock.breached_at = Some(now),
@@ -204,7 +212,8 @@ impl Ticket {
         let marks = self
             .sla
             .running()
-            .flat_map(|t| self.sla.clock(t).pending_marks());
+            .filter_map(|t| self.sla.clock(t))
+            .flat_map(TargetClock::pending_marks);
         let resolve = self.pending_resolves_at(policy);
         let rules = policy
             .rules()
@@ -232,7 +241,9 @@ impl Ticket {
         if by.role == Role::Customer {
             return Err(AcknowledgeError::Forbidden);
         }
-        let clock = self.sla.clock_mut(target);
+        let Some(clock) = self.sla.clock_mut(target) else {
+            return Err(AcknowledgeError::NotBreached(target));
+        };
         let Some(breached_at) = clock.breached_at else {
             return Err(AcknowledgeError::NotBreached(target));
         };

@@ -14,6 +14,13 @@ use crate::domain::{TargetClock, Ticket, TicketSla};
 #[serde(rename_all = "camelCase")]
 pub(super) struct SlaDoc {
     first_response: TargetDoc,
+    /// Absent until the customer first replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_reply: Option<TargetDoc>,
+    #[serde(default)]
+    replies_met: i64,
+    #[serde(default)]
+    replies_missed: i64,
     resolution: TargetDoc,
     escalation_level: i64,
     /// Absent unless the ticket waits on the customer.
@@ -69,6 +76,9 @@ impl SlaDoc {
     pub(super) fn from_domain(t: &Ticket) -> Self {
         Self {
             first_response: TargetDoc::from_domain(&t.sla.first_response),
+            next_reply: t.sla.next_reply.as_ref().map(TargetDoc::from_domain),
+            replies_met: i64::from(t.sla.replies_met),
+            replies_missed: i64::from(t.sla.replies_missed),
             resolution: TargetDoc::from_domain(&t.sla.resolution),
             escalation_level: i64::from(t.sla.escalation_level),
             paused_since: t.sla.paused_since.map(to_bson),
@@ -81,6 +91,9 @@ impl SlaDoc {
     pub(super) fn into_domain(self) -> TicketSla {
         TicketSla {
             first_response: self.first_response.into_domain(),
+            next_reply: self.next_reply.map(TargetDoc::into_domain),
+            replies_met: u32::try_from(self.replies_met).unwrap_or(0),
+            replies_missed: u32::try_from(self.replies_missed).unwrap_or(0),
             resolution: self.resolution.into_domain(),
             escalation_level: u32::try_from(self.escalation_level).unwrap_or(u32::MAX),
             paused_since: self.paused_since.map(to_chrono),

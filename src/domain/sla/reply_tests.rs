@@ -1,0 +1,170 @@
+//! The targets that measure replies: the first response is the staff's first public reply
+//! (not the assignment, a note or the customer's own words), and every customer reply starts a
+//! next-reply wait that the staff's next public reply ends, counted in time or late.
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::domain::{
+    Categories, ComplaintId, Description, EventMetadata, MessageBody, NewTicket, Principal, Role,
+    Ticket, Title, UserId,
+};
+
+fn meta() -> EventMetadata {
+    EventMetadata::system("c")
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+fn minutes(n: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::minutes(n)
+}
+
+fn body(text: &str) -> MessageBody {
+    MessageBody::parse("body", text).unwrap()
+}
+
+/// A High ticket (first response 1 h, next reply 2 h) opened at `t0`, assigned at once.
+fn ticket(policy: &SlaPolicy) -> (Ticket, Principal, Principal) {
+    let customer = Principal {
+        id: UserId::generate(),
+        role: Role::Customer,
+    };
+    let agent = Principal {
+        id: UserId::generate(),
+        role: Role::Agent,
+    };
+    let new = NewTicket {
+        title: Title::parse("Cannot log in").unwrap(),
+        description: Description::parse("Since the update").unwrap(),
+        category: Categories::default()
+            .parse("category", "Technical")
+            .unwrap(),
+        priority: Priority::High,
+    };
+    let (mut t, _) = Ticket::open(
+        new,
+        ComplaintId::from_sequence(3),
+        customer.id,
+        policy,
+        t0(),
+        meta(),
+    );
+    t.assign(agent.id, "system", None, t0(), meta()).unwrap();
+    (t, agent, customer)
+}
+
+#[test]
+fn the_first_response_is_the_staffs_first_public_reply() {
+    let policy = SlaPolicy::default();
+    let (mut t, agent, customer) = ticket(&policy);
+    assert_eq!(t.sla.first_response.met_at, None, "assignment is no answer");
+    t.add_note(&agent, body("checking the logs"), minutes(10), meta())
+        .unwrap();
+    t.reply(&customer, body("any news?"), &policy, minutes(20), meta())
+        .unwrap();
+    assert_eq!(
+        t.sla.first_response.met_at, None,
+        "nor a note, nor the customer"
+    );
+    t.reply(&agent, body("Found it"), &policy, minutes(30), meta())
+        .unwrap();
+    assert_eq!(t.sla.first_response.met_at, Some(minutes(30)));
+    t.reply(&agent, body("Fixed"), &policy, minutes(40), meta())
+        .unwrap();
+    assert_eq!(
+        t.sla.first_response.met_at,
+        Some(minutes(30)),
+        "the first one counts"
+    );
+    assert_eq!(
+        t.sla.first_response.outcome(true, minutes(90)),
+        Outcome::Met
+    );
+}
+
+#[test]
+fn each_customer_reply_waits_for_the_next_staff_reply() {
+    let policy = SlaPolicy::default();
+    let (mut t, agent, customer) = ticket(&policy);
+    assert!(t.sla.next_reply.is_none());
+    t.reply(&customer, body("first"), &policy, minutes(0), meta())
+        .unwrap();
+    t.reply(&customer, body("second"), &policy, minutes(50), meta())
+        .unwrap();
+    let cycle = t.sla.next_reply.unwrap();
+    assert_eq!(
+        cycle.due_at,
+        minutes(120),
+        "the oldest unanswered reply sets the pace"
+    );
+    assert_eq!(cycle.warn_at, minutes(96));
+
+    // Unanswered: warned at 80%, breached at the due time, like any target.
+    assert_eq!(
+        t.due_sla_marks(minutes(96)),
+        [
+            SlaMark::Breach(SlaTarget::FirstResponse),
+            SlaMark::Warning(SlaTarget::NextReply)
+        ],
+        "nobody from the staff has answered at all"
+    );
+    t.plan_sla_check(&policy);
+    assert_eq!(
+        t.sla.check_at,
+        Some(minutes(48)),
+        "the first response's warning comes first"
+    );
+    assert!(
+        t.due_sla_marks(minutes(120))
+            .contains(&SlaMark::Breach(SlaTarget::NextReply))
+    );
+
+    // Answered late, then a new wait answered in time.
+    t.reply(&agent, body("sorry"), &policy, minutes(130), meta())
+        .unwrap();
+    assert_eq!((t.sla.replies_met, t.sla.replies_missed), (0, 1));
+    t.reply(
+        &customer,
+        body("still broken"),
+        &policy,
+        minutes(140),
+        meta(),
+    )
+    .unwrap();
+    assert_eq!(t.sla.next_reply.unwrap().due_at, minutes(260));
+    t.reply(&agent, body("on it"), &policy, minutes(150), meta())
+        .unwrap();
+    assert_eq!((t.sla.replies_met, t.sla.replies_missed), (1, 1));
+    assert_eq!(
+        t.sla.next_reply_outcomes(true, minutes(151)),
+        Compliance {
+            met: 1,
+            missed: 1,
+            pending: 0
+        }
+    );
+    // A waiting reply counts as pending, then missed once overdue.
+    t.reply(&customer, body("hello?"), &policy, minutes(200), meta())
+        .unwrap();
+    assert_eq!(t.sla.next_reply_outcomes(true, minutes(201)).pending, 1);
+    assert_eq!(t.sla.next_reply_outcomes(true, minutes(320)).missed, 2);
+}
+
+#[test]
+fn the_next_reply_target_comes_from_the_sla_file_or_the_default() {
+    let policy = crate::sla_file::parse(
+        "[targets.High]\nfirst_response = \"1h\"\nnext_reply = \"45m\"\nresolution = \"8h\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        policy.targets(Priority::High).next_reply,
+        TimeDelta::minutes(45)
+    );
+    assert_eq!(
+        policy.targets(Priority::Low).next_reply,
+        SlaPolicy::default().targets(Priority::Low).next_reply
+    );
+}
