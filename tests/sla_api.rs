@@ -6,8 +6,8 @@ mod common;
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{Reply, TestApp};
 use quickfix::domain::{
-    Categories, Clock, ComplaintId, Description, EventMetadata, NewTicket, Priority, SlaPolicy,
-    SystemClock, Ticket, Title, UserId,
+    Categories, Clock, ComplaintId, Description, EventMetadata, MessageBody, NewTicket, Principal,
+    Priority, Role, SlaPolicy, SystemClock, Ticket, Title, UserId,
 };
 use serde_json::{Value, json};
 
@@ -22,7 +22,7 @@ async fn backdated(
     requester: &str,
     priority: Priority,
     ago: TimeDelta,
-    assigned_after: Option<TimeDelta>,
+    answered_after: Option<TimeDelta>,
 ) -> Ticket {
     let seq = app.store.next_complaint_number().await.unwrap();
     let opened: DateTime<Utc> = SystemClock.now() - ago;
@@ -40,9 +40,17 @@ async fn backdated(
         opened,
         meta(),
     );
-    if let Some(after) = assigned_after {
+    if let Some(after) = answered_after {
+        let agent = Principal {
+            id: UserId::generate(),
+            role: Role::Agent,
+        };
         ticket
-            .assign(UserId::generate(), "test", None, opened + after, meta())
+            .assign(agent.id, "test", None, opened + after, meta())
+            .unwrap();
+        let body = MessageBody::parse("body", "On it").unwrap();
+        ticket
+            .reply(&agent, body, &SlaPolicy::default(), opened + after, meta())
             .unwrap();
     }
     app.store.insert_ticket(&ticket, &[event]).await.unwrap();
@@ -211,6 +219,12 @@ async fn compliance_reports_the_share_met_per_priority(app: TestApp) {
         json!({"met": 1, "missed": 1, "pending": 0, "shareMet": 0.5})
     );
     assert_eq!(critical["resolution"]["pending"], 2);
+    assert_eq!(
+        critical["nextReply"],
+        json!({"met": 0, "missed": 0, "pending": 0, "shareMet": null}),
+        "no customer has replied"
+    );
+    assert_eq!(critical["pausedSeconds"], 0);
     assert_eq!(critical["resolution"]["shareMet"], Value::Null);
     assert_eq!(row("Medium")["firstResponse"]["shareMet"], 1.0);
     assert_eq!(row("Low")["tickets"], 0, "opened before the window");
@@ -252,7 +266,7 @@ async fn the_policy_in_force_is_readable(app: TestApp) {
         .expect(200);
     assert_eq!(
         policy.body["targets"][0],
-        json!({"priority": "Critical", "firstResponse": "15m", "resolution": "4h"})
+        json!({"priority": "Critical", "firstResponse": "15m", "nextReply": "30m", "resolution": "4h"})
     );
     assert_eq!(policy.body["warningFraction"], 0.8);
     assert_eq!(policy.body["businessHoursTimeZone"], Value::Null);

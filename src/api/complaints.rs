@@ -282,14 +282,18 @@ async fn show(
     let at = super::input::timestamp("at", params.at.as_deref())?;
     let ticket = find_visible(&state, &id, &auth.0).await?;
     let Some(at) = at else {
-        return Ok(Json(TicketOrAsOf::Ticket(TicketView::from(&ticket))));
+        return Ok(Json(TicketOrAsOf::Ticket(Box::new(TicketView::from(
+            &ticket,
+        )))));
     };
     let events = ticket_timeline(state.store.event_log().as_ref(), ticket.id).await?;
     // Before it was opened (or before what the event log keeps) the ticket was not there.
     let Some(then) = TicketAsOf::rebuild(&events, at) else {
         return Err(ApiError::NotFound("ticket at that time"));
     };
-    Ok(Json(TicketOrAsOf::AsOf(TicketAsOfView::from(&then))))
+    Ok(Json(TicketOrAsOf::AsOf(Box::new(TicketAsOfView::from(
+        &then,
+    )))))
 }
 
 /// A ticket's history, oldest first.

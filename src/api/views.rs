@@ -209,9 +209,9 @@ impl From<&Ticket> for TicketView {
 #[serde(untagged)]
 pub enum TicketOrAsOf {
     /// The ticket now.
-    Ticket(TicketView),
+    Ticket(Box<TicketView>),
     /// The ticket as its events tell it at the time asked for.
-    AsOf(TicketAsOfView),
+    AsOf(Box<TicketAsOfView>),
 }
 
 /// One page of tickets, newest first.

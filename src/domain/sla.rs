@@ -1,9 +1,11 @@
 //! Service-level targets and escalation: what a ticket owes and when, and what happens when it
 //! is late.
 //!
-//! Every priority has two targets: the first response (time to assignment) and the resolution
-//! (time to `Resolved`). Their due times are stored on the ticket when it opens and recomputed
-//! when its priority changes; with business hours configured, only working time counts.
+//! Every priority has three targets: the first response (time to the staff's first public
+//! reply), the next reply (from each customer reply to the staff's next public reply) and the
+//! resolution (time to `Resolved`, paused while the ticket waits on the customer). Their due
+//! times are stored on the ticket and recomputed when its priority changes; with business hours
+//! configured, only working time counts.
 //!
 //! The escalation scan is state-based: a ticket stores when it next needs a look
 //! ([`TicketSla::check_at`]), and a scan looks at every ticket whose time has come, however late
