@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use quickfix::Store;
-use quickfix::domain::{EventType, Principal, Priority, Role, SlaPolicy, Status, Tier};
+use quickfix::domain::{
+    EventType, MessageBody, Principal, Priority, Role, SlaPolicy, Status, Tier,
+};
 use serde_json::json;
 
 use common::escalation::{Scene, meta, policy, t0};
@@ -28,9 +30,16 @@ async fn a_ticket_left_waiting_is_resolved_by_the_scan_once(store: Arc<dyn Store
         id: agent.id,
         role: Role::Agent,
     };
-    let events = pending
-        .change_status(&as_agent, Status::Pending, None, &policy, t0(), meta())
+    // The agent answers (the first response is met) and waits for the customer.
+    let question = MessageBody::parse("body", "Which model is it?").unwrap();
+    let mut events = pending
+        .reply(&as_agent, question, &policy, t0(), meta())
         .unwrap();
+    events.extend(
+        pending
+            .change_status(&as_agent, Status::Pending, None, &policy, t0(), meta())
+            .unwrap(),
+    );
     assert!(s.store.update_ticket(&pending, &events).await.unwrap());
 
     // Far past the resolution target (8 h) and just short of two days: nothing happens.

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use quickfix::Store;
 use quickfix::domain::{
-    EscalationAction, EventType, HistoryKind, Mark, Principal, Priority, Role, SlaTarget, TicketId,
-    TicketRef,
+    EscalationAction, EventType, HistoryKind, Mark, MessageBody, Principal, Priority, Role,
+    SlaTarget, TicketId, TicketRef,
 };
 use serde_json::json;
 
-use common::escalation::{Scene, meta, policy, rule};
+use common::escalation::{Scene, meta, policy, rule, t0};
 use common::{TestApp, assert_error};
 
 async fn an_acknowledged_breach_escalates_no_further(store: Arc<dyn Store>) {
@@ -40,6 +40,15 @@ async fn an_acknowledged_breach_escalates_no_further(store: Arc<dyn Store>) {
     };
     let acknowledged = s.open(1, Priority::High).await;
     let control = s.open(2, Priority::High).await;
+    // Both are answered at once (no first-response breach): only the resolution is missed.
+    for t in [&acknowledged, &control] {
+        let mut answered = s.ticket(t).await;
+        let body = MessageBody::parse("body", "We are on it").unwrap();
+        let events = answered
+            .reply(&admin, body, &s.ctx.sla, t0(), meta())
+            .unwrap();
+        assert!(s.store.update_ticket(&answered, &events).await.unwrap());
+    }
     let due = acknowledged.sla.resolution.due_at;
     let report = s.scan_at(due).await;
     assert_eq!((report.breaches, report.escalations), (2, 2), "{report:?}");
