@@ -1,4 +1,5 @@
-//! Escalation scan benchmark: one scan over 100,000 open tickets, on the embedded store and on
+//! Escalation scan benchmark: one scan over 100,000 open tickets with conversations (replies
+//! waiting for an answer, tickets waiting on the customer), on the embedded store and on
 //! MongoDB (`QUICKFIX_TEST_MONGODB_URI`, set by scripts/bench.sh).
 //!
 //! Two shapes per store: the steady state, where no ticket is due (the scan's index query finds
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use quickfix::domain::{
-    Categories, ComplaintId, Description, EventMetadata, ManualClock, NewTicket, Priority,
-    PriorityRules, SlaPolicy, Ticket, Title, UserId,
+    Categories, ComplaintId, Description, EventMetadata, ManualClock, MessageBody, NewTicket,
+    Principal, Priority, PriorityRules, Role, SlaPolicy, Status, Ticket, Title, UserId,
 };
 use quickfix::worker::{Context, scan};
 use quickfix::{MemoryStore, MongoStore, MongoStoreOptions, Store, TicketStore};
@@ -26,11 +27,15 @@ fn meta() -> EventMetadata {
     EventMetadata::requested("bench", "bench")
 }
 
-/// `count` open tickets; `due` of them Critical and opened an hour before `now` (their first
-/// response is overdue), the rest Low and opened in the last minutes (first warning hours away).
+/// `count` open tickets, each with a conversation; `due` of them Critical and opened an hour
+/// before `now` with no answer from the staff (their first response is overdue; the customer
+/// wrote again just now), the rest Low and opened in the last minutes, assigned and answered:
+/// every other one waits for the staff's next reply (its clock runs), and every fourth waits on
+/// the customer (`Pending`, its resolution clock paused).
 fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<Ticket> {
     let policy = SlaPolicy::default();
     let category = Categories::default().parse("category", "General").unwrap();
+    let body = |text: &str| MessageBody::parse("body", text).unwrap();
     (0..count)
         .map(|i| {
             let overdue = i < due;
@@ -45,14 +50,47 @@ fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<
                 category: category.clone(),
                 priority,
             };
+            let customer = Principal {
+                id: UserId::generate(),
+                role: Role::Customer,
+            };
             let (mut ticket, _) = Ticket::open(
                 new,
                 ComplaintId::from_sequence(first_seq + i as u64),
-                UserId::generate(),
+                customer.id,
                 &policy,
                 opened,
                 meta(),
             );
+            let agent = Principal {
+                id: UserId::generate(),
+                role: Role::Agent,
+            };
+            ticket
+                .assign(agent.id, "bench", None, opened, meta())
+                .unwrap();
+            if overdue {
+                ticket
+                    .reply(&customer, body("Any news?"), &policy, now, meta())
+                    .unwrap();
+            } else {
+                ticket
+                    .reply(&agent, body("Which model?"), &policy, opened, meta())
+                    .unwrap();
+                ticket
+                    .reply(&customer, body("The LX-200"), &policy, opened, meta())
+                    .unwrap();
+                if i % 2 == 0 {
+                    ticket
+                        .reply(&agent, body("Thanks, checking"), &policy, opened, meta())
+                        .unwrap();
+                }
+                if i % 4 == 0 {
+                    ticket
+                        .change_status(&agent, Status::Pending, None, &policy, opened, meta())
+                        .unwrap();
+                }
+            }
             ticket.plan_sla_check(&policy);
             ticket
         })
