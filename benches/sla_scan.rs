@@ -27,9 +27,9 @@ fn meta() -> EventMetadata {
     EventMetadata::requested("bench", "bench")
 }
 
-/// `count` open tickets, each with a conversation; `due` of them Critical and opened an hour
-/// before `now` with no answer from the staff (their first response is overdue; the customer
-/// wrote again just now), the rest Low and opened in the last minutes, assigned and answered:
+/// `count` open tickets, each with a conversation; `due` of them Critical, opened an hour
+/// before `now` and still in the backlog (their first response is overdue, the customer wrote
+/// again just now), the rest Low and opened in the last minutes, assigned and answered:
 /// every other one waits for the staff's next reply (its clock runs), and every fourth waits on
 /// the customer (`Pending`, its resolution clock paused).
 fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<Ticket> {
@@ -66,14 +66,14 @@ fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<
                 id: UserId::generate(),
                 role: Role::Agent,
             };
-            ticket
-                .assign(agent.id, "bench", None, opened, meta())
-                .unwrap();
             if overdue {
                 ticket
                     .reply(&customer, body("Any news?"), &policy, now, meta())
                     .unwrap();
             } else {
+                ticket
+                    .assign(agent.id, "bench", None, opened, meta())
+                    .unwrap();
                 ticket
                     .reply(&agent, body("Which model?"), &policy, opened, meta())
                     .unwrap();
