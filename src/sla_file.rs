@@ -24,6 +24,8 @@ struct SlaFile {
     escalation: Option<Vec<RuleFile>>,
     /// How long a ticket may wait on the customer (`Pending`) before it is resolved, e.g. `7d`.
     pending_resolve_after: Option<String>,
+    /// How long after its resolution a customer's reply reopens a ticket, e.g. `7d`.
+    reopen_within: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,13 +133,18 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
         Some(raw) => duration("pending_resolve_after", raw)?,
         None => defaults.pending_resolve_after(),
     };
+    let reopen_within = match &file.reopen_within {
+        Some(raw) => duration("reopen_within", raw)?,
+        None => defaults.reopen_within(),
+    };
     Ok(SlaPolicy::new(
         |p| targets[&p],
         file.warning_fraction.unwrap_or(defaults.warning_fraction()),
         calendar,
         rules,
     )?
-    .with_pending_resolve_after(pending_resolve_after)?)
+    .with_pending_resolve_after(pending_resolve_after)?
+    .with_reopen_within(reopen_within)?)
 }
 
 /// `15m`, `4h`, `1h 30m`, `3days`.
@@ -162,6 +169,7 @@ mod tests {
         assert_eq!(critical.resolution, TimeDelta::hours(4));
         assert_eq!(policy.warning_fraction(), 0.8);
         assert_eq!(policy.pending_resolve_after(), TimeDelta::days(7));
+        assert_eq!(policy.reopen_within(), TimeDelta::days(7));
         assert!(matches!(policy.calendar(), Calendar::Business(_)));
         assert_eq!(policy.rules().len(), 3);
         assert_eq!(policy.rules()[0].name, "unanswered");

@@ -255,7 +255,9 @@ impl From<ConversationError> for ApiError {
     fn from(err: ConversationError) -> Self {
         match err {
             ConversationError::Forbidden(why) => Self::forbidden(why),
-            ConversationError::Closed => Self::conflict_on("status", err.to_string()),
+            ConversationError::Closed | ConversationError::TooLateToReopen { .. } => {
+                Self::conflict_on("status", err.to_string())
+            }
             ConversationError::Full { .. } => Self::conflict(err.to_string()),
         }
     }

@@ -109,6 +109,12 @@ pub enum ConversationError {
     /// A closed ticket takes no more messages.
     #[error("a closed ticket takes no replies or notes")]
     Closed,
+    /// The requester replied to a ticket resolved too long ago to reopen it.
+    #[error("the ticket was resolved more than {days} days ago; open a new ticket")]
+    TooLateToReopen {
+        /// The reopening window, in days.
+        days: i64,
+    },
     /// The conversation holds as many messages as a ticket keeps.
     #[error("the conversation is full ({max} messages); open a new ticket")]
     Full {

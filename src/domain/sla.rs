@@ -158,10 +158,14 @@ pub struct SlaPolicy {
     calendar: Calendar,
     rules: Vec<EscalationRule>,
     pending_resolve_after: TimeDelta,
+    reopen_within: TimeDelta,
 }
 
 /// How long a ticket may wait on the customer (`Pending`) before it is resolved for them.
 pub const DEFAULT_PENDING_RESOLVE_AFTER: TimeDelta = TimeDelta::days(7);
+
+/// How long after its resolution a customer's reply reopens a ticket.
+pub const DEFAULT_REOPEN_WITHIN: TimeDelta = TimeDelta::days(7);
 
 impl SlaPolicy {
     /// Builds a policy.
@@ -222,7 +226,26 @@ impl SlaPolicy {
             calendar,
             rules,
             pending_resolve_after: DEFAULT_PENDING_RESOLVE_AFTER,
+            reopen_within: DEFAULT_REOPEN_WITHIN,
         })
+    }
+
+    /// The same policy, a customer's reply reopening a ticket up to `within` after its
+    /// resolution.
+    ///
+    /// # Errors
+    /// When `within` is not positive.
+    pub fn with_reopen_within(mut self, within: TimeDelta) -> Result<Self, ValidationError> {
+        if within <= TimeDelta::zero() {
+            return Err(ValidationError::new("reopen_within", "must be positive"));
+        }
+        self.reopen_within = within;
+        Ok(self)
+    }
+
+    /// How long after its resolution a customer's reply reopens a ticket (wall-clock time).
+    pub fn reopen_within(&self) -> TimeDelta {
+        self.reopen_within
     }
 
     /// The same policy, resolving a ticket that waited on the customer for `after`.

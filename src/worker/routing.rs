@@ -23,7 +23,22 @@ pub async fn route(
     ticket: TicketId,
     cause: &EventMetadata,
 ) -> Result<Option<UserId>, StoreError> {
-    route_from(ctx, ticket, None, cause).await
+    route_from(ctx, ticket, None, None, cause).await
+}
+
+/// [`route`] for a ticket back in the backlog (reopened, or requeued): to `previous`, the agent
+/// who had it, when the ticket's history says they did and they are online with a free slot;
+/// otherwise to the best free agent, or the backlog by priority. Never to an offline agent.
+///
+/// # Errors
+/// When the store fails; the caller retries the message.
+pub async fn route_back(
+    ctx: &Context,
+    ticket: TicketId,
+    previous: Option<UserId>,
+    cause: &EventMetadata,
+) -> Result<Option<UserId>, StoreError> {
+    route_from(ctx, ticket, None, previous, cause).await
 }
 
 /// [`route`], starting from `known`: the ticket as the caller has just read or written it, so
@@ -37,13 +52,14 @@ pub async fn route_known(
     known: Ticket,
     cause: &EventMetadata,
 ) -> Result<Option<UserId>, StoreError> {
-    route_from(ctx, known.id, Some(known), cause).await
+    route_from(ctx, known.id, Some(known), None, cause).await
 }
 
 async fn route_from(
     ctx: &Context,
     ticket: TicketId,
     mut known: Option<Ticket>,
+    previous: Option<UserId>,
     cause: &EventMetadata,
 ) -> Result<Option<UserId>, StoreError> {
     let routed = retry_on_conflict(|| {
@@ -59,11 +75,21 @@ async fn route_from(
             if !current.in_backlog() || current.assignee.is_some() {
                 return Ok(Attempt::Done(None));
             }
-            let Some(agent) = ctx
-                .store
-                .claim_agent(&current.category, None, ticket, ctx.clock.now())
-                .await?
-            else {
+            let now = ctx.clock.now();
+            // The store's history, not the message, says who had the ticket.
+            let back = match previous.filter(|agent| current.was_assigned_to(*agent)) {
+                Some(agent) => ctx.store.take_slot(agent, ticket, now).await?,
+                None => None,
+            };
+            let agent = match back {
+                Some(agent) => Some(agent),
+                None => {
+                    ctx.store
+                        .claim_agent(&current.category, None, ticket, now)
+                        .await?
+                }
+            };
+            let Some(agent) = agent else {
                 debug!(%ticket, category = current.category.as_str(), "no free agent; the ticket waits in the backlog");
                 return Ok(Attempt::Done(None));
             };

@@ -168,3 +168,50 @@ fn the_next_reply_target_comes_from_the_sla_file_or_the_default() {
         SlaPolicy::default().targets(Priority::Low).next_reply
     );
 }
+
+#[test]
+fn the_requesters_reply_reopens_a_resolved_ticket_within_the_window() {
+    let policy = SlaPolicy::default()
+        .with_reopen_within(TimeDelta::days(2))
+        .unwrap();
+    let (mut t, agent, customer) = ticket(&policy);
+    t.change_status(&agent, Status::Resolved, None, &policy, minutes(10), meta())
+        .unwrap();
+    let mut late = t.clone();
+
+    // The staff may still write on a resolved ticket; that reopens nothing.
+    t.reply(&agent, body("Glad it works"), &policy, minutes(20), meta())
+        .unwrap();
+    assert_eq!(t.status, Status::Resolved);
+
+    let events = t
+        .reply(
+            &customer,
+            body("It broke again"),
+            &policy,
+            minutes(30),
+            meta(),
+        )
+        .unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type()).collect();
+    use crate::domain::EventType::*;
+    assert_eq!(kinds, [TicketReplied, TicketStatusChanged, TicketRequeued]);
+    assert_eq!(t.status, Status::Open);
+    assert_eq!(t.assignee, None);
+    assert!(
+        t.was_assigned_to(agent.id),
+        "routing tries the agent who had it"
+    );
+    assert_eq!(
+        t.sla.resolution.met_at, None,
+        "the resolution is owed again"
+    );
+
+    let too_late = minutes(10) + TimeDelta::days(2) + TimeDelta::seconds(1);
+    assert_eq!(
+        late.reply(&customer, body("Hello?"), &policy, too_late, meta()),
+        Err(crate::domain::ConversationError::TooLateToReopen { days: 2 })
+    );
+    assert_eq!(late.status, Status::Resolved);
+    assert_eq!(late.messages.len(), 0, "nothing written");
+}

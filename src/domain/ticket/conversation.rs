@@ -13,11 +13,16 @@ impl Ticket {
     /// Adds a public reply by `by`: the requester, the assigned agent or an admin. The ticket
     /// counts as changed (its requester and agent see it), and `ticket.replied` is published.
     /// A reply from the requester to a ticket waiting on them (`Pending`) takes it back to
-    /// `InProgress`, its resolution clock running again (`ticket.status_changed` follows).
+    /// `InProgress`, its resolution clock running again (`ticket.status_changed` follows). A
+    /// reply from the requester to a resolved ticket, within the policy's reopening window,
+    /// reopens it (`ticket.status_changed` and `ticket.requeued`: the worker gives it back to
+    /// its agent when they are online with a free slot, or to the backlog).
     ///
     /// # Errors
     /// [`ConversationError::Forbidden`] for anyone else, [`ConversationError::Closed`] on a
-    /// closed ticket, [`ConversationError::Full`] when the conversation is full.
+    /// closed ticket, [`ConversationError::TooLateToReopen`] for the requester's reply to a
+    /// ticket resolved longer ago than the window, [`ConversationError::Full`] when the
+    /// conversation is full.
     pub fn reply(
         &mut self,
         by: &Principal,
@@ -36,6 +41,16 @@ impl Ticket {
                 "only the requester, the assigned agent or an admin may reply",
             ));
         }
+        let reopens = self.status == Status::Resolved && by.id == self.requester;
+        if reopens
+            && self
+                .resolved_at
+                .is_some_and(|at| now - at > policy.reopen_within())
+        {
+            return Err(ConversationError::TooLateToReopen {
+                days: policy.reopen_within().num_days(),
+            });
+        }
         let message = self.add_message(by, Visibility::Public, body, now)?;
         self.updated_at = now;
         // The reply clocks: the staff's reply answers, the customer's starts the next wait.
@@ -47,8 +62,14 @@ impl Ticket {
         }
         self.touch_sla(now);
         let replied = self.message_event(Event::TicketReplied, message, now, meta.clone());
-        let resumed = self.answered_by_customer(by, policy, now, meta);
-        Ok(std::iter::once(replied).chain(resumed).collect())
+        let moved = if reopens {
+            self.reopened_by_reply(by, policy, now, meta)
+        } else {
+            self.answered_by_customer(by, policy, now, meta)
+                .into_iter()
+                .collect()
+        };
+        Ok(std::iter::once(replied).chain(moved).collect())
     }
 
     /// Adds an internal note by `by`, an agent or an admin; `ticket.note_added` is published.

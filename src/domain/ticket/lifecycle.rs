@@ -173,6 +173,32 @@ impl Ticket {
         ])
     }
 
+    /// Reopens a resolved ticket because its requester `by` replied: back to `Open`,
+    /// unassigned, with `ticket.status_changed` and `ticket.requeued` (naming the agent who
+    /// had it, whom routing tries first).
+    pub(crate) fn reopened_by_reply(
+        &mut self,
+        by: &Principal,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Vec<Envelope> {
+        let note = Some("the customer replied".to_owned());
+        let previous = self.move_to(Status::Open, policy, now);
+        self.history.push(HistoryEntry {
+            at: now,
+            actor: by.id.to_string(),
+            kind: HistoryKind::StatusChanged,
+            from: Some(Status::Resolved.to_string()),
+            to: Some(Status::Open.to_string()),
+            note: note.clone(),
+        });
+        vec![
+            self.status_changed_event(by, Status::Resolved, note, now, meta.clone()),
+            self.requeued_event(previous, "reopened by the requester's reply", now, meta),
+        ]
+    }
+
     /// Takes a ticket out of `Pending` because its requester `by` replied: back to
     /// `InProgress` with its agent, the resolution clock running again. Returns
     /// `ticket.status_changed`, or `None` when the ticket was not waiting on them.

@@ -10,7 +10,7 @@ mod ticket_resolved;
 
 use super::Context;
 use super::metadata::caused_by;
-use super::routing::route;
+use super::routing::route_back;
 use crate::domain::{Envelope, Event};
 use crate::store::StoreError;
 
@@ -40,7 +40,8 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
             notify::handle(ctx, event).await
         }
         Event::TicketRequeued(requeued) => {
-            route(ctx, requeued.ticket_id, &caused_by(event)).await?;
+            let previous = requeued.previous_assignee;
+            route_back(ctx, requeued.ticket_id, previous, &caused_by(event)).await?;
             notify::handle(ctx, event).await
         }
         Event::TicketAssigned(_)
