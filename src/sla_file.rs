@@ -26,6 +26,11 @@ struct SlaFile {
     pending_resolve_after: Option<String>,
     /// How long after its resolution a customer's reply reopens a ticket, e.g. `7d`.
     reopen_within: Option<String>,
+    /// How long an agent has to act on an assigned ticket, per priority, e.g. `High = "15m"`.
+    #[serde(default)]
+    acceptance: BTreeMap<Priority, String>,
+    /// How many times an unaccepted ticket goes to another agent before it escalates.
+    max_reassignments: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,14 +142,29 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
         Some(raw) => duration("reopen_within", raw)?,
         None => defaults.reopen_within(),
     };
-    Ok(SlaPolicy::new(
+    let policy = SlaPolicy::new(
         |p| targets[&p],
         file.warning_fraction.unwrap_or(defaults.warning_fraction()),
         calendar,
         rules,
     )?
     .with_pending_resolve_after(pending_resolve_after)?
-    .with_reopen_within(reopen_within)?)
+    .with_reopen_within(reopen_within)?;
+    let mut accept_within = BTreeMap::new();
+    for (priority, raw) in &file.acceptance {
+        accept_within.insert(*priority, duration(&format!("acceptance.{priority}"), raw)?);
+    }
+    let policy = policy.with_acceptance(
+        |p| {
+            accept_within
+                .get(&p)
+                .copied()
+                .unwrap_or(defaults.accept_within(p))
+        },
+        file.max_reassignments
+            .unwrap_or(defaults.max_reassignments()),
+    )?;
+    Ok(policy)
 }
 
 /// `15m`, `4h`, `1h 30m`, `3days`.
@@ -170,6 +190,8 @@ mod tests {
         assert_eq!(policy.warning_fraction(), 0.8);
         assert_eq!(policy.pending_resolve_after(), TimeDelta::days(7));
         assert_eq!(policy.reopen_within(), TimeDelta::days(7));
+        assert_eq!(policy.accept_within(Priority::High), TimeDelta::minutes(15));
+        assert_eq!(policy.max_reassignments(), 2);
         assert!(matches!(policy.calendar(), Calendar::Business(_)));
         assert_eq!(policy.rules().len(), 3);
         assert_eq!(policy.rules()[0].name, "unanswered");

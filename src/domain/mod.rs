@@ -26,8 +26,8 @@ pub use conversation::{
 pub use error::ValidationError;
 pub use event::payload::{
     AgentAvailabilityChanged, BreachAcknowledged, MessageAdded, PrioritizationApplied, SlaAlert,
-    TicketAssigned, TicketCreated, TicketEscalated, TicketRequeued, TicketResolved,
-    TicketStatusChanged, payload_schema,
+    TicketAssigned, TicketCreated, TicketEscalated, TicketReassigned, TicketRequeued,
+    TicketResolved, TicketStatusChanged, payload_schema,
 };
 pub use event::{
     BadCursor, DEFAULT_RETENTION, Envelope, EnvelopeError, Event, EventCursor, EventMetadata,
@@ -42,8 +42,8 @@ pub use sla::{
 };
 pub use status::{Priority, Status};
 pub use ticket::{
-    AcknowledgeError, AssignError, Categories, Category, ComplaintId, Description, HistoryEntry,
-    HistoryKind, NewTicket, StatusChangeError, Ticket, TicketId, TicketRef, Title,
+    AcceptanceStep, AcknowledgeError, AssignError, Categories, Category, ComplaintId, Description,
+    HistoryEntry, HistoryKind, NewTicket, StatusChangeError, Ticket, TicketId, TicketRef, Title,
 };
 pub use user::{
     AgentProfile, Availability, Email, Password, PasswordHash, PersonName, Presence, Principal,

@@ -159,7 +159,22 @@ pub struct SlaPolicy {
     rules: Vec<EscalationRule>,
     pending_resolve_after: TimeDelta,
     reopen_within: TimeDelta,
+    /// Indexed by priority rank: how long an agent has to act on a ticket given to them.
+    accept_within: [TimeDelta; 4],
+    max_reassignments: u32,
 }
+
+/// How long an agent has to act on an assigned ticket (a reply, or `InProgress`), by priority
+/// rank (Low first): an hour, 30 minutes, 15 minutes, 5 minutes.
+pub const DEFAULT_ACCEPT_WITHIN: [TimeDelta; 4] = [
+    TimeDelta::hours(1),
+    TimeDelta::minutes(30),
+    TimeDelta::minutes(15),
+    TimeDelta::minutes(5),
+];
+
+/// How many times a ticket nobody acted on goes to another agent before it escalates.
+pub const DEFAULT_MAX_REASSIGNMENTS: u32 = 2;
 
 /// How long a ticket may wait on the customer (`Pending`) before it is resolved for them.
 pub const DEFAULT_PENDING_RESOLVE_AFTER: TimeDelta = TimeDelta::days(7);
@@ -227,7 +242,43 @@ impl SlaPolicy {
             rules,
             pending_resolve_after: DEFAULT_PENDING_RESOLVE_AFTER,
             reopen_within: DEFAULT_REOPEN_WITHIN,
+            accept_within: DEFAULT_ACCEPT_WITHIN,
+            max_reassignments: DEFAULT_MAX_REASSIGNMENTS,
         })
+    }
+
+    /// The same policy, an agent having `within(priority)` to act on an assigned ticket before
+    /// it goes to another agent, at most `max_reassignments` times before it escalates.
+    ///
+    /// # Errors
+    /// When a time is not positive.
+    pub fn with_acceptance(
+        mut self,
+        within: impl Fn(Priority) -> TimeDelta,
+        max_reassignments: u32,
+    ) -> Result<Self, ValidationError> {
+        for priority in Priority::ALL.iter().copied() {
+            let time = within(priority);
+            if time <= TimeDelta::zero() {
+                return Err(ValidationError::new(
+                    format!("acceptance.{priority}"),
+                    "must be positive",
+                ));
+            }
+            self.accept_within[usize::from(priority.rank())] = time;
+        }
+        self.max_reassignments = max_reassignments;
+        Ok(self)
+    }
+
+    /// How long an agent has to act on an assigned ticket of `priority`.
+    pub fn accept_within(&self, priority: Priority) -> TimeDelta {
+        self.accept_within[usize::from(priority.rank())]
+    }
+
+    /// How many times an unaccepted ticket goes to another agent before it escalates.
+    pub fn max_reassignments(&self) -> u32 {
+        self.max_reassignments
     }
 
     /// The same policy, a customer's reply reopening a ticket up to `within` after its
@@ -322,6 +373,8 @@ impl SlaPolicy {
             escalation_level: 0,
             paused_since: None,
             paused: TimeDelta::zero(),
+            reassignments: 0,
+            acceptance_escalated: false,
             check_at: Some(opened_at),
         }
     }
@@ -484,6 +537,10 @@ pub struct TicketSla {
     /// SLA time the resolution clock spent paused in earlier pauses; its due and warning
     /// times have moved by as much.
     pub paused: TimeDelta,
+    /// Times the ticket went to another agent because its agent did not act in time.
+    pub reassignments: u32,
+    /// Whether the ticket escalated because it ran out of reassignments (once per ticket).
+    pub acceptance_escalated: bool,
     /// When the escalation scan should next look at the ticket; `None` when nothing more can
     /// happen (the ticket is resolved or closed, or every target and rule is settled). Every
     /// change to the ticket sets it to "now", so the scan re-plans from the new state.

@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::Context;
-use crate::domain::{EscalationAction, EscalationRule, SlaMark, Ticket, TicketRef, Tier, UserId};
+use crate::domain::{
+    AcceptanceStep, EscalationAction, EscalationRule, SlaMark, Ticket, TicketRef, Tier, UserId,
+};
 use crate::store::{Attempt, CONFLICT_ATTEMPTS, StoreError, commit_claimed};
 
 /// Tickets read per page.
@@ -36,6 +38,8 @@ pub struct ScanReport {
     pub reassigned: usize,
     /// Tickets resolved after waiting on the customer too long.
     pub auto_resolved: usize,
+    /// Tickets given to another agent because theirs did not act in time.
+    pub unaccepted: usize,
 }
 
 /// Scans every ticket whose SLA check time is at or before the clock's now.
@@ -122,6 +126,32 @@ async fn apply_due_steps(
         }
         events.extend(step.events);
     }
+    let mut unaccepted = false;
+    if escalation.is_none() {
+        match ticket.acceptance_step(policy, now) {
+            Some(AcceptanceStep::Reassign) => {
+                // Another eligible agent: the claim skips the one holding the ticket.
+                if let Some(agent) = ctx
+                    .store
+                    .claim_agent(&ticket.category, None, ticket.id, now)
+                    .await?
+                {
+                    match ticket.reassign_unaccepted(agent.id, policy, now, meta.clone()) {
+                        Some(step) => {
+                            claimed = Some(agent.id);
+                            unaccepted = true;
+                            events.extend(step);
+                        }
+                        None => release(ctx, Some(agent.id), ticket.id).await?,
+                    }
+                }
+            }
+            Some(AcceptanceStep::Escalate) => {
+                events.push(ticket.escalate_unaccepted(now, meta.clone()));
+            }
+            None => {}
+        }
+    }
     ticket.plan_sla_check(policy);
     if events.is_empty() && ticket.sla.check_at == planned_before {
         return Ok(Attempt::Done(()));
@@ -140,6 +170,7 @@ async fn apply_due_steps(
         ctx.outbox.notify_one();
     }
     report.auto_resolved += usize::from(auto_resolved);
+    report.unaccepted += usize::from(unaccepted);
     count(report, &marks, escalation.as_ref(), claimed.is_some());
     log_steps(&ticket, &marks, escalation.as_ref(), claimed);
     Ok(Attempt::Done(()))

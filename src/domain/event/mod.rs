@@ -54,6 +54,9 @@ pub enum EventType {
     /// Someone acknowledged a missed SLA target; its escalation stops.
     #[serde(rename = "sla.breach_acknowledged")]
     SlaBreachAcknowledged,
+    /// A ticket went to another agent because its agent did not act on it in time.
+    #[serde(rename = "ticket.reassigned")]
+    TicketReassigned,
     /// A public reply was added to a ticket's conversation.
     #[serde(rename = "ticket.replied")]
     TicketReplied,
@@ -79,7 +82,7 @@ pub const WORKER_EVENT_TYPES: [EventType; 10] = [
 
 impl EventType {
     /// All event types, in documentation order.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         EventType::TicketCreated,
         EventType::TicketAssigned,
         EventType::TicketStatusChanged,
@@ -88,6 +91,7 @@ impl EventType {
         EventType::TicketRequeued,
         EventType::TicketReplied,
         EventType::TicketNoteAdded,
+        EventType::TicketReassigned,
         EventType::AgentAvailabilityChanged,
         EventType::PrioritizationApplied,
         EventType::SlaWarning,
@@ -125,6 +129,9 @@ impl EventType {
             EventType::SlaBreachAcknowledged => {
                 "Someone acknowledged a missed SLA target; its escalation stops."
             }
+            EventType::TicketReassigned => {
+                "A ticket went to another agent because its agent did not act on it in time."
+            }
             EventType::TicketReplied => "A public reply was added to a ticket's conversation.",
             EventType::TicketNoteAdded => {
                 "An internal note was added to a ticket's conversation (staff only)."
@@ -152,6 +159,7 @@ impl EventType {
             EventType::SlaWarning => "sla.warning",
             EventType::SlaBreach => "sla.breach",
             EventType::SlaBreachAcknowledged => "sla.breach_acknowledged",
+            EventType::TicketReassigned => "ticket.reassigned",
             EventType::TicketReplied => "ticket.replied",
             EventType::TicketNoteAdded => "ticket.note_added",
         }

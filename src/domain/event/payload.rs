@@ -199,6 +199,27 @@ pub struct BreachAcknowledged {
     pub acknowledged_by: UserId,
 }
 
+/// `ticket.reassigned`: a ticket went to another agent because the agent who had it did not
+/// act on it (a reply, or `InProgress`) in time; `ticket.assigned` for the new agent goes with
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketReassigned {
+    pub ticket_id: TicketId,
+    pub complaint_id: ComplaintId,
+    pub user_id: UserId,
+    pub title: String,
+    pub priority: Priority,
+    /// The agent who did not act.
+    pub from: UserId,
+    /// The agent who has it now.
+    pub to: UserId,
+    /// Why, e.g. `not accepted within 15m`.
+    pub reason: String,
+    /// How many times the ticket has been reassigned this way.
+    pub reassignments: u32,
+}
+
 /// One event of the catalog, with its typed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -215,6 +236,7 @@ pub enum Event {
     TicketReplied(MessageAdded),
     TicketNoteAdded(MessageAdded),
     SlaBreachAcknowledged(BreachAcknowledged),
+    TicketReassigned(TicketReassigned),
 }
 
 /// Why a payload could not be read.
@@ -252,6 +274,7 @@ impl Event {
             Self::TicketReplied(_) => EventType::TicketReplied,
             Self::TicketNoteAdded(_) => EventType::TicketNoteAdded,
             Self::SlaBreachAcknowledged(_) => EventType::SlaBreachAcknowledged,
+            Self::TicketReassigned(_) => EventType::TicketReassigned,
         }
     }
 
@@ -268,6 +291,7 @@ impl Event {
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(p.ticket_id),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(p.ticket_id),
             Self::SlaBreachAcknowledged(p) => Some(p.ticket_id),
+            Self::TicketReassigned(p) => Some(p.ticket_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -285,6 +309,7 @@ impl Event {
             Self::SlaWarning(p) | Self::SlaBreach(p) => Some(&p.complaint_id),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => Some(&p.complaint_id),
             Self::SlaBreachAcknowledged(p) => Some(&p.complaint_id),
+            Self::TicketReassigned(p) => Some(&p.complaint_id),
             Self::AgentAvailabilityChanged(_) => None,
         }
     }
@@ -306,6 +331,7 @@ impl Event {
             Self::SlaWarning(p) | Self::SlaBreach(p) => serde_json::to_value(p),
             Self::TicketReplied(p) | Self::TicketNoteAdded(p) => serde_json::to_value(p),
             Self::SlaBreachAcknowledged(p) => serde_json::to_value(p),
+            Self::TicketReassigned(p) => serde_json::to_value(p),
         };
         value.expect("BUG: an event payload is not JSON")
     }
@@ -358,6 +384,7 @@ impl Event {
             TicketReplied,
             TicketNoteAdded,
             SlaBreachAcknowledged,
+            TicketReassigned,
         ))
     }
 }
@@ -383,6 +410,7 @@ pub fn payload_schema(
             generator.subschema_for::<MessageAdded>()
         }
         EventType::SlaBreachAcknowledged => generator.subschema_for::<BreachAcknowledged>(),
+        EventType::TicketReassigned => generator.subschema_for::<TicketReassigned>(),
     }
 }
 

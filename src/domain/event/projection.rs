@@ -126,7 +126,10 @@ impl TicketAsOf {
             Event::SlaWarning(_) | Event::SlaBreach(_) => {}
             // A reply is a change the requester sees; a note is not.
             Event::TicketReplied(_) => self.updated_at = at,
-            Event::TicketNoteAdded(_) | Event::SlaBreachAcknowledged(_) => {}
+            // The `ticket.assigned` that goes with a reassignment carries the new state.
+            Event::TicketNoteAdded(_)
+            | Event::SlaBreachAcknowledged(_)
+            | Event::TicketReassigned(_) => {}
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Tickets: their ids, fields and history, and (in the submodules) how they move through
 //! their life and their SLA.
 
+mod acceptance;
 mod conversation;
 mod lifecycle;
 mod sla;
 
+pub use acceptance::AcceptanceStep;
 pub use sla::AcknowledgeError;
 #[cfg(test)]
 mod tests;

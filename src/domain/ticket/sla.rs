@@ -215,13 +215,14 @@ impl Ticket {
             .filter_map(|t| self.sla.clock(t))
             .flat_map(TargetClock::pending_marks);
         let resolve = self.pending_resolves_at(policy);
+        let accept = self.acceptance_due(policy);
         let rules = policy
             .rules()
             .iter()
             .zip(1u32..)
             .filter(|(_, level)| *level > self.sla.escalation_level)
             .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
-        self.sla.check_at = marks.chain(rules).chain(resolve).min();
+        self.sla.check_at = marks.chain(rules).chain(resolve).chain(accept).min();
     }
 
     /// Acknowledges the missed `target` on behalf of `by` (an agent or admin): escalation rules

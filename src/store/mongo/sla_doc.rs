@@ -29,6 +29,10 @@ pub(super) struct SlaDoc {
     /// SLA time paused in earlier pauses, in milliseconds (absent in older tickets).
     #[serde(default)]
     paused_ms: i64,
+    #[serde(default)]
+    reassignments: i64,
+    #[serde(default)]
+    acceptance_escalated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     check_at: Option<bson::DateTime>,
     /// Derived from the targets; written for the index, never read back.
@@ -83,6 +87,8 @@ impl SlaDoc {
             escalation_level: i64::from(t.sla.escalation_level),
             paused_since: t.sla.paused_since.map(to_bson),
             paused_ms: t.sla.paused.num_milliseconds(),
+            reassignments: i64::from(t.sla.reassignments),
+            acceptance_escalated: t.sla.acceptance_escalated,
             check_at: t.sla_check_at().map(to_bson),
             next_due_at: t.sla_next_due().map(to_bson),
         }
@@ -98,6 +104,8 @@ impl SlaDoc {
             escalation_level: u32::try_from(self.escalation_level).unwrap_or(u32::MAX),
             paused_since: self.paused_since.map(to_chrono),
             paused: TimeDelta::milliseconds(self.paused_ms),
+            reassignments: u32::try_from(self.reassignments).unwrap_or(0),
+            acceptance_escalated: self.acceptance_escalated,
             check_at: self.check_at.map(to_chrono),
         }
     }

@@ -53,6 +53,7 @@ pub async fn dispatch(ctx: &Context, event: &Envelope) -> Result<(), HandlerErro
         }
         Event::PrioritizationApplied(_)
         | Event::SlaWarning(_)
-        | Event::SlaBreachAcknowledged(_) => Ok(()),
+        | Event::SlaBreachAcknowledged(_)
+        | Event::TicketReassigned(_) => Ok(()),
     }
 }
