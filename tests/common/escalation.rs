@@ -42,10 +42,14 @@ pub fn rule(
     }
 }
 
-/// The default targets and 80% warning, around the clock, with `rules` as the ladder.
+/// The default targets and 80% warning, around the clock, with `rules` as the ladder. Agents
+/// have 30 days to act on a ticket, so acceptance (`tests/acceptance.rs`) stays out of the way.
 pub fn policy(rules: Vec<EscalationRule>) -> SlaPolicy {
     let d = SlaPolicy::default();
-    SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Always, rules).unwrap()
+    SlaPolicy::new(|p| d.targets(p), 0.8, Calendar::Always, rules)
+        .unwrap()
+        .with_acceptance(|_| TimeDelta::days(30), 2)
+        .unwrap()
 }
 
 /// A store, a manual clock at [`t0`] and a worker context on both, with an SLA policy.

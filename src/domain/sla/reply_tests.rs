@@ -114,8 +114,8 @@ fn each_customer_reply_waits_for_the_next_staff_reply() {
     t.plan_sla_check(&policy);
     assert_eq!(
         t.sla.check_at,
-        Some(minutes(48)),
-        "the first response's warning comes first"
+        Some(minutes(15)),
+        "the agent's 15 minutes to act on the ticket run out first"
     );
     assert!(
         t.due_sla_marks(minutes(120))
