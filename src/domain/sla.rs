@@ -686,6 +686,8 @@ impl Compliance {
 }
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod pause_tests;
 #[cfg(test)]
 mod reply_tests;

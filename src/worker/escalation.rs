@@ -147,7 +147,7 @@ async fn apply_due_steps(
                 }
             }
             Some(AcceptanceStep::Escalate) => {
-                events.push(ticket.escalate_unaccepted(now, meta.clone()));
+                events.extend(ticket.escalate_unaccepted(policy, now, meta.clone()));
             }
             None => {}
         }

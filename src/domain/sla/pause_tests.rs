@@ -2,65 +2,27 @@
 //! times move by the paused time, a customer reply restarts it, and a ticket left waiting too
 //! long is resolved for the customer.
 
-use chrono::{TimeZone, Utc};
-
+use super::fixtures::{assigned_high, body, meta, t0};
 use super::*;
 use crate::domain::{
-    Categories, ComplaintId, ConversationError, Description, EventMetadata, EventType, HistoryKind,
-    MessageBody, NewTicket, Principal, Role, StatusChangeError, Ticket, Title, UserId,
+    ConversationError, EventType, HistoryKind, Principal, Role, StatusChangeError, Ticket, UserId,
 };
 
-fn meta() -> EventMetadata {
-    EventMetadata::system("c")
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+/// [`assigned_high`], its agent having answered at once (the first response is met).
+fn assigned(policy: &SlaPolicy) -> (Ticket, Principal, Principal) {
+    let (mut t, agent, customer) = assigned_high(policy);
+    t.reply(&agent, body("Looking into it"), policy, t0(), meta())
+        .unwrap();
+    (t, agent, customer)
 }
 
 fn hours(n: i64) -> TimeDelta {
     TimeDelta::hours(n)
 }
 
-/// A High ticket (resolution due in 8 h) opened at `t0` and assigned to the agent returned.
-fn assigned(policy: &SlaPolicy) -> (Ticket, Principal, Principal) {
-    let customer = Principal {
-        id: UserId::generate(),
-        role: Role::Customer,
-    };
-    let new = NewTicket {
-        title: Title::parse("Router keeps rebooting").unwrap(),
-        description: Description::parse("Every ten minutes").unwrap(),
-        category: Categories::default()
-            .parse("category", "Technical")
-            .unwrap(),
-        priority: Priority::High,
-    };
-    let (mut t, _) = Ticket::open(
-        new,
-        ComplaintId::from_sequence(7),
-        customer.id,
-        policy,
-        t0(),
-        meta(),
-    );
-    let agent = Principal {
-        id: UserId::generate(),
-        role: Role::Agent,
-    };
-    t.assign(agent.id, "system", None, t0(), meta()).unwrap();
-    t.reply(&agent, body("Looking into it"), policy, t0(), meta())
-        .unwrap();
-    (t, agent, customer)
-}
-
 fn pend(t: &mut Ticket, agent: &Principal, policy: &SlaPolicy, at: DateTime<Utc>) {
     t.change_status(agent, Status::Pending, None, policy, at, meta())
         .unwrap();
-}
-
-fn body(text: &str) -> MessageBody {
-    MessageBody::parse("body", text).unwrap()
 }
 
 #[test]

@@ -2,64 +2,17 @@
 //! (not the assignment, a note or the customer's own words), and every customer reply starts a
 //! next-reply wait that the staff's next public reply ends, counted in time or late.
 
-use chrono::{TimeZone, Utc};
-
+use super::fixtures::{assigned_high, body, meta, t0};
 use super::*;
-use crate::domain::{
-    Categories, ComplaintId, Description, EventMetadata, MessageBody, NewTicket, Principal, Role,
-    Ticket, Title, UserId,
-};
-
-fn meta() -> EventMetadata {
-    EventMetadata::system("c")
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
-}
 
 fn minutes(n: i64) -> DateTime<Utc> {
     t0() + TimeDelta::minutes(n)
 }
 
-fn body(text: &str) -> MessageBody {
-    MessageBody::parse("body", text).unwrap()
-}
-
-/// A High ticket (first response 1 h, next reply 2 h) opened at `t0`, assigned at once.
-fn ticket(policy: &SlaPolicy) -> (Ticket, Principal, Principal) {
-    let customer = Principal {
-        id: UserId::generate(),
-        role: Role::Customer,
-    };
-    let agent = Principal {
-        id: UserId::generate(),
-        role: Role::Agent,
-    };
-    let new = NewTicket {
-        title: Title::parse("Cannot log in").unwrap(),
-        description: Description::parse("Since the update").unwrap(),
-        category: Categories::default()
-            .parse("category", "Technical")
-            .unwrap(),
-        priority: Priority::High,
-    };
-    let (mut t, _) = Ticket::open(
-        new,
-        ComplaintId::from_sequence(3),
-        customer.id,
-        policy,
-        t0(),
-        meta(),
-    );
-    t.assign(agent.id, "system", None, t0(), meta()).unwrap();
-    (t, agent, customer)
-}
-
 #[test]
 fn the_first_response_is_the_staffs_first_public_reply() {
     let policy = SlaPolicy::default();
-    let (mut t, agent, customer) = ticket(&policy);
+    let (mut t, agent, customer) = assigned_high(&policy);
     assert_eq!(t.sla.first_response.met_at, None, "assignment is no answer");
     t.add_note(&agent, body("checking the logs"), minutes(10), meta())
         .unwrap();
@@ -88,7 +41,7 @@ fn the_first_response_is_the_staffs_first_public_reply() {
 #[test]
 fn each_customer_reply_waits_for_the_next_staff_reply() {
     let policy = SlaPolicy::default();
-    let (mut t, agent, customer) = ticket(&policy);
+    let (mut t, agent, customer) = assigned_high(&policy);
     assert!(t.sla.next_reply.is_none());
     t.reply(&customer, body("first"), &policy, minutes(0), meta())
         .unwrap();
@@ -174,7 +127,7 @@ fn the_requesters_reply_reopens_a_resolved_ticket_within_the_window() {
     let policy = SlaPolicy::default()
         .with_reopen_within(TimeDelta::days(2))
         .unwrap();
-    let (mut t, agent, customer) = ticket(&policy);
+    let (mut t, agent, customer) = assigned_high(&policy);
     t.change_status(&agent, Status::Resolved, None, &policy, minutes(10), meta())
         .unwrap();
     let mut late = t.clone();

@@ -2,11 +2,11 @@
 //! policy's time for its priority, or the ticket goes to another agent; after the policy's
 //! number of such reassignments it escalates instead.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{HistoryKind, Status, Ticket};
-use crate::domain::event::payload::{TicketEscalated, TicketReassigned};
-use crate::domain::sla::{SlaPolicy, humanize};
+use super::{Status, Ticket};
+use crate::domain::event::payload::TicketReassigned;
+use crate::domain::sla::{EscalationAction, EscalationRule, Mark, SlaPolicy, humanize};
 use crate::domain::{Envelope, Event, EventMetadata, UserId, Visibility};
 
 /// What the escalation scan does with a ticket whose agent did not act in time.
@@ -91,42 +91,24 @@ impl Ticket {
     }
 
     /// Escalates a ticket that went round `max_reassignments` agents and still nobody acted:
-    /// `ticket.escalated` (rule `not-accepted`, managers told), once per ticket. It stays with
-    /// its agent and at its escalation level.
-    pub fn escalate_unaccepted(&mut self, now: DateTime<Utc>, meta: EventMetadata) -> Envelope {
+    /// the rule `not-accepted` tells the managers (`ticket.escalated`), once per ticket. The
+    /// ticket stays with its agent and at its escalation level.
+    pub fn escalate_unaccepted(
+        &mut self,
+        policy: &SlaPolicy,
+        now: DateTime<Utc>,
+        meta: EventMetadata,
+    ) -> Vec<Envelope> {
         self.sla.acceptance_escalated = true;
-        let note = format!(
-            "escalation rule `not-accepted`: no agent acted after {} reassignments",
-            self.sla.reassignments
-        );
+        let rule = EscalationRule {
+            name: "not-accepted".to_owned(),
+            priorities: Vec::new(),
+            statuses: vec![Status::Assigned],
+            since: Mark::StatusEntered,
+            after: TimeDelta::zero(),
+            actions: vec![EscalationAction::NotifyManagers],
+        };
         let level = self.sla.escalation_level;
-        self.record_system(
-            HistoryKind::Escalated,
-            Some(level.to_string()),
-            Some(level.to_string()),
-            Some(note),
-            now,
-        );
-        self.touch_sla(now);
-        Envelope::new(
-            Event::TicketEscalated(TicketEscalated {
-                ticket_id: self.id,
-                complaint_id: self.complaint_id,
-                user_id: self.requester,
-                title: self.title.as_str().to_owned(),
-                category: self.category.as_str().to_owned(),
-                status: self.status,
-                priority: self.priority,
-                previous_priority: self.priority,
-                assigned_to: self.assignee,
-                previous_assignee: self.assignee,
-                rule: "not-accepted".to_owned(),
-                level,
-                actions: vec!["notify_managers".to_owned()],
-                notify_managers: true,
-            }),
-            meta,
-            now,
-        )
+        self.escalate(level, &rule, policy, None, now, meta).events
     }
 }
