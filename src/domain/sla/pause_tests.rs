@@ -4,6 +4,7 @@
 
 use super::fixtures::{assigned_high, body, meta, t0};
 use super::*;
+use crate::domain::Calendar;
 use crate::domain::{
     ConversationError, EventType, HistoryKind, Principal, Role, StatusChangeError, Ticket, UserId,
 };

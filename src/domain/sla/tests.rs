@@ -1,6 +1,7 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::domain::Calendar;
 use crate::domain::EventType;
 use crate::domain::{
     BusinessHours, Categories, ComplaintId, Description, EventMetadata, HistoryKind, NewTicket,
