@@ -128,7 +128,44 @@ async fn assignment_and_user_creation_replay_too(app: TestApp) {
     assert_eq!(again.body["id"], made.body["id"]);
 }
 
+async fn a_repeated_reply_or_note_is_written_once(app: TestApp) {
+    let customer = app.customer(1).await;
+    let admin = app.admin().await;
+    let t = app
+        .open_ticket(&customer, "Scanner offline", "Technical")
+        .await;
+    let id = t["id"].as_str().unwrap();
+    let body = json!({"body": "Is it plugged in?"});
+    for path in ["replies", "notes"] {
+        let path = format!("/api/complaints/{id}/{path}");
+        let first = post_keyed(&app, &path, &admin.token, &format!("{path}-1"), &body)
+            .await
+            .expect(201);
+        let again = post_keyed(&app, &path, &admin.token, &format!("{path}-1"), &body)
+            .await
+            .expect(201);
+        assert_eq!(
+            again.body, first.body,
+            "the first answer, the same message id"
+        );
+        assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    }
+    let thread = app
+        .get(
+            &format!("/api/complaints/{id}/messages"),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        thread.body["items"].as_array().unwrap().len(),
+        2,
+        "one reply, one note"
+    );
+}
+
 on_both_backends!(
+    a_repeated_reply_or_note_is_written_once,
     a_repeat_gets_the_first_answer_and_makes_no_second_ticket,
     twins_sent_at_once_make_one_ticket,
     assignment_and_user_creation_replay_too,
@@ -141,6 +178,8 @@ async fn the_openapi_document_describes_the_header_on_every_keyed_route() {
     for path in [
         "/api/complaints",
         "/api/complaints/{id}/assign",
+        "/api/complaints/{id}/replies",
+        "/api/complaints/{id}/notes",
         "/api/users",
         "/api/agents",
     ] {

@@ -5,17 +5,20 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::complaints::{find_visible, modify_ticket};
+use super::complaints::find_visible;
 use super::extract::{ApiJson, Auth, Correlation};
+use super::idempotency::{IdempotencyKey, IdempotencyParams, replay, replay_if_answered};
 use super::input::required;
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{Message, MessageBody, MessageId, Role, UserId, Visibility};
+use crate::store::CONFLICT_ATTEMPTS;
 
 /// The conversation routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Body of `POST /api/complaints/{id}/replies` and `/notes`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NewMessage {
     /// The text.
     #[schema(required = true, schema_with = schema::message_body)]
@@ -98,9 +101,10 @@ async fn thread(
 /// Replies on a ticket (its requester, its assigned agent, or an admin) and publishes
 /// `ticket.replied`; the other side is notified.
 #[utoipa::path(post, path = "/api/complaints/{id}/replies", operation_id = "replyToTicket", tag = "conversation", request_body = NewMessage,
-    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    params(("id" = String, Path, description = "Ticket id or COMP-number"), IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 201, body = MessageView),
+    responses((status = 201, body = MessageView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
         (status = 403, body = ErrorBody, description = "The caller is not the requester, the \
             assigned agent or an admin"),
         (status = 404, body = ErrorBody, description = "No such ticket visible to the caller"),
@@ -110,18 +114,26 @@ async fn reply(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewMessage>,
-) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    write(&state, &auth, &correlation, &id, body, Visibility::Public).await
+) -> Result<Response, ApiError> {
+    let request = Request {
+        auth: &auth,
+        correlation: &correlation,
+        idempotency: &idempotency,
+        id: &id,
+    };
+    write(&state, request, body, Visibility::Public).await
 }
 
 /// Leaves an internal note on a ticket (agents and admins) and publishes `ticket.note_added`.
 /// A note is never shown to the customer.
 #[utoipa::path(post, path = "/api/complaints/{id}/notes", operation_id = "addTicketNote", tag = "conversation", request_body = NewMessage,
-    params(("id" = String, Path, description = "Ticket id or COMP-number")),
+    params(("id" = String, Path, description = "Ticket id or COMP-number"), IdempotencyParams),
     security(("bearer" = [])),
-    responses((status = 201, body = MessageView),
+    responses((status = 201, body = MessageView, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the stored answer to an earlier request"))),
         (status = 403, body = ErrorBody, description = "Customers do not write notes"),
         (status = 404, body = ErrorBody, description = "No such ticket visible to the caller"),
         (status = 409, body = ErrorBody, description = "The ticket is closed (`details.field` is \
@@ -130,35 +142,73 @@ async fn add_note(
     State(state): State<AppState>,
     auth: Auth,
     correlation: Correlation,
+    idempotency: IdempotencyKey,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewMessage>,
-) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    write(&state, &auth, &correlation, &id, body, Visibility::Internal).await
+) -> Result<Response, ApiError> {
+    let request = Request {
+        auth: &auth,
+        correlation: &correlation,
+        idempotency: &idempotency,
+        id: &id,
+    };
+    write(&state, request, body, Visibility::Internal).await
 }
 
-/// Adds the caller's message of `visibility` to the ticket, with its event, in one write.
+/// What identifies one reply or note request.
+struct Request<'a> {
+    auth: &'a Auth,
+    correlation: &'a Correlation,
+    idempotency: &'a IdempotencyKey,
+    id: &'a str,
+}
+
+/// Adds the caller's message of `visibility` to the ticket, with its event and (under an
+/// `Idempotency-Key`) the answer, in one conditional write: a repeat gets the first answer.
 async fn write(
     state: &AppState,
-    auth: &Auth,
-    correlation: &Correlation,
-    id: &str,
+    request: Request<'_>,
     body: NewMessage,
     visibility: Visibility,
-) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    let text = MessageBody::parse("body", required("body", &body.body)?)?;
+) -> Result<Response, ApiError> {
+    let who = &request.auth.0;
+    let keyed = request.idempotency.for_request(&who.id.to_string(), &body);
     let now = state.clock.now();
-    let who = &auth.0;
-    let ticket = modify_ticket(state, id, who, |ticket| {
-        let meta = correlation.metadata(who);
-        Ok(match visibility {
+    if let Some(first) = replay_if_answered(keyed.as_ref(), state, now).await? {
+        return Ok(first);
+    }
+    let text = MessageBody::parse("body", required("body", &body.body)?)?;
+    for _ in 0..CONFLICT_ATTEMPTS {
+        let mut ticket = find_visible(state, request.id, who).await?;
+        let meta = request.correlation.metadata(who);
+        let events = match visibility {
             Visibility::Public => ticket.reply(who, text.clone(), &state.sla, now, meta)?,
             Visibility::Internal => vec![ticket.add_note(who, text.clone(), now, meta)?],
-        })
-    })
-    .await?;
-    let written = ticket
-        .messages
-        .last()
-        .expect("BUG: a message was just added");
-    Ok((StatusCode::CREATED, Json(MessageView::from(written))))
+        };
+        let written = ticket
+            .messages
+            .last()
+            .expect("BUG: a message was just added");
+        let view = MessageView::from(written);
+        let answer = keyed
+            .as_ref()
+            .map(|k| k.answer(StatusCode::CREATED, &view, now, state.idempotency_window));
+        let stored = state
+            .store
+            .update_ticket_answering(&ticket, &events, answer.as_ref())
+            .await;
+        match (stored, &keyed) {
+            (Ok(true), _) => {
+                state.outbox.notify_one();
+                return Ok((StatusCode::CREATED, Json(view)).into_response());
+            }
+            // Someone changed the ticket first: look again.
+            (Ok(false), _) => {}
+            (Err(err), Some(k)) => return Ok(replay(&k.after_conflict(state, err, now).await?)),
+            (Err(err), None) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "the ticket is changing too often right now; try again",
+    ))
 }
