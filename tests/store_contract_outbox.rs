@@ -7,32 +7,40 @@ mod common;
 
 use std::sync::Arc;
 
-use quickfix::domain::{EventType, Principal, Priority, Role, Status, TicketRef, UserId};
+use quickfix::domain::{
+    EventType, Principal, Priority, Role, SlaPolicy, Status, Ticket, TicketRef, UserId,
+};
 use quickfix::{OutboxOwner, Store};
 use serde_json::json;
 
 use common::fixtures::{insert_ticket, lease, meta, now, online_agent};
 
-async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
-    assert!(store.pending_events(10).await.unwrap().is_empty());
-    let requester = UserId::generate();
-    let ticket = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
+/// Opens a ticket and closes it as an admin: its outbox holds `ticket.created`, then
+/// `ticket.status_changed`. Returns the ticket as it was opened.
+async fn insert_closed_ticket(store: &dyn Store) -> Ticket {
+    let ticket = insert_ticket(store, UserId::generate(), "Technical", Priority::Medium).await;
     let admin = Principal {
         id: UserId::generate(),
         role: Role::Admin,
     };
-    let mut changed = ticket.clone();
-    let more = changed
+    let mut closed = ticket.clone();
+    let events = closed
         .change_status(
             &admin,
             Status::Closed,
             None,
-            &quickfix::domain::SlaPolicy::default(),
+            &SlaPolicy::default(),
             now(),
             meta(),
         )
         .unwrap();
-    assert!(store.update_ticket(&changed, &more).await.unwrap());
+    assert!(store.update_ticket(&closed, &events).await.unwrap());
+    ticket
+}
+
+async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    let ticket = insert_closed_ticket(store.as_ref()).await;
     let agent = online_agent(store.as_ref(), "outbox@example.com").await;
 
     let pending = store.pending_events(10).await.unwrap();
@@ -104,24 +112,7 @@ async fn outbox_keeps_events_in_order_until_cleared(store: Arc<dyn Store>) {
 }
 
 async fn an_outbox_is_leased_to_one_relay_until_cleared_or_expired(store: Arc<dyn Store>) {
-    let requester = UserId::generate();
-    let ticket = insert_ticket(store.as_ref(), requester, "Technical", Priority::Medium).await;
-    let admin = Principal {
-        id: UserId::generate(),
-        role: Role::Admin,
-    };
-    let mut closed = ticket.clone();
-    let events = closed
-        .change_status(
-            &admin,
-            Status::Closed,
-            None,
-            &quickfix::domain::SlaPolicy::default(),
-            now(),
-            meta(),
-        )
-        .unwrap();
-    assert!(store.update_ticket(&closed, &events).await.unwrap());
+    let ticket = insert_closed_ticket(store.as_ref()).await;
     let owner = OutboxOwner::Ticket(ticket.id);
     let t0 = now();
 

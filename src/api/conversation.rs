@@ -118,13 +118,8 @@ async fn reply(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewMessage>,
 ) -> Result<Response, ApiError> {
-    let request = Request {
-        auth: &auth,
-        correlation: &correlation,
-        idempotency: &idempotency,
-        id: &id,
-    };
-    write(&state, request, body, Visibility::Public).await
+    let caller = (&auth, &correlation, &idempotency);
+    write(&state, caller, &id, body, Visibility::Public).await
 }
 
 /// Leaves an internal note on a ticket (agents and admins) and publishes `ticket.note_added`.
@@ -146,41 +141,29 @@ async fn add_note(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewMessage>,
 ) -> Result<Response, ApiError> {
-    let request = Request {
-        auth: &auth,
-        correlation: &correlation,
-        idempotency: &idempotency,
-        id: &id,
-    };
-    write(&state, request, body, Visibility::Internal).await
-}
-
-/// What identifies one reply or note request.
-struct Request<'a> {
-    auth: &'a Auth,
-    correlation: &'a Correlation,
-    idempotency: &'a IdempotencyKey,
-    id: &'a str,
+    let caller = (&auth, &correlation, &idempotency);
+    write(&state, caller, &id, body, Visibility::Internal).await
 }
 
 /// Adds the caller's message of `visibility` to the ticket, with its event and (under an
 /// `Idempotency-Key`) the answer, in one conditional write: a repeat gets the first answer.
 async fn write(
     state: &AppState,
-    request: Request<'_>,
+    (auth, correlation, idempotency): (&Auth, &Correlation, &IdempotencyKey),
+    id: &str,
     body: NewMessage,
     visibility: Visibility,
 ) -> Result<Response, ApiError> {
-    let who = &request.auth.0;
-    let keyed = request.idempotency.for_request(&who.id.to_string(), &body);
+    let who = &auth.0;
+    let keyed = idempotency.for_request(&who.id.to_string(), &body);
     let now = state.clock.now();
     if let Some(first) = replay_if_answered(keyed.as_ref(), state, now).await? {
         return Ok(first);
     }
     let text = MessageBody::parse("body", required("body", &body.body)?)?;
     for _ in 0..CONFLICT_ATTEMPTS {
-        let mut ticket = find_visible(state, request.id, who).await?;
-        let meta = request.correlation.metadata(who);
+        let mut ticket = find_visible(state, id, who).await?;
+        let meta = correlation.metadata(who);
         let events = match visibility {
             Visibility::Public => ticket.reply(who, text.clone(), &state.sla, now, meta)?,
             Visibility::Internal => vec![ticket.add_note(who, text.clone(), now, meta)?],

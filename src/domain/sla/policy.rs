@@ -24,7 +24,7 @@ pub struct SlaPolicy {
 
 /// How long an agent has to act on an assigned ticket (a reply, or `InProgress`), by priority
 /// rank (Low first): an hour, 30 minutes, 15 minutes, 5 minutes.
-pub const DEFAULT_ACCEPT_WITHIN: [TimeDelta; 4] = [
+const DEFAULT_ACCEPT_WITHIN: [TimeDelta; 4] = [
     TimeDelta::hours(1),
     TimeDelta::minutes(30),
     TimeDelta::minutes(15),
@@ -32,13 +32,13 @@ pub const DEFAULT_ACCEPT_WITHIN: [TimeDelta; 4] = [
 ];
 
 /// How many times a ticket nobody acted on goes to another agent before it escalates.
-pub const DEFAULT_MAX_REASSIGNMENTS: u32 = 2;
+const DEFAULT_MAX_REASSIGNMENTS: u32 = 2;
 
 /// How long a ticket may wait on the customer (`Pending`) before it is resolved for them.
-pub const DEFAULT_PENDING_RESOLVE_AFTER: TimeDelta = TimeDelta::days(7);
+const DEFAULT_PENDING_RESOLVE_AFTER: TimeDelta = TimeDelta::days(7);
 
 /// How long after its resolution a customer's reply reopens a ticket.
-pub const DEFAULT_REOPEN_WITHIN: TimeDelta = TimeDelta::days(7);
+const DEFAULT_REOPEN_WITHIN: TimeDelta = TimeDelta::days(7);
 
 impl SlaPolicy {
     /// Builds a policy.
