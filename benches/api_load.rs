@@ -121,6 +121,7 @@ fn start_server(store: StoreKind, publisher: Arc<dyn Publisher>, record_events: 
                 limits: ApiLimits::generous(65_536),
                 access: quickfix::app::AccessSettings::default(),
                 metrics_addr: None,
+                shutdown_grace: Duration::from_secs(20),
             };
             let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
                 .await

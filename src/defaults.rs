@@ -78,6 +78,9 @@ pub const WORKER_RECEIVE_BATCH: usize = 10;
 pub const WORKER_SWEEP_INTERVAL_SECONDS: u64 = 30;
 /// `WORKER_HOLD_GRACE_SECONDS`: how long a slot may be held for a ticket the agent lacks.
 pub const WORKER_HOLD_GRACE_SECONDS: u64 = 60;
+/// `QUICKFIX_SHUTDOWN_GRACE_SECONDS`: time a stopping API gives requests, sockets and the last
+/// outbox pass (inside the task definition's `stopTimeout` of 60 s).
+pub const SHUTDOWN_GRACE_SECONDS: u64 = 20;
 /// `WORKER_SHUTDOWN_GRACE_SECONDS`: time to finish in-flight messages after SIGTERM.
 pub const WORKER_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 /// `WORKER_ESCALATION_INTERVAL_SECONDS`: time between escalation scans.

@@ -130,6 +130,7 @@ impl Rig {
                 limits: limits.clone(),
                 access: common::test_access(),
                 metrics_addr: None,
+                shutdown_grace: common::STOP_GRACE,
             },
             "127.0.0.1:0".parse().unwrap(),
         )

@@ -4,6 +4,7 @@
 
 mod serve;
 mod server;
+mod tasks;
 mod tools;
 mod worker;
 
@@ -27,6 +28,7 @@ use crate::store::{MongoStore, MongoStoreOptions, Store};
 
 pub use serve::{run_api, run_dev};
 pub use server::Server;
+pub use tasks::Tasks;
 pub use tools::{run_admin, run_dlq, run_events, run_provision};
 pub use worker::{run_worker, spawn_worker, worker_context};
 
@@ -52,6 +54,9 @@ pub struct AppConfig {
     pub access: AccessSettings,
     /// Where `/metrics` is served instead of the API's own listener, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// How long a stop waits for requests, sockets and the last outbox pass to finish before
+    /// aborting them.
+    pub shutdown_grace: Duration,
 }
 
 /// How sessions and passwords are handled, and what customers may choose.

@@ -43,6 +43,7 @@ fn app_config(
         limits: serve.limits.api_limits(),
         access: AccessSettings::from_args(serve),
         metrics_addr: serve.metrics_addr,
+        shutdown_grace: serve.shutdown_grace(),
     })
 }
 
@@ -159,7 +160,8 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         "{}",
         demo::banner(server.addr(), &accounts, &args.demo_password)
     );
+    let grace = args.serve.shutdown_grace();
     server.wait().await;
-    workers.wait().await;
+    workers.stop_within(grace).await;
     Ok(())
 }

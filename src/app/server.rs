@@ -2,15 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::AppConfig;
+use super::tasks::Tasks;
 use crate::api::{AppState, Guards, Readiness, router};
 use crate::auth::Sessions;
 use crate::live::{
@@ -24,7 +25,8 @@ pub struct Server {
     addr: SocketAddr,
     state: AppState,
     shutdown: CancellationToken,
-    tasks: TaskTracker,
+    tasks: Tasks,
+    grace: Duration,
 }
 
 impl Server {
@@ -79,22 +81,28 @@ impl Server {
             outbox: wake.clone(),
             metrics: telemetry::metrics_handle(),
         };
-        let tasks = TaskTracker::new();
+        let mut tasks = Tasks::new();
 
         let relay = OutboxRelay::new(config.store.clone(), config.publisher, wake, config.relay);
-        tasks.spawn(relay.run(shutdown.clone()));
-        tasks.spawn(forget_idle_clients(guards.clone(), shutdown.clone()));
-        tasks.spawn(live.run(shutdown.clone()));
-        tasks.spawn(close_ended_sessions(
-            io.clone(),
-            sessions,
-            config.access.session_check,
-            shutdown.clone(),
-        ));
+        tasks.spawn("outbox relay", relay.run(shutdown.clone()));
+        tasks.spawn(
+            "rate limiter cleanup",
+            forget_idle_clients(guards.clone(), shutdown.clone()),
+        );
+        tasks.spawn("live feed", live.run(shutdown.clone()));
+        tasks.spawn(
+            "session check",
+            close_ended_sessions(
+                io.clone(),
+                sessions,
+                config.access.session_check,
+                shutdown.clone(),
+            ),
+        );
         // Open sockets would hold the graceful shutdown forever: close them when it starts.
         let closing = io;
         let stop_sockets = shutdown.clone();
-        tasks.spawn(async move {
+        tasks.spawn("socket close", async move {
             stop_sockets.cancelled().await;
             closing.close().await;
         });
@@ -108,18 +116,18 @@ impl Server {
             }))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
-        tasks.spawn(async move {
+        tasks.spawn("http server", async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
             if let Err(err) = serve.await {
                 warn!(error = %err, "the HTTP server stopped with an error");
             }
         });
-        tasks.close();
         Ok(Self {
             addr,
             state,
             shutdown,
             tasks,
+            grace: config.shutdown_grace,
         })
     }
 
@@ -138,16 +146,18 @@ impl Server {
         self.shutdown.clone()
     }
 
-    /// Stops accepting requests, finishes those in flight, runs a last outbox pass, and waits.
-    pub async fn stop(self) {
+    /// Stops accepting requests, closes the sockets, finishes the requests in flight and runs
+    /// a last outbox pass, within the shutdown grace; what is still running then is aborted.
+    /// Returns the names of the aborted tasks (an empty list is a clean stop).
+    pub async fn stop(self) -> Vec<&'static str> {
         self.shutdown.cancel();
-        self.tasks.wait().await;
+        self.tasks.stop_within(self.grace).await
     }
 
     /// Waits until the shutdown token is cancelled (by a signal), then stops.
-    pub async fn wait(self) {
+    pub async fn wait(self) -> Vec<&'static str> {
         self.shutdown.cancelled().await;
-        self.stop().await;
+        self.stop().await
     }
 }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use super::tasks::Tasks;
 use super::{cancel_on_signal, mongo_store, sla_policy};
 use crate::bus::{Publisher, Queue, SnsPublisher, SqsQueue, aws_config};
 use crate::config::{QueueArgs, WorkerArgs, WorkerTuning};
@@ -48,21 +48,25 @@ pub fn spawn_worker(
     dead_letters: Option<Arc<dyn Queue>>,
     args: &WorkerTuning,
     shutdown: CancellationToken,
-) -> TaskTracker {
-    let tasks = TaskTracker::new();
-    tasks.spawn(worker::run_sweeps(
-        ctx.clone(),
-        args.sweep_interval(),
-        args.hold_grace(),
-        shutdown.clone(),
-    ));
-    tasks.spawn(worker::run_escalations(
-        ctx.clone(),
-        args.escalation_interval(),
-        shutdown.clone(),
-    ));
-    tasks.spawn(Worker::new(queue, dead_letters, ctx, args.consumer()).run(shutdown));
-    tasks.close();
+) -> Tasks {
+    let mut tasks = Tasks::new();
+    tasks.spawn(
+        "slot sweep",
+        worker::run_sweeps(
+            ctx.clone(),
+            args.sweep_interval(),
+            args.hold_grace(),
+            shutdown.clone(),
+        ),
+    );
+    tasks.spawn(
+        "escalation scan",
+        worker::run_escalations(ctx.clone(), args.escalation_interval(), shutdown.clone()),
+    );
+    tasks.spawn(
+        "consumer",
+        Worker::new(queue, dead_letters, ctx, args.consumer()).run(shutdown),
+    );
     tasks
 }
 
@@ -113,11 +117,8 @@ pub async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     info!(queue = %queue_url, "QuickFix worker started");
     shutdown.cancelled().await;
     let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
-    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
-        warn!(
-            ?grace,
-            "in-flight messages did not finish in time; they return to the queue after their visibility timeout"
-        );
+    if !tasks.stop_within(grace).await.is_empty() {
+        warn!("in-flight messages return to the queue after their visibility timeout");
     }
     // Publish what the last handlers wrote, then stop.
     relay_shutdown.cancel();

@@ -86,6 +86,18 @@ pub struct ServeArgs {
     /// The outbox relay.
     #[command(flatten)]
     pub outbox: OutboxArgs,
+    /// Seconds a stop (SIGTERM) waits for requests in flight, open sockets and the last outbox
+    /// pass before aborting them.
+    #[arg(long, env = "QUICKFIX_SHUTDOWN_GRACE_SECONDS", default_value_t = defaults::SHUTDOWN_GRACE_SECONDS,
+        value_parser = value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl ServeArgs {
+    /// How long a stop waits before aborting what is still running.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
 }
 
 /// The SLA policy file, read by the API (reports) and the worker (escalation).

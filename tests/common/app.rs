@@ -164,6 +164,7 @@ pub async fn start_configured(
         limits,
         access,
         metrics_addr,
+        shutdown_grace: super::STOP_GRACE,
     };
     let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await

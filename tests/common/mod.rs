@@ -57,6 +57,8 @@ pub use services::{
 pub const PASSWORD: &str = "quickfix";
 /// Secret that signs the test apps' tokens.
 pub const JWT_SECRET: &str = "test-secret-for-quickfix-tests";
+/// How long a test app's stop waits for what is still running before aborting it.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Polls `check` until it returns `Some` or `deadline` passes.
 pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
