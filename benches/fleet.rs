@@ -150,6 +150,7 @@ async fn run(workers: usize, mongo_uri: &str, endpoint: &str, tickets: usize) ->
             description: Description::parse("d").unwrap(),
             category: category.clone(),
             priority: Priority::Medium,
+            terms: Default::default(),
         };
         let (ticket, event) = Ticket::open(
             new,

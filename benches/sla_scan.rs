@@ -49,6 +49,7 @@ fn tickets(now: DateTime<Utc>, count: usize, due: usize, first_seq: u64) -> Vec<
                 description: Description::parse("printer jam").unwrap(),
                 category: category.clone(),
                 priority,
+                terms: Default::default(),
             };
             let customer = Principal {
                 id: UserId::generate(),

@@ -67,6 +67,7 @@ async fn create_tickets(store: &dyn Store, wake: &Notify, count: usize, rate: f6
             description: Description::parse("printer jam").unwrap(),
             category: category.clone(),
             priority: Priority::Medium,
+            terms: Default::default(),
         };
         let (ticket, event) = Ticket::open(
             new,

@@ -6,8 +6,8 @@
 #
 #   scripts/conformance.sh      # builds `quickfix` unless QUICKFIX_BIN names a binary
 #
-# The server is `quickfix dev` (embedded store and bus, demo accounts) on a free port, with its
-# rate limits raised through its own settings so that the run's few thousand requests from one
+# The server is `quickfix dev` (embedded store and bus, demo accounts, the example SLA policy)
+# on a free port, with its rate limits raised through its own settings so that the run's few thousand requests from one
 # address are not refused with 429 halfway; the production defaults are untouched. Each role's
 # run is bounded by SCHEMATHESIS_MAX_EXAMPLES per operation (default 25) and seeded by
 # SCHEMATHESIS_SEED, so a run repeats the same requests.
@@ -78,8 +78,10 @@ fi
 mkdir -p "$state"
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
-# Rate limits raised for one busy test client; every other setting is the default.
-QUICKFIX_RATE_LIMIT_PER_SECOND=1000000 QUICKFIX_RATE_LIMIT_BURST=1000000 \
+# Rate limits raised for one busy test client; the example SLA policy, so that its plans and
+# regions are in the document; every other setting is the default.
+QUICKFIX_SLA_FILE="$root/config/sla.example.toml" \
+  QUICKFIX_RATE_LIMIT_PER_SECOND=1000000 QUICKFIX_RATE_LIMIT_BURST=1000000 \
   QUICKFIX_SIGN_IN_PER_MINUTE=1000000 QUICKFIX_SIGN_IN_BURST=1000000 \
   QUICKFIX_ACCOUNT_FAILURES_PER_MINUTE=1000000 QUICKFIX_ACCOUNT_FAILURES_BURST=1000000 \
   RUST_LOG=warn LOG_FORMAT=json \

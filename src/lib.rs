@@ -53,7 +53,7 @@ pub use outbox::{OutboxRelay, RelayError, RelayPass, RelaySettings};
 pub use store::event_log::{TIMELINE_LIMIT, ticket_timeline};
 pub use store::{
     AgentSlots, Answers, EventLog, Inbox, MemoryEventLog, MemoryStore, MongoEventLog, MongoStore,
-    MongoStoreOptions, Outbox, OutboxLease, OutboxOwner, PendingEvents, ResumeToken,
+    MongoStoreOptions, Organizations, Outbox, OutboxLease, OutboxOwner, PendingEvents, ResumeToken,
     SLA_CHECK_INDEX, SlaRecord, Store, StoreError, StoreResult, StoredAnswer, TicketQuery,
     TicketStore, UserQuery, UserStore, commit_claimed,
 };

@@ -1,6 +1,6 @@
-//! The SLA policy file (`QUICKFIX_SLA_FILE`, TOML): targets per priority, the warning
-//! fraction, business hours and the escalation ladder. Anything left out keeps its default;
-//! `config/sla.example.toml` shows every setting.
+//! The SLA policy file (`QUICKFIX_SLA_FILE`, TOML): targets per priority and per plan, the
+//! warning fraction, business hours with holidays and regions, and the escalation ladder.
+//! Anything left out keeps its default; `config/sla.example.toml` shows every setting.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +31,16 @@ struct SlaFile {
     acceptance: BTreeMap<Priority, String>,
     /// How many times an unaccepted ticket goes to another agent before it escalates.
     max_reassignments: Option<u32>,
+    /// Customer plans: per plan, the targets of the priorities it sets.
+    #[serde(default)]
+    plans: BTreeMap<String, PlanFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    targets: BTreeMap<Priority, TargetsFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +56,23 @@ struct TargetsFile {
 #[derive(Debug, Deserialize)]
 struct BusinessHoursFile {
     timezone: String,
+    /// Local dates on which no SLA time passes, `YYYY-MM-DD`.
+    #[serde(default)]
+    holidays: Vec<String>,
+    /// Calendars of their own for organizations in a region.
+    #[serde(default)]
+    regions: BTreeMap<String, RegionFile>,
+    #[serde(flatten)]
+    days: BTreeMap<String, String>,
+}
+
+/// A region's calendar: its own time zone and weekly hours when given (else the main ones), and
+/// only its own holidays.
+#[derive(Debug, Deserialize)]
+struct RegionFile {
+    timezone: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
     #[serde(flatten)]
     days: BTreeMap<String, String>,
 }
@@ -92,30 +119,22 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
         .iter()
         .map(|p| (*p, defaults.targets(*p)))
         .collect();
-    for (priority, t) in file.targets {
-        let field = |name: &str| format!("targets.{priority}.{name}");
-        targets.insert(
-            priority,
-            Targets {
-                first_response: duration(&field("first_response"), &t.first_response)?,
-                next_reply: match &t.next_reply {
-                    Some(raw) => duration(&field("next_reply"), raw)?,
-                    None => defaults.targets(priority).next_reply,
-                },
-                resolution: duration(&field("resolution"), &t.resolution)?,
-            },
-        );
+    for (priority, t) in &file.targets {
+        let row = t.read(&format!("targets.{priority}"), defaults.targets(*priority))?;
+        targets.insert(*priority, row);
     }
-    let calendar = match file.business_hours {
-        None => Calendar::Always,
-        Some(hours) => {
-            let days: Vec<(&str, &str)> = hours
-                .days
-                .iter()
-                .map(|(d, w)| (d.as_str(), w.as_str()))
-                .collect();
-            Calendar::Business(BusinessHours::parse(&hours.timezone, &days)?)
+    let mut plans = BTreeMap::new();
+    for (plan, table) in &file.plans {
+        let mut rows = BTreeMap::new();
+        for (priority, t) in &table.targets {
+            let field = format!("plans.{plan}.targets.{priority}");
+            rows.insert(*priority, t.read(&field, targets[priority])?);
         }
+        plans.insert(plan.clone(), rows);
+    }
+    let (calendar, regions) = match &file.business_hours {
+        None => (Calendar::Always, BTreeMap::new()),
+        Some(hours) => calendars(hours)?,
     };
     let rules = match file.escalation {
         None => defaults.rules().to_vec(),
@@ -148,6 +167,8 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
         calendar,
         rules,
     )?
+    .with_plans(plans)?
+    .with_regions(regions)?
     .with_pending_resolve_after(pending_resolve_after)?
     .with_reopen_within(reopen_within)?;
     let mut accept_within = BTreeMap::new();
@@ -167,6 +188,66 @@ pub fn parse(text: &str) -> anyhow::Result<SlaPolicy> {
     Ok(policy)
 }
 
+impl TargetsFile {
+    /// The row this table gives, `next_reply` taken from `fallback` when left out; errors name
+    /// `<field>.<target>`.
+    fn read(&self, field: &str, fallback: Targets) -> Result<Targets, ValidationError> {
+        let at = |name: &str| format!("{field}.{name}");
+        Ok(Targets {
+            first_response: duration(&at("first_response"), &self.first_response)?,
+            next_reply: match &self.next_reply {
+                Some(raw) => duration(&at("next_reply"), raw)?,
+                None => fallback.next_reply,
+            },
+            resolution: duration(&at("resolution"), &self.resolution)?,
+        })
+    }
+}
+
+/// The main business calendar and the regions' calendars.
+fn calendars(
+    hours: &BusinessHoursFile,
+) -> Result<(Calendar, BTreeMap<String, Calendar>), ValidationError> {
+    let main = schedule(
+        "business_hours",
+        &hours.timezone,
+        &hours.days,
+        &hours.holidays,
+    )?;
+    let mut regions = BTreeMap::new();
+    for (name, region) in &hours.regions {
+        let days = if region.days.is_empty() {
+            &hours.days
+        } else {
+            &region.days
+        };
+        let zone = region.timezone.as_deref().unwrap_or(&hours.timezone);
+        let field = format!("business_hours.regions.{name}");
+        regions.insert(
+            name.clone(),
+            schedule(&field, zone, days, &region.holidays)?,
+        );
+    }
+    Ok((main, regions))
+}
+
+/// One business calendar; errors name `<field>.<setting>`.
+fn schedule(
+    field: &str,
+    zone: &str,
+    days: &BTreeMap<String, String>,
+    holidays: &[String],
+) -> Result<Calendar, ValidationError> {
+    let days: Vec<(&str, &str)> = days.iter().map(|(d, w)| (d.as_str(), w.as_str())).collect();
+    BusinessHours::parse(zone, &days)
+        .map_err(|e| {
+            let setting = e.field.trim_start_matches("businessHours");
+            ValidationError::new(format!("{field}{setting}"), e.message)
+        })?
+        .with_holidays(&format!("{field}.holidays"), holidays)
+        .map(Calendar::Business)
+}
+
 /// `15m`, `4h`, `1h 30m`, `3days`.
 fn duration(field: &str, raw: &str) -> Result<TimeDelta, ValidationError> {
     humantime::parse_duration(raw.trim())
@@ -180,6 +261,7 @@ fn duration(field: &str, raw: &str) -> Result<TimeDelta, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SlaTerms;
 
     #[test]
     fn the_example_file_parses_to_what_it_says() {
@@ -195,6 +277,68 @@ mod tests {
         assert!(matches!(policy.calendar(), Calendar::Business(_)));
         assert_eq!(policy.rules().len(), 3);
         assert_eq!(policy.rules()[0].name, "unanswered");
+        assert_eq!(policy.plans().collect::<Vec<_>>(), ["basic", "enterprise"]);
+        assert_eq!(policy.regions().collect::<Vec<_>>(), ["us"]);
+    }
+
+    #[test]
+    fn a_plan_sets_the_rows_it_lists_and_keeps_the_others() {
+        let policy = parse(
+            "[targets.High]\nfirst_response = \"2h\"\nnext_reply = \"3h\"\nresolution = \"9h\"\n\
+             [plans.gold.targets.High]\nfirst_response = \"10m\"\nresolution = \"1h\"\n",
+        )
+        .unwrap();
+        let gold = SlaTerms {
+            plan: Some("gold".into()),
+            region: None,
+        };
+        let high = policy.targets_under(&gold, Priority::High);
+        assert_eq!(high.first_response, TimeDelta::minutes(10));
+        assert_eq!(high.resolution, TimeDelta::hours(1));
+        // Left out: the main table's next reply for High.
+        assert_eq!(high.next_reply, TimeDelta::hours(3));
+        // A priority the plan leaves out keeps the main row.
+        assert_eq!(
+            policy.targets_under(&gold, Priority::Low),
+            policy.targets(Priority::Low)
+        );
+        // No plan, or one the policy no longer has: the main rows.
+        assert_eq!(
+            policy.targets_under(&SlaTerms::default(), Priority::High),
+            policy.targets(Priority::High)
+        );
+    }
+
+    #[test]
+    fn a_region_has_its_own_zone_and_holidays_and_the_main_hours() {
+        let policy = parse(include_str!("../config/sla.example.toml")).unwrap();
+        let us = SlaTerms {
+            plan: None,
+            region: Some("us".into()),
+        };
+        let Calendar::Business(hours) = policy.calendar_under(&us) else {
+            panic!("the region has business hours");
+        };
+        assert_eq!(hours.timezone(), "America/New_York");
+        let thanksgiving = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert!(hours.holidays().any(|d| d == thanksgiving));
+        // The main calendar does not have the region's holiday.
+        let Calendar::Business(main) = policy.calendar() else {
+            panic!("business hours");
+        };
+        assert_eq!(main.timezone(), "Europe/Berlin");
+        assert!(!main.holidays().any(|d| d == thanksgiving));
+        // Thursday 26 November 2026, 10:00 in New York: the clock waits for Friday 09:00.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let friday_nine = chrono::DateTime::parse_from_rfc3339("2026-11-27T14:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            policy.calendar_under(&us).add(at, TimeDelta::zero()),
+            friday_nine
+        );
     }
 
     #[test]
@@ -237,6 +381,23 @@ mod tests {
             (
                 "[business_hours]\ntimezone = \"Mars/Olympus\"\nmonday = \"09:00-17:00\"",
                 "timezone",
+            ),
+            (
+                "[business_hours]\ntimezone = \"UTC\"\nmonday = \"09:00-17:00\"\nholidays = [\"someday\"]",
+                "business_hours.holidays",
+            ),
+            (
+                "[business_hours]\ntimezone = \"UTC\"\nmonday = \"09:00-17:00\"\n\
+                 [business_hours.regions.us]\ntimezone = \"Mars/Olympus\"",
+                "business_hours.regions.us.timezone",
+            ),
+            (
+                "[plans.gold.targets.High]\nfirst_response = \"2h\"\nresolution = \"1h\"",
+                "plans.gold.targets.High",
+            ),
+            (
+                "[plans.\"gold plan\".targets.High]\nfirst_response = \"1h\"\nresolution = \"2h\"",
+                "plans",
             ),
         ] {
             let err = format!("{:#}", parse(text).unwrap_err());

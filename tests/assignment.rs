@@ -174,6 +174,7 @@ fn ticket(priority: usize, cat: usize, open: bool, age: u32, seq: u64) -> Ticket
         description: Description::parse("details").unwrap(),
         category: category(cat),
         priority: Priority::ALL[priority],
+        terms: Default::default(),
     };
     let (mut t, _) = Ticket::open(
         new,

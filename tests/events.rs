@@ -239,6 +239,7 @@ async fn stored_ticket(
             .parse("category", "Billing")
             .unwrap(),
         priority: quickfix::domain::Priority::Low,
+        terms: Default::default(),
     };
     let meta = quickfix::domain::EventMetadata::requested("c", requester.to_string());
     let (ticket, event) = quickfix::domain::Ticket::open(

@@ -31,6 +31,7 @@ async fn backdated(
         description: Description::parse("details").unwrap(),
         category: Categories::default().parse("category", "Account").unwrap(),
         priority,
+        terms: Default::default(),
     };
     let (mut ticket, event) = Ticket::open(
         new,
@@ -270,6 +271,9 @@ async fn the_policy_in_force_is_readable(app: TestApp) {
     );
     assert_eq!(policy.body["warningFraction"], 0.8);
     assert_eq!(policy.body["businessHoursTimeZone"], Value::Null);
+    assert_eq!(policy.body["holidays"], json!([]));
+    assert_eq!(policy.body["plans"], json!([]));
+    assert_eq!(policy.body["regions"], json!([]));
     let rules = policy.body["escalation"].as_array().unwrap();
     assert_eq!(rules.len(), 3);
     assert_eq!(rules[0]["name"], "unanswered");

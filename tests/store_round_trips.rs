@@ -370,6 +370,7 @@ async fn one_sla_scan_batch_keeps_to_its_round_trip_budget() {
                 description: Description::parse("Nobody can pay").unwrap(),
                 category: technical(),
                 priority: Priority::Medium,
+                terms: Default::default(),
             };
             let requester = UserId::generate();
             Ticket::open(

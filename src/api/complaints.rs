@@ -18,8 +18,8 @@ use super::input::{note, page_limit, required};
 use super::views::{HistoryView, TicketAsOfView, TicketOrAsOf, TicketPage, TicketView};
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{
-    ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, Status, Ticket,
-    TicketAsOf, TicketId, TicketRef, Title, UserId, ValidationError,
+    ComplaintId, Description, Envelope, NewTicket, Principal, Priority, Role, SlaTerms, Status,
+    Ticket, TicketAsOf, TicketId, TicketRef, Title, UserId, ValidationError,
 };
 use crate::store::event_log::ticket_timeline;
 use crate::store::{CONFLICT_ATTEMPTS, TicketQuery, commit_claimed};
@@ -36,6 +36,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_status))
         .routes(routes!(history))
         .routes(routes!(assign))
+}
+
+/// The plan and region of the caller's organization, as the store has them; the defaults when
+/// they belong to none.
+async fn sla_terms(state: &AppState, auth: &Auth) -> Result<SlaTerms, ApiError> {
+    let Some(id) = auth.1 else {
+        return Ok(SlaTerms::default());
+    };
+    Ok(state
+        .store
+        .find_organization(id)
+        .await?
+        .map(|o| o.terms())
+        .unwrap_or_default())
 }
 
 /// Body of `POST /api/complaints`.
@@ -91,6 +105,7 @@ async fn create(
             .map(|p| Priority::parse_field("priority", p))
             .transpose()?
             .unwrap_or(Priority::Medium),
+        terms: sla_terms(&state, &auth).await?,
     };
     if auth.0.role == Role::Customer && new.priority > state.customer_max_priority {
         return Err(ApiError::forbidden_on(

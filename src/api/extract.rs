@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
-use crate::domain::{EventMetadata, Principal, Role, ValidationError};
+use crate::domain::{EventMetadata, OrganizationId, Principal, Role, ValidationError};
 
 /// A JSON body; malformed JSON is a 400, a wrong field type a 422 naming the field, an
 /// oversized body a 413, a missing content type a 415.
@@ -103,10 +103,10 @@ fn strip_position(message: &str) -> String {
         .to_owned()
 }
 
-/// The caller, from `Authorization: Bearer <token>`, with the role and state the store has for
-/// the account now (a token names its account; it does not grant a role).
+/// The caller, from `Authorization: Bearer <token>`, with the role, state and organization the
+/// store has for the account now (a token names its account; it does not grant a role).
 #[derive(Debug, Clone, Copy)]
-pub struct Auth(pub Principal);
+pub struct Auth(pub Principal, pub Option<OrganizationId>);
 
 impl Auth {
     /// Refuses anyone whose role is not in `roles`.
@@ -151,7 +151,7 @@ where
                 "authorization header must be `Bearer <token>`",
             ))?;
         let session = state.sessions.open(token).await?;
-        Ok(Auth(session.principal))
+        Ok(Auth(session.principal, session.organization))
     }
 }
 

@@ -17,6 +17,7 @@ mod new_account;
 mod notifications;
 mod openapi;
 mod ops;
+mod organizations;
 mod schema;
 mod sla;
 mod users;
@@ -99,6 +100,7 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
     let (documented, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router(&state.guards))
         .merge(users::router())
+        .merge(organizations::router())
         .merge(complaints::router())
         .merge(conversation::router())
         .merge(events::router())
@@ -108,7 +110,7 @@ pub fn router(state: AppState, limits: &ApiLimits) -> Router {
         .merge(acknowledge::router())
         .merge(ops::router(state.public_metrics))
         .split_for_parts();
-    openapi::describe(&mut doc, &state.categories);
+    openapi::describe(&mut doc, &state.categories, &state.sla);
     let routes = documented
         .merge(dashboard::router())
         .layer(axum::Extension(ops::OpenApiJson::new(&doc)))

@@ -13,8 +13,8 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::error;
-use super::schema::CATEGORY;
-use crate::domain::Categories;
+use super::schema::{self, CATEGORY};
+use crate::domain::{Categories, SlaPolicy};
 
 /// QuickFix's REST API: the frame of the document the routers fill in.
 #[derive(OpenApi)]
@@ -42,7 +42,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Completes the document the routers produced: the `Category` schema lists `categories`, and
+/// Completes the document the routers produced: the `Category` schema lists `categories`, the
+/// `Plan` and `Region` schemas the SLA policy's plans and regions, and
 /// every operation gets the answers that come from outside its handler, unless it documents
 /// them itself:
 /// - 429 and 503 on every route (the per-client rate limit, load shedding, the request
@@ -51,8 +52,18 @@ impl Modify for BearerAuth {
 /// - 400, 413, 415 and 422 where a JSON body is read (the `ApiJson` extractor and the body
 ///   limit);
 /// - 400 and 422 where query parameters or headers are read.
-pub fn describe(doc: &mut Document, categories: &Categories) {
+pub fn describe(doc: &mut Document, categories: &Categories, sla: &SlaPolicy) {
     let components = doc.components.get_or_insert_with(Default::default);
+    let mut plan = schema::configured_or_null(sla.plans());
+    plan.description = Some("One of the SLA policy's plans (`GET /api/sla/policy` lists them), or `null` for the default targets.".into());
+    components
+        .schemas
+        .insert(schema::PLAN.to_owned(), plan.into());
+    let mut region = schema::configured_or_null(sla.regions());
+    region.description = Some("One of the SLA policy's regions (`GET /api/sla/policy` lists them), or `null` for the default calendar.".into());
+    components
+        .schemas
+        .insert(schema::REGION.to_owned(), region.into());
     components.schemas.insert(
         CATEGORY.to_owned(),
         ObjectBuilder::new()

@@ -12,8 +12,9 @@ use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, T
 use utoipa::openapi::{KnownFormat, RefOr, Schema, SchemaFormat};
 
 use crate::domain::{
-    AgentProfile, Availability, Description, EventType, HistoryKind, MessageBody, NotificationKind,
-    Presence, Priority, Role, SlaTarget, Status, Tier, Title, Visibility,
+    AgentProfile, Availability, Description, EventType, HistoryKind, MAX_ORGANIZATION_NAME,
+    MessageBody, NotificationKind, Presence, Priority, Role, SlaTarget, Status, Tier, Title,
+    Visibility,
 };
 
 /// Characters Rust's `str::trim` removes (the Unicode `White_Space` property), as a regex class
@@ -285,6 +286,38 @@ pub fn skills() -> ArrayBuilder {
         .items(category())
         .min_items(Some(1))
         .description(Some("Categories the agent takes, at least one."))
+}
+
+/// The name of the component that lists the SLA policy's plans (filled in by
+/// [`super::openapi::describe`], since the plans are configuration).
+pub const PLAN: &str = "Plan";
+
+/// The name of the component that lists the SLA policy's regions.
+pub const REGION: &str = "Region";
+
+/// A plan of the SLA policy, or `null`.
+pub fn plan() -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(PLAN))
+}
+
+/// A region of the SLA policy, or `null`.
+pub fn region() -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(REGION))
+}
+
+/// One of `names`, or `null`: what [`describe`](super::openapi::describe) puts in the
+/// [`PLAN`] and [`REGION`] components.
+pub fn configured_or_null<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
+    or_null(one_of(names))
+}
+
+/// An organization's name.
+pub fn organization_name() -> Object {
+    text(1, MAX_ORGANIZATION_NAME)
+        .description(Some(
+            "1 to 100 characters (surrounding whitespace is trimmed), unique ignoring case.",
+        ))
+        .build()
 }
 
 /// A UUID (the hyphenated form).

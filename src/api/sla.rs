@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +14,9 @@ use super::extract::Auth;
 use super::input::{page_limit, timestamp};
 use super::views::TicketView;
 use super::{ApiError, AppState, ErrorBody, schema};
-use crate::domain::{Calendar, Compliance, Priority, Role, SlaTarget, ValidationError, humanize};
+use crate::domain::{
+    Calendar, Compliance, Priority, Role, SlaPolicy, SlaTarget, SlaTerms, ValidationError, humanize,
+};
 use crate::store::SlaRecord;
 
 const DEFAULT_LIMIT: usize = 50;
@@ -331,8 +333,65 @@ pub struct PolicyView {
     pub warning_fraction: f64,
     /// The business-hours time zone; `null` when the clock runs round the clock.
     pub business_hours_time_zone: Option<String>,
+    /// Dates on which the business clock stands still.
+    pub holidays: Vec<NaiveDate>,
+    /// The customer plans: the targets a ticket of an organization on the plan runs on, Critical
+    /// first (the plan's rows, and the default rows for the priorities it leaves out).
+    pub plans: Vec<PlanView>,
+    /// The regions' business calendars.
+    pub regions: Vec<RegionView>,
     /// The escalation ladder.
     pub escalation: Vec<RuleView>,
+}
+
+/// One customer plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    /// Its name.
+    pub name: String,
+    /// Its targets, Critical first.
+    pub targets: Vec<TargetsView>,
+}
+
+/// One region's calendar.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionView {
+    /// Its name.
+    pub name: String,
+    /// Its time zone.
+    pub time_zone: Option<String>,
+    /// Its holidays.
+    pub holidays: Vec<NaiveDate>,
+}
+
+/// The rows of targets under `terms`, Critical first.
+fn target_rows(policy: &SlaPolicy, terms: &SlaTerms) -> Vec<TargetsView> {
+    Priority::ALL
+        .iter()
+        .rev()
+        .map(|p| {
+            let t = policy.targets_under(terms, *p);
+            TargetsView {
+                priority: *p,
+                first_response: humanize(t.first_response),
+                next_reply: humanize(t.next_reply),
+                resolution: humanize(t.resolution),
+            }
+        })
+        .collect()
+}
+
+/// A calendar's time zone (`None` round the clock) and holidays.
+fn zone_and_holidays(calendar: &Calendar) -> (Option<String>, Vec<NaiveDate>) {
+    match calendar {
+        Calendar::Always => (None, Vec::new()),
+        Calendar::Business(hours) => (
+            Some(hours.timezone().to_owned()),
+            hours.holidays().collect(),
+        ),
+    }
 }
 
 /// The SLA targets, business hours and escalation rules in force.
@@ -342,22 +401,40 @@ pub struct PolicyView {
 async fn policy(State(state): State<AppState>, auth: Auth) -> Result<Json<PolicyView>, ApiError> {
     auth.require(&[Role::Agent, Role::Admin], "reading the SLA policy")?;
     let policy = &state.sla;
+    let (business_hours_time_zone, holidays) = zone_and_holidays(policy.calendar());
     Ok(Json(PolicyView {
-        targets: Priority::ALL
-            .iter()
-            .rev()
-            .map(|p| TargetsView {
-                priority: *p,
-                first_response: humanize(policy.targets(*p).first_response),
-                next_reply: humanize(policy.targets(*p).next_reply),
-                resolution: humanize(policy.targets(*p).resolution),
+        targets: target_rows(policy, &SlaTerms::default()),
+        warning_fraction: policy.warning_fraction(),
+        business_hours_time_zone,
+        holidays,
+        plans: policy
+            .plans()
+            .map(|name| PlanView {
+                name: name.to_owned(),
+                targets: target_rows(
+                    policy,
+                    &SlaTerms {
+                        plan: Some(name.to_owned()),
+                        region: None,
+                    },
+                ),
             })
             .collect(),
-        warning_fraction: policy.warning_fraction(),
-        business_hours_time_zone: match policy.calendar() {
-            Calendar::Always => None,
-            Calendar::Business(hours) => Some(hours.timezone().to_owned()),
-        },
+        regions: policy
+            .regions()
+            .map(|name| {
+                let terms = SlaTerms {
+                    plan: None,
+                    region: Some(name.to_owned()),
+                };
+                let (time_zone, holidays) = zone_and_holidays(policy.calendar_under(&terms));
+                RegionView {
+                    name: name.to_owned(),
+                    time_zone,
+                    holidays,
+                }
+            })
+            .collect(),
         escalation: policy
             .rules()
             .iter()

@@ -8,7 +8,7 @@ use super::schema;
 
 use crate::domain::{
     Availability, HistoryEntry, HistoryKind, Presence, Priority, Role, Status, TargetClock, Ticket,
-    TicketAsOf, TicketSla, Tier, User,
+    TicketAsOf, Tier, User,
 };
 
 /// A ticket, as every route returns it.
@@ -137,6 +137,11 @@ pub struct SlaView {
     /// Seconds of SLA time the resolution clock stood still in earlier pauses; its due time
     /// moved by as much.
     pub paused_seconds: i64,
+    /// The plan whose targets apply (the requester's organization's when the ticket opened);
+    /// `null` for the default targets.
+    pub plan: Option<String>,
+    /// The region whose business calendar applies; `null` for the default calendar.
+    pub region: Option<String>,
 }
 
 /// One SLA target of a ticket.
@@ -170,8 +175,9 @@ impl From<&TargetClock> for TargetView {
     }
 }
 
-impl From<&TicketSla> for SlaView {
-    fn from(s: &TicketSla) -> Self {
+impl From<&Ticket> for SlaView {
+    fn from(t: &Ticket) -> Self {
+        let s = &t.sla;
         Self {
             first_response: (&s.first_response).into(),
             next_reply: s.next_reply.as_ref().map(TargetView::from),
@@ -179,6 +185,8 @@ impl From<&TicketSla> for SlaView {
             escalation_level: s.escalation_level,
             paused_since: s.paused_since,
             paused_seconds: s.paused.num_seconds(),
+            plan: t.terms.plan.clone(),
+            region: t.terms.region.clone(),
         }
     }
 }
@@ -199,7 +207,7 @@ impl From<&Ticket> for TicketView {
             updated_at: t.updated_at,
             assigned_at: t.assigned_at,
             resolved_at: t.resolved_at,
-            sla: (&t.sla).into(),
+            sla: t.into(),
         }
     }
 }
@@ -300,6 +308,9 @@ pub struct UserView {
     pub agent: Option<AgentProfileView>,
     /// A disabled account cannot sign in.
     pub disabled: bool,
+    /// The customer's organization, or `null`.
+    #[schema(schema_with = schema::uuid_or_null)]
+    pub organization_id: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -320,6 +331,7 @@ impl From<&User> for UserView {
                 last_assigned_at: a.last_assigned_at,
             }),
             disabled: u.disabled,
+            organization_id: u.organization.map(|o| o.to_string()),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{TokenClaims, TokenKeys};
-use crate::domain::{Principal, Role, User, UserId};
+use crate::domain::{OrganizationId, Principal, Role, User, UserId};
 use crate::store::{Store, StoreError};
 
 /// The longest an account's role and state may be served from the cache.
@@ -40,6 +40,8 @@ pub struct Session {
     pub principal: Principal,
     /// The token's expiry; live sockets are closed then.
     pub expires_at: DateTime<Utc>,
+    /// The organization the store has the caller in, if any.
+    pub organization: Option<OrganizationId>,
 }
 
 /// What the store says about an account, as far as sessions care.
@@ -48,6 +50,7 @@ struct AccountState {
     role: Role,
     disabled: bool,
     session_version: u32,
+    organization: Option<OrganizationId>,
 }
 
 impl From<&User> for AccountState {
@@ -56,6 +59,7 @@ impl From<&User> for AccountState {
             role: u.role,
             disabled: u.disabled,
             session_version: u.session_version,
+            organization: u.organization,
         }
     }
 }
@@ -136,6 +140,7 @@ impl Sessions {
                     role: s.role,
                 },
                 expires_at: claims.expires_at,
+                organization: s.organization,
             }),
             _ => Err(SessionError::Ended),
         }

@@ -1,4 +1,7 @@
-//! Business hours: SLA clocks that run only inside a weekly schedule, in a time zone.
+//! Business hours: SLA clocks that run only inside a weekly schedule, in a time zone, and
+//! never on its holidays.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -14,13 +17,18 @@ pub struct DayWindow {
     pub close: Option<NaiveTime>,
 }
 
-/// A weekly schedule in a time zone.
+/// A weekly schedule in a time zone, with the dates it is closed all day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessHours {
     tz: Tz,
     /// Monday first.
     days: [Option<DayWindow>; 7],
+    /// Local dates on which no SLA time passes.
+    holidays: BTreeSet<NaiveDate>,
 }
+
+/// At most this many holidays in one calendar (decades of public holidays).
+pub const MAX_HOLIDAYS: usize = 1000;
 
 const DAY_NAMES: [(&str, &str); 7] = [
     ("monday", "mon"),
@@ -69,7 +77,34 @@ impl BusinessHours {
                 "at least one working day is required",
             ));
         }
-        Ok(Self { tz, days: schedule })
+        Ok(Self {
+            tz,
+            days: schedule,
+            holidays: BTreeSet::new(),
+        })
+    }
+
+    /// The same schedule closed all day on `dates` (`YYYY-MM-DD`, local dates).
+    ///
+    /// # Errors
+    /// On a date that is not a calendar date, or more than [`MAX_HOLIDAYS`] dates; the field
+    /// is `field`.
+    pub fn with_holidays(mut self, field: &str, dates: &[String]) -> Result<Self, ValidationError> {
+        if dates.len() > MAX_HOLIDAYS {
+            return Err(ValidationError::new(
+                field,
+                format!("at most {MAX_HOLIDAYS} dates"),
+            ));
+        }
+        self.holidays = dates
+            .iter()
+            .map(|raw| {
+                NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+                    ValidationError::new(field, format!("`{raw}` is not a date like 2026-12-25"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(self)
     }
 
     /// The time zone's name.
@@ -77,8 +112,16 @@ impl BusinessHours {
         self.tz.name()
     }
 
+    /// The dates on which the clock stands still, in order.
+    pub fn holidays(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.holidays.iter().copied()
+    }
+
     /// The working window of `date` as UTC instants, if it is a working day.
     fn window(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.holidays.contains(&date) {
+            return None;
+        }
         let day = self.days[date.weekday().num_days_from_monday() as usize]?;
         let open = self.instant(date, day.open);
         let close = match day.close {
@@ -115,12 +158,17 @@ impl BusinessHours {
         let mut cursor = start;
         loop {
             // Skip whole weeks at once (from a day boundary, one week short so time-zone
-            // shifts stay exact).
+            // shifts stay exact, and never across a holiday).
             let week = self.week_length(date);
             let day_start = self.instant(date, NaiveTime::MIN);
             if left > week * 2 && week > TimeDelta::zero() && cursor <= day_start {
                 let weeks = (left.num_seconds() / week.num_seconds().max(1)) - 1;
-                let skipped = i32::try_from(weeks).unwrap_or(i32::MAX);
+                let before_holiday = self
+                    .holidays
+                    .range(date..)
+                    .next()
+                    .map_or(i64::MAX, |h| (*h - date).num_days() / 7);
+                let skipped = i32::try_from(weeks.min(before_holiday)).unwrap_or(i32::MAX);
                 left -= week * skipped;
                 date += TimeDelta::weeks(i64::from(skipped));
                 cursor = self.instant(date, NaiveTime::MIN);
@@ -214,6 +262,15 @@ mod tests {
         Calendar::Business(BusinessHours::parse("Europe/Berlin", &week).unwrap())
     }
 
+    /// The Berlin office, closed over Christmas 2026 and on New Year's Day.
+    fn berlin_office_with_holidays() -> Calendar {
+        let Calendar::Business(hours) = berlin_office() else {
+            unreachable!()
+        };
+        let dates = ["2026-12-24", "2026-12-25", "2027-01-01"].map(String::from);
+        Calendar::Business(hours.with_holidays("holidays", &dates).unwrap())
+    }
+
     fn berlin(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         chrono_tz::Europe::Berlin
             .with_ymd_and_hms(y, m, d, h, min, 0)
@@ -273,6 +330,55 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_skips_holidays() {
+        // Wednesday 23 December 16:00 plus 2 working hours: one hour that day, then Thursday
+        // and Friday are holidays and the weekend is closed, so Monday 28th 10:00.
+        let office = berlin_office_with_holidays();
+        assert_eq!(
+            office.add(berlin(2026, 12, 23, 16, 0), TimeDelta::hours(2)),
+            berlin(2026, 12, 28, 10, 0)
+        );
+        // A ticket opened on a holiday waits for the next working day.
+        assert_eq!(
+            office.add(berlin(2026, 12, 24, 10, 0), TimeDelta::hours(1)),
+            berlin(2026, 12, 28, 10, 0)
+        );
+        // Nothing elapses over the holidays.
+        assert_eq!(
+            office.elapsed(berlin(2026, 12, 23, 17, 0), berlin(2026, 12, 28, 9, 0)),
+            TimeDelta::zero()
+        );
+    }
+
+    #[test]
+    fn long_targets_skip_holidays_weeks_ahead() {
+        // 200 hours (five 40-hour weeks) from Monday 30 November: without holidays Friday 1
+        // January 17:00; the three holidays (24 h of work) push it to Wednesday 6 January 17:00.
+        let start = berlin(2026, 11, 30, 9, 0);
+        assert_eq!(
+            berlin_office().add(start, TimeDelta::hours(200)),
+            berlin(2027, 1, 1, 17, 0)
+        );
+        assert_eq!(
+            berlin_office_with_holidays().add(start, TimeDelta::hours(200)),
+            berlin(2027, 1, 6, 17, 0)
+        );
+    }
+
+    #[test]
+    fn holidays_must_be_dates() {
+        let hours = BusinessHours::parse("UTC", &[("mon", "09:00-17:00")]).unwrap();
+        let err = hours
+            .clone()
+            .with_holidays("business_hours.holidays", &["25/12/2026".into()])
+            .unwrap_err();
+        assert_eq!(err.field, "business_hours.holidays");
+        assert!(err.message.contains("25/12/2026"), "{}", err.message);
+        let too_many = vec!["2026-12-25".to_owned(); MAX_HOLIDAYS + 1];
+        assert!(hours.with_holidays("h", &too_many).is_err());
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let err = BusinessHours::parse("Mars/Olympus", &[("mon", "09:00-17:00")]).unwrap_err();
         assert_eq!(err.field, "businessHours.timezone");
@@ -295,6 +401,16 @@ mod tests {
         fn elapsed_inverts_add(start_min in 0i64..(60 * 24 * 60), work_min in 0i64..(60 * 200)) {
             let office = berlin_office();
             let start = berlin(2026, 1, 1, 0, 0) + TimeDelta::minutes(start_min);
+            let work = TimeDelta::minutes(work_min);
+            let end = office.add(start, work);
+            prop_assert!(end >= start);
+            prop_assert_eq!(office.elapsed(start, end), work);
+        }
+
+        #[test]
+        fn elapsed_inverts_add_across_holidays(start_min in 0i64..(60 * 24 * 60), work_min in 0i64..(60 * 400)) {
+            let office = berlin_office_with_holidays();
+            let start = berlin(2026, 12, 1, 0, 0) + TimeDelta::minutes(start_min);
             let work = TimeDelta::minutes(work_min);
             let end = office.add(start, work);
             prop_assert!(end >= start);

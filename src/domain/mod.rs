@@ -11,6 +11,7 @@ mod error;
 mod event;
 mod named;
 mod notification;
+mod organization;
 mod routing;
 mod sla;
 mod status;
@@ -35,10 +36,12 @@ pub use event::{
     WORKER_EVENT_TYPES, causal_order, to_micros,
 };
 pub use notification::{Notification, NotificationKind};
+pub use organization::{MAX_ORGANIZATION_NAME, Organization, OrganizationId};
 pub use routing::{PriorityRule, PriorityRules};
 pub use sla::{
-    Compliance, EscalationAction, EscalationRule, EscalationStep, Mark, Outcome, SlaMark,
-    SlaPolicy, SlaTarget, TargetClock, Targets, TicketSla, default_rules, humanize,
+    Compliance, EscalationAction, EscalationRule, EscalationStep, MAX_TERM_NAME, Mark, Outcome,
+    SlaMark, SlaPolicy, SlaTarget, SlaTerms, TargetClock, Targets, TicketSla, check_term_name,
+    default_rules, humanize,
 };
 pub use status::{Priority, Status};
 pub use ticket::{

@@ -380,8 +380,10 @@ impl Compliance {
 }
 
 mod policy;
+mod terms;
 
 pub use policy::{SlaPolicy, default_rules};
+pub use terms::{MAX_TERM_NAME, SlaTerms, check_term_name};
 
 #[cfg(test)]
 mod fixtures;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::error::bounded_text;
 use super::event::payload::AgentAvailabilityChanged;
 use super::named::named_enum;
-use super::{Category, Envelope, Event, EventMetadata, TicketId, ValidationError};
+use super::{Category, Envelope, Event, EventMetadata, OrganizationId, TicketId, ValidationError};
 use std::str::FromStr;
 
 /// A user's id (customers, agents and admins share one id space).
@@ -310,6 +310,9 @@ pub struct User {
     /// Bumped by a password change and by "sign out everywhere": tokens issued under an
     /// earlier value stop working.
     pub session_version: u32,
+    /// The organization a customer belongs to, if any: its plan and region set the SLA of the
+    /// tickets they open.
+    pub organization: Option<OrganizationId>,
     /// Bumped by the store on every write; updates are conditional on it.
     pub revision: u64,
 }
@@ -335,6 +338,7 @@ impl User {
             created_at: now,
             disabled: false,
             session_version: 0,
+            organization: None,
             revision: 0,
         }
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`TicketStore`] holds tickets, their numbering and the worker's and SLA scan's queries;
 //! - [`UserStore`] holds accounts;
+//! - [`Organizations`] holds the customers' organizations;
 //! - [`AgentSlots`] claims and releases agents' slots, atomically;
 //! - [`Inbox`] holds notifications;
 //! - [`Outbox`] holds the events each write stores, and the relays' leases on them;
@@ -10,15 +11,17 @@
 //! - [`EventLog`] holds every published event, searchable and replayable.
 //!
 //! [`Store`] is all of them on one database. Both adapters keep the same promises, checked by
-//! one contract suite (`tests/store_contract*.rs`, `tests/event_log.rs`): unique complaint ids
-//! and emails, conditional (revision-checked) updates, atomic slot claims, and an outbox whose
-//! events are written in the same document write as the change they describe.
+//! one contract suite (`tests/store_contract*.rs`, `tests/event_log.rs`): unique complaint ids,
+//! emails and organization names, conditional (revision-checked) updates, atomic slot claims,
+//! and an outbox whose events are written in the same document write as the change they
+//! describe.
 
 mod answers;
 pub mod event_log;
 mod inbox;
 mod memory;
 mod mongo;
+mod organizations;
 mod outbox;
 mod retry;
 mod slots;
@@ -32,6 +35,7 @@ pub use event_log::EventLog;
 pub use inbox::{Inbox, NotificationStream, ResumeToken};
 pub use memory::{MemoryEventLog, MemoryStore};
 pub use mongo::{MongoEventLog, MongoStore, MongoStoreOptions, SLA_CHECK_INDEX};
+pub use organizations::Organizations;
 pub use outbox::{Outbox, OutboxLease, OutboxOwner, PendingEvents};
 pub use retry::{Attempt, CONFLICT_ATTEMPTS, retry_on_conflict};
 pub use slots::{AgentSlots, commit_claimed};
@@ -74,7 +78,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The whole store: every port, on one database. Each caller names the ports it uses.
 #[async_trait]
-pub trait Store: TicketStore + UserStore + AgentSlots + Inbox + Outbox + Answers {
+pub trait Store:
+    TicketStore + UserStore + Organizations + AgentSlots + Inbox + Outbox + Answers
+{
     /// Checks the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

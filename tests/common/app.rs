@@ -148,7 +148,22 @@ pub async fn start_configured(
     access: quickfix::app::AccessSettings,
     metrics_addr: Option<SocketAddr>,
 ) -> TestApp {
-    let config = AppConfig {
+    serve(
+        test_config(store, publisher, limits, access, metrics_addr),
+        events,
+    )
+    .await
+}
+
+/// A test server's settings: a quick relay, short tokens, the default SLA policy.
+fn test_config(
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    limits: ApiLimits,
+    access: quickfix::app::AccessSettings,
+    metrics_addr: Option<SocketAddr>,
+) -> AppConfig {
+    AppConfig {
         store: store.clone(),
         publisher,
         clock: Arc::new(SystemClock),
@@ -165,7 +180,31 @@ pub async fn start_configured(
         access,
         metrics_addr,
         shutdown_grace: super::STOP_GRACE,
-    };
+    }
+}
+
+/// Starts the API on `backend` with the demo accounts and the SLA policy `sla`; `None` means
+/// skip (see [`mongo_uri`]).
+pub async fn spawn_app_with_policy(
+    backend: Backend,
+    sla: quickfix::domain::SlaPolicy,
+) -> Option<TestApp> {
+    let (store, publisher, events, _) = backends(backend).await?;
+    seed(store.as_ref()).await;
+    let mut config = test_config(
+        store,
+        publisher,
+        ApiLimits::generous(16 * 1024),
+        test_access(),
+        None,
+    );
+    config.sla = Arc::new(sla);
+    Some(serve(config, events).await)
+}
+
+/// Serves `config` on a free port.
+async fn serve(config: AppConfig, events: Arc<dyn Queue>) -> TestApp {
+    let store = config.store.clone();
     let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("start server");

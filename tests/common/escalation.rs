@@ -83,6 +83,7 @@ impl Scene {
                 .parse("category", "Technical")
                 .unwrap(),
             priority,
+            terms: Default::default(),
         };
         let (ticket, event) = Ticket::open(
             new,

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quickfix::domain::{
-    Category, Envelope, Notification, Role, Ticket, TicketId, TicketRef, Tier, User, UserId,
+    Category, Envelope, Notification, Organization, OrganizationId, Role, Ticket, TicketId,
+    TicketRef, Tier, User, UserId,
 };
 use quickfix::{
-    AgentSlots, Answers, Inbox, Outbox, OutboxOwner, PendingEvents, SlaRecord, Store, StoreResult,
-    StoredAnswer, TicketQuery, TicketStore, UserStore,
+    AgentSlots, Answers, Inbox, Organizations, Outbox, OutboxOwner, PendingEvents, SlaRecord,
+    Store, StoreResult, StoredAnswer, TicketQuery, TicketStore, UserStore,
 };
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -145,6 +146,23 @@ impl UserStore for FaultyStore {
     }
     async fn page_users(&self, q: &quickfix::UserQuery) -> StoreResult<Vec<User>> {
         self.inner.page_users(q).await
+    }
+}
+
+#[async_trait]
+impl Organizations for FaultyStore {
+    async fn insert_organization(&self, o: &Organization) -> StoreResult<()> {
+        self.inner.insert_organization(o).await
+    }
+    async fn find_organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
+        self.inner.find_organization(id).await
+    }
+    async fn page_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Organization>> {
+        self.inner.page_organizations(after, limit).await
     }
 }
 

@@ -31,6 +31,7 @@ pub fn new_ticket(
         description: Description::parse("details").unwrap(),
         category: Categories::default().parse("category", category).unwrap(),
         priority,
+        terms: Default::default(),
     };
     Ticket::open(
         new,

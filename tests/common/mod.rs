@@ -39,7 +39,7 @@ use std::time::Duration;
 #[allow(unused_imports)]
 pub use app::{
     AppOptions, Backend, TestApp, backends, embedded_app_with, seed, spawn_app, spawn_app_with,
-    start, start_configured, start_without_seed, test_access,
+    spawn_app_with_policy, start, start_configured, start_without_seed, test_access,
 };
 #[allow(unused_imports)]
 pub use events::{collect_bodies, collect_events, envelope, logged, some_event, wire_event};

@@ -114,6 +114,14 @@ impl TestApp {
         .await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Self::with_token(
+            self.client.put(self.url(path)).json(&body),
+            token,
+        ))
+        .await
+    }
+
     /// Signs in as `email` with the demo password.
     pub async fn login(&self, email: &str) -> Session {
         let reply = self

@@ -264,6 +264,7 @@ pub async fn insert_ticket(
             .parse("category", category)
             .unwrap(),
         priority,
+        terms: Default::default(),
     };
     let requester = quickfix::domain::UserId::parse("id", &customer.id).unwrap();
     let meta = quickfix::domain::EventMetadata::requested("c", customer.id.clone());

@@ -37,6 +37,7 @@ pub(super) fn assigned_high(policy: &SlaPolicy) -> (Ticket, Principal, Principal
             .parse("category", "Technical")
             .unwrap(),
         priority: Priority::High,
+        terms: Default::default(),
     };
     let (mut t, _) = Ticket::open(
         new,

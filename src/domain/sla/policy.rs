@@ -1,9 +1,15 @@
-//! The SLA policy: targets per priority, when to warn, business hours, the escalation ladder,
-//! and the times that govern waiting (`Pending`), reopening and acceptance.
+//! The SLA policy: targets per priority (and per plan), when to warn, business hours (and per
+//! region), the escalation ladder, and the times that govern waiting (`Pending`), reopening
+//! and acceptance.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{EscalationAction, EscalationRule, Mark, SlaTarget, TargetClock, Targets, TicketSla};
+use super::terms::check_term_name;
+use super::{
+    EscalationAction, EscalationRule, Mark, SlaTarget, SlaTerms, TargetClock, Targets, TicketSla,
+};
 use crate::domain::calendar::Calendar;
 use crate::domain::{Priority, Status, ValidationError};
 
@@ -20,6 +26,10 @@ pub struct SlaPolicy {
     /// Indexed by priority rank: how long an agent has to act on a ticket given to them.
     accept_within: [TimeDelta; 4],
     max_reassignments: u32,
+    /// Per plan, the rows it sets (by priority rank); the others are the default rows.
+    plans: BTreeMap<String, [Option<Targets>; 4]>,
+    /// Per region, its business calendar.
+    regions: BTreeMap<String, Calendar>,
 }
 
 /// How long an agent has to act on an assigned ticket (a reply, or `InProgress`), by priority
@@ -60,17 +70,7 @@ impl SlaPolicy {
             targets(Priority::Critical),
         ];
         for (priority, t) in Priority::ALL.iter().zip(&targets) {
-            let field = format!("targets.{priority}");
-            let positive = [t.first_response, t.next_reply, t.resolution];
-            if positive.iter().any(|d| *d <= TimeDelta::zero()) {
-                return Err(ValidationError::new(field, "targets must be positive"));
-            }
-            if t.first_response > t.resolution {
-                return Err(ValidationError::new(
-                    field,
-                    "the first response cannot be due after the resolution",
-                ));
-            }
+            check_targets(&format!("targets.{priority}"), t)?;
         }
         if !(warning_fraction > 0.0 && warning_fraction < 1.0) {
             return Err(ValidationError::new(
@@ -102,7 +102,66 @@ impl SlaPolicy {
             reopen_within: DEFAULT_REOPEN_WITHIN,
             accept_within: DEFAULT_ACCEPT_WITHIN,
             max_reassignments: DEFAULT_MAX_REASSIGNMENTS,
+            plans: BTreeMap::new(),
+            regions: BTreeMap::new(),
         })
+    }
+
+    /// The same policy with customer plans: each plan sets the targets of the priorities it
+    /// lists; the others keep the default targets (see [`SlaTerms`]).
+    ///
+    /// # Errors
+    /// When a plan's name is not a name (`plans`), or one of its targets is not positive or has
+    /// the first response due after the resolution (`plans.<plan>.targets.<priority>`).
+    pub fn with_plans(
+        mut self,
+        plans: BTreeMap<String, BTreeMap<Priority, Targets>>,
+    ) -> Result<Self, ValidationError> {
+        for (name, rows) in plans {
+            check_term_name("plans", &name)?;
+            let mut table = [None; 4];
+            for (priority, t) in rows {
+                check_targets(&format!("plans.{name}.targets.{priority}"), &t)?;
+                table[usize::from(priority.rank())] = Some(t);
+            }
+            self.plans.insert(name, table);
+        }
+        Ok(self)
+    }
+
+    /// The same policy with regional calendars.
+    ///
+    /// # Errors
+    /// When a region's name is not a name (`business_hours.regions`).
+    pub fn with_regions(
+        mut self,
+        regions: BTreeMap<String, Calendar>,
+    ) -> Result<Self, ValidationError> {
+        for name in regions.keys() {
+            check_term_name("business_hours.regions", name)?;
+        }
+        self.regions = regions;
+        Ok(self)
+    }
+
+    /// The plans, by name.
+    pub fn plans(&self) -> impl Iterator<Item = &str> {
+        self.plans.keys().map(String::as_str)
+    }
+
+    /// The regions, by name.
+    pub fn regions(&self) -> impl Iterator<Item = &str> {
+        self.regions.keys().map(String::as_str)
+    }
+
+    /// Whether `plan` is one of the policy's plans.
+    pub fn has_plan(&self, plan: &str) -> bool {
+        self.plans.contains_key(plan)
+    }
+
+    /// Whether `region` is one of the policy's regions.
+    pub fn has_region(&self, region: &str) -> bool {
+        self.regions.contains_key(region)
     }
 
     /// The same policy, an agent having `within(priority)` to act on an assigned ticket before
@@ -178,9 +237,29 @@ impl SlaPolicy {
         self.pending_resolve_after
     }
 
-    /// The targets of `priority`.
+    /// The default targets of `priority`.
     pub fn targets(&self, priority: Priority) -> Targets {
         self.targets[usize::from(priority.rank())]
+    }
+
+    /// The targets of `priority` under `terms`: the plan's row when it sets one, else the
+    /// default row. A plan the policy no longer has falls back to the defaults.
+    pub fn targets_under(&self, terms: &SlaTerms, priority: Priority) -> Targets {
+        terms
+            .plan
+            .as_ref()
+            .and_then(|plan| self.plans.get(plan))
+            .and_then(|table| table[usize::from(priority.rank())])
+            .unwrap_or_else(|| self.targets(priority))
+    }
+
+    /// The calendar under `terms`: the region's when the policy has it, else the default.
+    pub fn calendar_under(&self, terms: &SlaTerms) -> &Calendar {
+        terms
+            .region
+            .as_ref()
+            .and_then(|region| self.regions.get(region))
+            .unwrap_or(&self.calendar)
     }
 
     /// The fraction of a target at which the warning is raised.
@@ -188,7 +267,7 @@ impl SlaPolicy {
         self.warning_fraction
     }
 
-    /// How SLA time passes.
+    /// How SLA time passes by default.
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
     }
@@ -198,20 +277,23 @@ impl SlaPolicy {
         &self.rules
     }
 
-    /// The clock of `target` for a ticket of `priority` whose clock started at `start`.
+    /// The clock of `target` for a ticket of `priority` under `terms` whose clock started at
+    /// `start`.
     pub(crate) fn clock(
         &self,
+        terms: &SlaTerms,
         priority: Priority,
         target: SlaTarget,
         start: DateTime<Utc>,
     ) -> TargetClock {
-        let allowed = self.targets(priority).get(target);
+        let allowed = self.targets_under(terms, priority).get(target);
         let warn_after = TimeDelta::milliseconds(
             (allowed.num_milliseconds() as f64 * self.warning_fraction).round() as i64,
         );
+        let calendar = self.calendar_under(terms);
         TargetClock {
-            due_at: self.calendar.add(start, allowed),
-            warn_at: self.calendar.add(start, warn_after),
+            due_at: calendar.add(start, allowed),
+            warn_at: calendar.add(start, warn_after),
             met_at: None,
             warned_at: None,
             breached_at: None,
@@ -221,13 +303,18 @@ impl SlaPolicy {
 
     /// A new ticket's SLA state: first response and resolution run; the next-reply clock
     /// starts with the customer's first reply.
-    pub fn start(&self, priority: Priority, opened_at: DateTime<Utc>) -> TicketSla {
+    pub fn start(
+        &self,
+        terms: &SlaTerms,
+        priority: Priority,
+        opened_at: DateTime<Utc>,
+    ) -> TicketSla {
         TicketSla {
-            first_response: self.clock(priority, SlaTarget::FirstResponse, opened_at),
+            first_response: self.clock(terms, priority, SlaTarget::FirstResponse, opened_at),
             next_reply: None,
             replies_met: 0,
             replies_missed: 0,
-            resolution: self.clock(priority, SlaTarget::Resolution, opened_at),
+            resolution: self.clock(terms, priority, SlaTarget::Resolution, opened_at),
             escalation_level: 0,
             paused_since: None,
             paused: TimeDelta::zero(),
@@ -236,6 +323,21 @@ impl SlaPolicy {
             check_at: Some(opened_at),
         }
     }
+}
+
+/// Checks one row of targets; errors name `field`.
+fn check_targets(field: &str, t: &Targets) -> Result<(), ValidationError> {
+    let positive = [t.first_response, t.next_reply, t.resolution];
+    if positive.iter().any(|d| *d <= TimeDelta::zero()) {
+        return Err(ValidationError::new(field, "targets must be positive"));
+    }
+    if t.first_response > t.resolution {
+        return Err(ValidationError::new(
+            field,
+            "the first response cannot be due after the resolution",
+        ));
+    }
+    Ok(())
 }
 
 impl Default for SlaPolicy {

@@ -28,6 +28,7 @@ fn open(priority: Priority, policy: &SlaPolicy, at: DateTime<Utc>) -> Ticket {
             .parse("category", "Technical")
             .unwrap(),
         priority,
+        terms: Default::default(),
     };
     Ticket::open(
         new,

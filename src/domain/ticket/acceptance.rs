@@ -32,7 +32,7 @@ impl Ticket {
             .any(|m| m.author == agent && m.visibility == Visibility::Public && m.at >= since);
         (!acted).then(|| {
             policy
-                .calendar()
+                .calendar_under(&self.terms)
                 .add(since, policy.accept_within(self.priority))
         })
     }

@@ -55,7 +55,7 @@ impl Ticket {
         self.updated_at = now;
         // The reply clocks: the staff's reply answers, the customer's starts the next wait.
         if by.role == Role::Customer {
-            let cycle = policy.clock(self.priority, SlaTarget::NextReply, now);
+            let cycle = policy.clock(&self.terms, self.priority, SlaTarget::NextReply, now);
             self.sla.customer_replied(cycle);
         } else {
             self.sla.staff_replied(now);

@@ -45,7 +45,8 @@ impl Ticket {
                 note: None,
             }],
             messages: Vec::new(),
-            sla: policy.start(new.priority, now),
+            sla: policy.start(&new.terms, new.priority, now),
+            terms: new.terms,
             revision: 0,
         };
         let event = Envelope::new(
@@ -269,7 +270,7 @@ impl Ticket {
         if to == Status::Pending {
             self.pause_sla(now);
         } else {
-            self.resume_sla(policy.calendar(), now);
+            self.resume_sla(policy.calendar_under(&self.terms), now);
         }
         if to == Status::Resolved {
             self.resolved_at = Some(now);

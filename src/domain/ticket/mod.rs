@@ -23,7 +23,7 @@ use super::event::payload::{
     TicketStatusChanged,
 };
 use super::named::text_serde;
-use super::sla::TicketSla;
+use super::sla::{SlaTerms, TicketSla};
 use super::status::{Priority, Status};
 use super::{Envelope, Event, EventMetadata, Message, Principal, Role, UserId, ValidationError};
 
@@ -322,6 +322,8 @@ pub struct Ticket {
     pub messages: Vec<Message>,
     /// Service-level targets, their due times and the escalation level.
     pub sla: TicketSla,
+    /// The plan and region its SLA runs on (its requester's organization's when it opened).
+    pub terms: SlaTerms,
     /// Bumped by the store on every write; updates are conditional on it.
     pub revision: u64,
 }
@@ -337,6 +339,8 @@ pub struct NewTicket {
     pub category: Category,
     /// Priority; `Medium` when the customer gives none.
     pub priority: Priority,
+    /// The plan and region its SLA runs on, from the requester's organization.
+    pub terms: SlaTerms,
 }
 
 /// Why a status change was refused.

@@ -40,8 +40,8 @@ impl Ticket {
     /// resolution target later by the time it spent paused); recorded warnings, breaches and
     /// met times stay.
     pub(crate) fn retarget_sla(&mut self, policy: &SlaPolicy) {
-        let fresh = policy.start(self.priority, self.created_at);
-        let calendar = policy.calendar();
+        let fresh = policy.start(&self.terms, self.priority, self.created_at);
+        let calendar = policy.calendar_under(&self.terms);
         // A next-reply cycle keeps the pace set when the customer replied.
         for (new, clock, shift) in [
             (
@@ -118,7 +118,7 @@ impl Ticket {
             SlaMark::Warning(t) => (t, HistoryKind::SlaWarning),
             SlaMark::Breach(t) => (t, HistoryKind::SlaBreach),
         };
-        let allowed = policy.targets(self.priority).get(target);
+        let allowed = policy.targets_under(&self.terms, self.priority).get(target);
         let clock = self
             .sla
             .clock_mut(target)
@@ -196,7 +196,7 @@ impl Ticket {
             .zip(1u32..)
             .filter(|(_, level)| *level > self.sla.escalation_level)
             .find(|(rule, _)| {
-                self.rule_fires_at(rule, policy.calendar())
+                self.rule_fires_at(rule, policy.calendar_under(&self.terms))
                     .is_some_and(|at| at <= now)
             })
             .map(|(rule, level)| (level, rule))
@@ -221,7 +221,7 @@ impl Ticket {
             .iter()
             .zip(1u32..)
             .filter(|(_, level)| *level > self.sla.escalation_level)
-            .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar()));
+            .filter_map(|(rule, _)| self.rule_fires_at(rule, policy.calendar_under(&self.terms)));
         self.sla.check_at = marks.chain(rules).chain(resolve).chain(accept).min();
     }
 

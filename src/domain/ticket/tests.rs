@@ -22,6 +22,7 @@ fn open_ticket(requester: UserId) -> Ticket {
             .parse("category", "technical")
             .unwrap(),
         priority: Priority::Medium,
+        terms: Default::default(),
     };
     Ticket::open(
         new,
@@ -58,6 +59,7 @@ fn created_event_carries_the_seed_fields() {
             .parse("category", "Technical")
             .unwrap(),
         priority: Priority::High,
+        terms: Default::default(),
     };
     let (t, e) = Ticket::open(
         new,

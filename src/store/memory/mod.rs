@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 mod answers;
 mod event_log;
 mod inbox;
+mod organizations;
 mod outbox;
 mod slots;
 mod tickets;
@@ -23,7 +24,8 @@ use tokio::sync::broadcast;
 
 use super::{EventLog, IDEMPOTENCY_KEY, OutboxOwner, Store, StoreError, StoreResult, StoredAnswer};
 use crate::domain::{
-    ComplaintId, Envelope, Notification, Priority, Role, Ticket, TicketId, User, UserId,
+    ComplaintId, Envelope, Notification, Organization, OrganizationId, Priority, Role, Ticket,
+    TicketId, User, UserId,
 };
 
 /// A document and its outbox.
@@ -44,6 +46,10 @@ struct Inner {
     by_complaint: HashMap<ComplaintId, TicketId>,
     users: BTreeMap<UserId, Record<User>>,
     by_email: HashMap<String, UserId>,
+    /// Ordered by id, which is ordered by creation time.
+    organizations: BTreeMap<OrganizationId, Organization>,
+    /// Lower-cased names.
+    organization_names: HashMap<String, OrganizationId>,
     /// Documents whose outbox is not empty, oldest first.
     outbox: BTreeSet<OutboxOwner>,
     /// `Open` tickets, highest priority first, then oldest.

@@ -20,6 +20,7 @@ mod answers;
 mod event_log;
 mod inbox;
 mod notification_doc;
+mod organizations;
 mod outbox;
 mod outbox_doc;
 mod sla_doc;
@@ -33,6 +34,7 @@ pub use event_log::MongoEventLog;
 
 use self::answers::answers_unique;
 use self::notification_doc::NotificationDoc;
+use self::organizations::OrganizationDoc;
 use self::outbox_doc::outbox_entries;
 use self::ticket_doc::TicketDoc;
 use self::tickets::sla_checks_due_filter;
@@ -70,6 +72,7 @@ pub struct MongoStore {
     db: Database,
     tickets: Collection<TicketDoc>,
     users: Collection<UserDoc>,
+    organizations: Collection<OrganizationDoc>,
     counters: Collection<Document>,
     notifications: Collection<NotificationDoc>,
     events: Arc<MongoEventLog>,
@@ -120,6 +123,7 @@ impl MongoStore {
         let store = Self {
             tickets: db.collection("tickets"),
             users: db.collection("users"),
+            organizations: db.collection("organizations"),
             counters: db.collection("counters"),
             notifications: db.collection("notifications"),
             events: Arc::new(MongoEventLog::new(&db, options.event_retention)),
@@ -148,6 +152,7 @@ impl MongoStore {
         Ok(Self {
             tickets: db.collection("tickets"),
             users: db.collection("users"),
+            organizations: db.collection("organizations"),
             counters: db.collection("counters"),
             notifications: db.collection("notifications"),
             events: Arc::new(MongoEventLog::new(&db, options.event_retention)),
@@ -247,6 +252,10 @@ impl MongoStore {
                 plain(doc! {"outboxPending": 1, "_id": 1}, "outbox_pending"),
                 answers_unique(),
             ])
+            .await
+            .map_err(map_err)?;
+        self.organizations
+            .create_indexes([unique(doc! {"nameKey": 1}, "name_unique")])
             .await
             .map_err(map_err)?;
         Ok(())

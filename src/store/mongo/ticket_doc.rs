@@ -9,7 +9,7 @@ use super::sla_doc::SlaDoc;
 use super::{bson_time, chrono_time, corrupt, rev};
 use crate::domain::{
     Category, ComplaintId, Description, Envelope, HistoryEntry, Message, MessageBody, MessageId,
-    Priority, Role, Status, Ticket, TicketId, Title, UserId, Visibility,
+    Priority, Role, SlaTerms, Status, Ticket, TicketId, Title, UserId, Visibility,
 };
 use crate::store::StoreResult;
 
@@ -85,6 +85,12 @@ pub(super) struct TicketDoc {
     #[serde(default)]
     pub(super) messages: Vec<MessageDoc>,
     pub(super) sla: SlaDoc,
+    /// The plan the SLA runs on; absent for the default targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) plan: Option<String>,
+    /// The region whose calendar the SLA runs on; absent for the default calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) region: Option<String>,
     pub(super) revision: i64,
     #[serde(default)]
     pub(super) pending_events: Vec<OutboxEntry>,
@@ -123,6 +129,8 @@ impl TicketDoc {
                 .collect(),
             messages: t.messages.iter().map(MessageDoc::from_domain).collect(),
             sla: SlaDoc::from_domain(t),
+            plan: t.terms.plan.clone(),
+            region: t.terms.region.clone(),
             revision: rev(t.revision),
             outbox_pending: !pending_events.is_empty(),
             pending_events: outbox_entries(&pending_events),
@@ -168,6 +176,10 @@ impl TicketDoc {
                 .map(MessageDoc::into_domain)
                 .collect::<StoreResult<_>>()?,
             sla: self.sla.into_domain(),
+            terms: SlaTerms {
+                plan: self.plan,
+                region: self.region,
+            },
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("ticket", "negative revision".into()))?,
         })

@@ -7,8 +7,8 @@ use super::outbox_doc::OutboxEntry;
 use super::outbox_doc::outbox_entries;
 use super::{bson_time, chrono_time, corrupt, rev};
 use crate::domain::{
-    AgentProfile, Category, Email, Envelope, PasswordHash, PersonName, Presence, Role, SlotHold,
-    TicketId, Tier, User, UserId,
+    AgentProfile, Category, Email, Envelope, OrganizationId, PasswordHash, PersonName, Presence,
+    Role, SlotHold, TicketId, Tier, User, UserId,
 };
 use crate::store::StoreResult;
 
@@ -50,6 +50,9 @@ pub(super) struct UserDoc {
     pub(super) disabled: bool,
     #[serde(default)]
     pub(super) session_version: i64,
+    /// Always written (`null` when none), so an update clears it.
+    #[serde(default)]
+    pub(super) organization: Option<String>,
     pub(super) revision: i64,
     #[serde(default)]
     pub(super) pending_events: Vec<OutboxEntry>,
@@ -85,6 +88,7 @@ impl UserDoc {
             created_at: bson_time(u.created_at),
             disabled: u.disabled,
             session_version: i64::from(u.session_version),
+            organization: u.organization.map(|o| o.to_string()),
             revision: rev(u.revision),
             outbox_pending: !pending_events.is_empty(),
             pending_events: outbox_entries(&pending_events),
@@ -127,6 +131,12 @@ impl UserDoc {
             disabled: self.disabled,
             session_version: u32::try_from(self.session_version)
                 .map_err(|_| corrupt("user", "bad session version".into()))?,
+            organization: self
+                .organization
+                .as_deref()
+                .map(|o| OrganizationId::parse("organization", o))
+                .transpose()
+                .map_err(bad)?,
             revision: u64::try_from(self.revision)
                 .map_err(|_| corrupt("user", "negative revision".into()))?,
         })
