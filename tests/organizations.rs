@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeDelta, Utc};
 use common::{Backend, Session, TestApp, assert_error};
-use quickfix::UserStore;
 use quickfix::domain::{BusinessHours, Calendar, Priority, SlaPolicy, Targets, UserId};
 use serde_json::{Value, json};
 
