@@ -34,8 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrganization {
-    /// Display name, unique ignoring case.
-    #[schema(schema_with = schema::organization_name)]
+    /// Display name, unique ignoring case. Required.
+    #[schema(schema_with = schema::organization_name, required = true)]
     pub name: Option<String>,
     /// The SLA plan its customers' new tickets run on; the default targets when absent.
     #[schema(schema_with = schema::plan)]
@@ -164,7 +164,7 @@ async fn list(
 pub struct Membership {
     /// The organization, or `null` to take the customer out of theirs. Required.
     #[serde(default, deserialize_with = "given")]
-    #[schema(schema_with = schema::uuid_or_null, required = true)]
+    #[schema(schema_with = schema::uuid_text_or_null, required = true)]
     pub organization_id: Option<Option<String>>,
 }
 

@@ -332,6 +332,15 @@ pub fn uuid_or_null() -> Object {
     or_null(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
 }
 
+/// A UUID in the hyphenated form a request must use, or `null`.
+pub fn uuid_text_or_null() -> Object {
+    or_null(
+        string()
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .pattern(Some(format!("^{UUID}$"))),
+    )
+}
+
 /// How a request names a ticket: its UUID or its `COMP-` number.
 pub fn ticket_ref() -> Object {
     string()
