@@ -82,10 +82,13 @@ async function showDetail(id) {
   $("detail-title").textContent = `${t.complaintId} ${t.title}`;
   const fields = {status: t.status, priority: t.priority, category: t.category,
     "assigned to": t.assignedTo ? who(t.assignedTo) : "nobody", opened: when(t.createdAt), "last change": when(t.updatedAt),
-    "escalation level": t.sla.escalationLevel, description: t.description};
+    "escalation level": t.sla.escalationLevel, "SLA plan": t.sla.plan || "default",
+    "calendar": t.sla.region || "default", description: t.description};
   $("detail").innerHTML = Object.entries(fields)
     .map(([k, v]) => `<dt>${text(k)}</dt><dd>${text(v)}</dd>`).join("");
-  $("detail-sla").innerHTML = [["first response", t.sla.firstResponse], ["resolution", t.sla.resolution]]
+  $("detail-sla").innerHTML = [["first response", t.sla.firstResponse], ["next reply", t.sla.nextReply],
+    ["resolution", t.sla.resolution]]
+    .filter(([, c]) => c)
     .map(([name, c]) => `<tr><td>${name}</td><td>${when(c.dueAt)}</td><td>${when(c.warnAt)}</td>
       <td>${when(c.metAt)}</td><td>${when(c.breachedAt)}</td></tr>`).join("");
   const byId = new Map(events.items.map((e) => [e.eventId, e]));

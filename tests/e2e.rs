@@ -1,7 +1,8 @@
 //! QuickFix end to end with the official JavaScript clients, against `quickfix dev` (API and
 //! worker in one process): the `socket.io-client` from npm sees live notifications
-//! (`tests/e2e/live.mjs`), and a headless Chromium driven by `playwright-core` uses the dashboard
-//! (`tests/e2e/dashboard.mjs`, which leaves a screenshot in `artifacts/`).
+//! (`tests/e2e/live.mjs`), and a headless Chromium driven by `playwright-core` uses the dashboard,
+//! its conversation included, as a customer and as an admin (`tests/e2e/dashboard.mjs`, which
+//! leaves a screenshot in `artifacts/`).
 
 mod common;
 
@@ -48,6 +49,8 @@ fn the_official_client_hears_assignment_and_update_live() {
     assert_stops_cleanly_on_sigterm(&mut dev.child, Duration::from_secs(20));
 }
 
+/// The board, the detail pane and the conversation across an admin's and a customer's pages,
+/// live (`tests/e2e/dashboard.mjs` says what it checks).
 #[test]
 fn a_ticket_opened_in_one_page_appears_in_another_without_reload() {
     let (Some(dir), Some(chromium)) = (common::e2e_dir(), common::chromium()) else {
@@ -70,6 +73,11 @@ fn a_ticket_opened_in_one_page_appears_in_another_without_reload() {
     );
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
     assert_eq!(report["ok"], true);
+    assert_eq!(
+        report["staffThread"],
+        serde_json::json!(["internal", "public", "public"]),
+        "the staff see the note, the reply and the customer's answer"
+    );
     assert!(
         std::fs::metadata(&screenshot).unwrap().len() > 1000,
         "the screenshot is kept in artifacts/"

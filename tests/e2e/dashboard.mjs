@@ -3,7 +3,9 @@
 // board, and in the admin's live feed once it is assigned, without a reload. The page must run
 // under the server's Content-Security-Policy without a single violation, and offer a customer
 // only the priorities the server lets customers choose. The admin opens the ticket's detail
-// pane and sees its event timeline, causes first. Leaves a screenshot.
+// pane and sees its event timeline, causes first. In the conversation the admin leaves an
+// internal note and a public reply: the customer's view shows the reply and never the note, and
+// the customer's answer reaches the admin's open pane without a reload. Leaves a screenshot.
 // Usage: CHROMIUM=/usr/bin/chromium SCREENSHOT=out.png node dashboard.mjs http://127.0.0.1:5001
 import { chromium } from "playwright-core";
 
@@ -63,6 +65,28 @@ async function main() {
     if (timeline[0] !== "ticket.created" || timeline.indexOf("ticket.assigned") < 1) {
       throw new Error(`the timeline is not in causal order: ${timeline}`);
     }
+    // The conversation, staff view and customer view.
+    const stamp = Date.now();
+    const note = `Toner smells burnt ${stamp}`;
+    const reply = `We are sending a technician ${stamp}`;
+    const answer = `Thank you, it is still smoking ${stamp}`;
+    await admin.fill("#message-form textarea[name=body]", note);
+    await admin.click("#note-button");
+    await admin.waitForSelector(`#thread li.internal:has-text("${note}")`, { timeout: TIMEOUT });
+    await admin.fill("#message-form textarea[name=body]", reply);
+    await admin.click("#message-form button[data-kind=replies]");
+    await admin.waitForSelector(`#thread li.public:has-text("${reply}")`, { timeout: TIMEOUT });
+    await customer.click(`#mine tr:has-text("${title}") td`);
+    await customer.waitForSelector(`#thread li:has-text("${reply}")`, { timeout: TIMEOUT });
+    const customerThread = await customer.$eval("#thread", (ol) => ol.textContent);
+    if (customerThread.includes(note)) throw new Error("the customer's thread shows the internal note");
+    if (await customer.isVisible("#note-button")) throw new Error("a customer is offered internal notes");
+    await customer.fill("#message-form textarea[name=body]", answer);
+    await customer.click("#message-form button[data-kind=replies]");
+    // The admin's pane is refreshed by the live event, not by a reload.
+    await admin.waitForSelector(`#thread li:has-text("${answer}")`, { timeout: TIMEOUT });
+    await admin.waitForSelector('#detail-sla tr:has-text("next reply")', { timeout: TIMEOUT });
+    const staffThread = await admin.$$eval("#thread li", (lis) => lis.map((li) => li.className));
     const column = await admin.$eval(`#board .card:has-text("${title}")`,
       (card) => card.closest(".column").dataset.status);
     const status = await customer.$eval(`#mine tr:has-text("${title}") .status-cell`, (td) => td.textContent);
@@ -70,7 +94,7 @@ async function main() {
     if (loads.length > 0) throw new Error("the admin page reloaded");
     if (violations.length > 0) throw new Error(`CSP violations: ${violations.join(" | ")}`);
     console.log(JSON.stringify({ ok: true, title, adminColumn: column, customerStatus: status,
-      priorities: offered, timeline, screenshot }));
+      priorities: offered, timeline, staffThread, screenshot }));
   } finally {
     await browser.close();
   }
