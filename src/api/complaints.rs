@@ -14,7 +14,7 @@ use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{
     IdempotencyKey, IdempotencyParams, answer_once, replay, replay_if_answered,
 };
-use super::input::{note, page_limit, required};
+use super::input::{cursor, next_cursor, note, page_limit, required};
 use super::views::{HistoryView, TicketAsOfView, TicketOrAsOf, TicketPage, TicketView};
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{
@@ -186,12 +186,9 @@ async fn list(
         Role::Admin => {}
     }
     let tickets = state.store.list_tickets(&query).await?;
-    let next_cursor = (tickets.len() == query.limit)
-        .then(|| tickets.last().map(|t| t.id.to_string()))
-        .flatten();
     Ok(Json(TicketPage {
+        next_cursor: next_cursor(&tickets, query.limit, |t| t.id.to_string()),
         items: tickets.iter().map(TicketView::from).collect(),
-        next_cursor,
     }))
 }
 
@@ -219,15 +216,7 @@ fn parse_list_params(state: &AppState, p: ListParams) -> Result<TicketQuery, Val
             .as_deref()
             .map(|c| state.categories.parse("category", c))
             .transpose()?,
-        before: p
-            .cursor
-            .as_deref()
-            .map(|c| {
-                TicketId::parse(c).map_err(|_| {
-                    ValidationError::new("cursor", "is not a cursor from a previous page")
-                })
-            })
-            .transpose()?,
+        before: cursor(p.cursor.as_deref(), TicketId::parse)?,
         limit,
     })
 }

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::complaints::find_visible;
 use super::extract::Auth;
-use super::input::{page_limit, timestamp};
+use super::input::{next_cursor, page_limit, timestamp};
 use super::{ApiError, AppState, ErrorBody, schema};
 use crate::domain::{
     EventCursor, EventQuery, EventType, LoggedEvent, Role, TicketRef, ValidationError,
@@ -174,12 +174,9 @@ async fn search(
         }));
     };
     let events = state.store.event_log().search(&query).await?;
-    let next_cursor = (events.len() == query.limit)
-        .then(|| events.last().map(|e| e.position().to_string()))
-        .flatten();
     Ok(Json(EventPage {
+        next_cursor: next_cursor(&events, query.limit, |e| e.position().to_string()),
         items: events.iter().map(EventView::from).collect(),
-        next_cursor,
     }))
 }
 

@@ -52,6 +52,28 @@ pub fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize
         .ok_or_else(|| ValidationError::new("limit", format!("must be a number from 1 to {max}")))
 }
 
+/// A `cursor` query parameter read with `parse` (an id from a previous page).
+///
+/// # Errors
+/// `cursor: is not a cursor from a previous page` when `parse` refuses it.
+pub fn cursor<T, E>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, ValidationError> {
+    raw.map(|c| {
+        parse(c).map_err(|_| ValidationError::new("cursor", "is not a cursor from a previous page"))
+    })
+    .transpose()
+}
+
+/// The `nextCursor` of a page: the last item's `position` when the page is full (there may be
+/// more), `None` on the last page.
+pub fn next_cursor<T>(page: &[T], limit: usize, position: impl Fn(&T) -> String) -> Option<String> {
+    (page.len() == limit)
+        .then(|| page.last().map(position))
+        .flatten()
+}
+
 /// An optional RFC 3339 time.
 ///
 /// # Errors

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth};
-use super::input::page_limit;
+use super::input::{cursor, next_cursor, page_limit};
 use super::users::modify_user;
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
@@ -140,21 +140,13 @@ async fn list(
     auth.require(&[Role::Admin], "listing organizations")?;
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            OrganizationId::parse("cursor", c)
-                .map_err(|_| ValidationError::new("cursor", "is not a cursor from a previous page"))
-        })
-        .transpose()?;
+    let after = cursor(params.cursor.as_deref(), |c| {
+        OrganizationId::parse("cursor", c)
+    })?;
     let page = state.store.page_organizations(after, limit).await?;
-    let next_cursor = (page.len() == limit)
-        .then(|| page.last().map(|o| o.id.to_string()))
-        .flatten();
     Ok(Json(OrganizationPage {
+        next_cursor: next_cursor(&page, limit, |o| o.id.to_string()),
         items: page.iter().map(OrganizationView::from).collect(),
-        next_cursor,
     }))
 }
 

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth, Correlation};
 use super::idempotency::{IdempotencyKey, IdempotencyParams};
-use super::input::page_limit;
+use super::input::{cursor, next_cursor, page_limit};
 use super::new_account::{AccountFields, create_account};
 use super::views::UserView;
 use super::{ApiError, AppState, ErrorBody, schema};
@@ -271,24 +271,13 @@ async fn list(
             .as_deref()
             .map(|r| Role::parse_field("role", r))
             .transpose()?,
-        after: params
-            .cursor
-            .as_deref()
-            .map(|c| {
-                UserId::parse("cursor", c).map_err(|_| {
-                    ValidationError::new("cursor", "is not a cursor from a previous page")
-                })
-            })
-            .transpose()?,
+        after: cursor(params.cursor.as_deref(), |c| UserId::parse("cursor", c))?,
         limit: page_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?,
     };
     let users = state.store.page_users(&query).await?;
-    let next_cursor = (users.len() == query.limit)
-        .then(|| users.last().map(|u| u.id.to_string()))
-        .flatten();
     Ok(Json(UserPage {
+        next_cursor: next_cursor(&users, query.limit, |u| u.id.to_string()),
         items: users.iter().map(UserView::from).collect(),
-        next_cursor,
     }))
 }
 
