@@ -21,6 +21,9 @@ const OPERATIONS: [(&str, &str); 34] = [
     ("post", "/api/auth/logout-all"),
     ("get", "/api/users"),
     ("post", "/api/users"),
+    ("get", "/api/organizations"),
+    ("post", "/api/organizations"),
+    ("put", "/api/users/{id}/organization"),
     ("patch", "/api/users/{id}"),
     ("post", "/api/complaints"),
     ("get", "/api/complaints"),
@@ -88,6 +91,7 @@ async fn the_document_lists_exactly_the_operations_served() {
             "get" => app.client.get(&url),
             "post" => app.client.post(&url).json(&json!({})),
             "patch" => app.client.patch(&url).json(&json!({})),
+            "put" => app.client.put(&url).json(&json!({})),
             other => panic!("unexpected method {other}"),
         };
         let reply = app.send(request).await;
@@ -135,6 +139,7 @@ async fn every_operation_documents_the_answers_of_its_middleware_and_extractors(
     assert_eq!(limit("/api/events"), (json!(1), json!(500)));
     assert_eq!(limit("/api/complaints"), (json!(1), json!(100)));
     assert_eq!(limit("/api/users"), (json!(1), json!(200)));
+    assert_eq!(limit("/api/organizations"), (json!(1), json!(200)));
     let title = &spec["components"]["schemas"]["CreateComplaint"]["properties"]["title"];
     assert_eq!(
         (title["minLength"].clone(), title["maxLength"].clone()),

@@ -278,6 +278,31 @@ async fn memberships_are_for_customers_and_known_organizations(app: TestApp) {
     assert_eq!(stored.organization, None);
 }
 
+async fn a_customer_made_admin_leaves_their_organization(app: TestApp) {
+    let admin = app.admin().await;
+    let customer = app.customer(2).await;
+    let org = create_org(&app, &admin, json!({"name": "Acme", "plan": "gold"}))
+        .await
+        .expect(201)
+        .body;
+    join(&app, &admin, &customer.id, org["id"].clone())
+        .await
+        .expect(200);
+    let promoted = app
+        .patch(
+            &format!("/api/users/{}", customer.id),
+            Some(&admin.token),
+            json!({"role": "admin"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(promoted["organizationId"], Value::Null);
+    // Their own tickets now run on the default targets.
+    let ticket = open_high(&app, &customer).await;
+    assert_eq!(ticket["sla"]["plan"], Value::Null);
+}
+
 async fn app(backend: Backend) -> Option<TestApp> {
     common::spawn_app_with_policy(backend, policy(Utc::now().date_naive())).await
 }
@@ -308,4 +333,5 @@ on_both_backends_with_plans!(
     organizations_take_only_the_policys_plans_and_regions,
     a_members_new_tickets_run_on_the_plan_and_the_regions_calendar,
     memberships_are_for_customers_and_known_organizations,
+    a_customer_made_admin_leaves_their_organization,
 );

@@ -185,6 +185,10 @@ async fn join(
 ) -> Result<Json<UserView>, ApiError> {
     auth.require(&[Role::Admin], "changing a membership")?;
     let id = UserId::parse("id", &id).map_err(|_| ApiError::NotFound("user"))?;
+    // The user first: a missing user is 404 whatever the body names.
+    if state.store.find_user(id).await?.is_none() {
+        return Err(ApiError::NotFound("user"));
+    }
     let given = body
         .organization_id
         .ok_or_else(|| ValidationError::new("organizationId", "is required (null to leave)"))?;
@@ -202,13 +206,8 @@ async fn join(
         }
     };
     let user = modify_user(&state, id, |user| {
-        if user.role != Role::Customer {
-            return Err(ApiError::conflict_on(
-                "id",
-                "only customers belong to organizations",
-            ));
-        }
-        user.organization = organization;
+        user.join_organization(organization)
+            .map_err(|why| ApiError::conflict_on("id", why))?;
         Ok(Vec::new())
     })
     .await?;

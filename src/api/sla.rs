@@ -189,7 +189,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, r: &SlaRecord, calendar: &Calendar, now: DateTime<Utc>) {
+    fn count(&mut self, r: &SlaRecord, policy: &SlaPolicy, now: DateTime<Utc>) {
         let active = r.status.is_active();
         let outcome = |target| r.sla.clock(target).map(|c| c.outcome(active, now));
         self.tickets += 1;
@@ -203,7 +203,9 @@ impl Tally {
         self.paused += r.sla.paused
             + r.sla
                 .paused_since
-                .map_or(TimeDelta::zero(), |since| calendar.elapsed(since, now));
+                .map_or(TimeDelta::zero(), |since| {
+                    policy.calendar_under(&r.terms).elapsed(since, now)
+                });
     }
 
     fn row(&self, priority: Option<Priority>) -> PriorityCompliance {
@@ -264,7 +266,6 @@ async fn compliance(
         .into());
     }
     let records = state.store.sla_records(from, to).await?;
-    let calendar = state.sla.calendar();
     let mut rows: Vec<(Priority, Tally)> = Priority::ALL
         .iter()
         .rev()
@@ -273,9 +274,9 @@ async fn compliance(
     let mut total = Tally::default();
     for r in &records {
         if let Some((_, tally)) = rows.iter_mut().find(|(p, _)| *p == r.priority) {
-            tally.count(r, calendar, now);
+            tally.count(r, &state.sla, now);
         }
-        total.count(r, calendar, now);
+        total.count(r, &state.sla, now);
     }
     Ok(Json(ComplianceReport {
         from,

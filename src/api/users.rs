@@ -209,7 +209,7 @@ async fn update(
                     "an agent's role is fixed: disable accounts that should stop working",
                 ));
             }
-            user.role = role;
+            user.change_role(role);
         }
         let mut events = Vec::new();
         if let Some(disabled) = body.disabled {

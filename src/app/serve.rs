@@ -160,8 +160,9 @@ pub async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         "{}",
         demo::banner(server.addr(), &accounts, &args.demo_password)
     );
-    let grace = args.serve.shutdown_grace();
-    server.wait().await;
-    workers.stop_within(grace).await;
+    // The worker stops first, so that the server's last outbox pass publishes its follow-ups.
+    server.shutdown_token().cancelled().await;
+    workers.stop_within(args.serve.shutdown_grace()).await;
+    server.stop().await;
     Ok(())
 }

@@ -25,7 +25,10 @@ pub struct Server {
     addr: SocketAddr,
     state: AppState,
     shutdown: CancellationToken,
+    /// Everything but the relay: stopped first.
     tasks: Tasks,
+    relay_stop: CancellationToken,
+    relaying: Tasks,
     grace: Duration,
 }
 
@@ -83,8 +86,11 @@ impl Server {
         };
         let mut tasks = Tasks::new();
 
+        // The relay stops after the requests: its last pass publishes what they wrote.
         let relay = OutboxRelay::new(config.store.clone(), config.publisher, wake, config.relay);
-        tasks.spawn("outbox relay", relay.run(shutdown.clone()));
+        let relay_stop = CancellationToken::new();
+        let mut relaying = Tasks::new();
+        relaying.spawn("outbox relay", relay.run(relay_stop.clone()));
         tasks.spawn(
             "rate limiter cleanup",
             forget_idle_clients(guards.clone(), shutdown.clone()),
@@ -127,6 +133,8 @@ impl Server {
             state,
             shutdown,
             tasks,
+            relay_stop,
+            relaying,
             grace: config.shutdown_grace,
         })
     }
@@ -146,12 +154,16 @@ impl Server {
         self.shutdown.clone()
     }
 
-    /// Stops accepting requests, closes the sockets, finishes the requests in flight and runs
-    /// a last outbox pass, within the shutdown grace; what is still running then is aborted.
-    /// Returns the names of the aborted tasks (an empty list is a clean stop).
+    /// Stops accepting requests, closes the sockets and finishes the requests in flight, then
+    /// runs a last outbox pass for what they wrote; each phase within the shutdown grace, what
+    /// is still running after it aborted. Returns the names of the aborted tasks (an empty list
+    /// is a clean stop).
     pub async fn stop(self) -> Vec<&'static str> {
         self.shutdown.cancel();
-        self.tasks.stop_within(self.grace).await
+        let mut aborted = self.tasks.stop_within(self.grace).await;
+        self.relay_stop.cancel();
+        aborted.extend(self.relaying.stop_within(self.grace).await);
+        aborted
     }
 
     /// Waits until the shutdown token is cancelled (by a signal), then stops.

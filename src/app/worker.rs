@@ -95,7 +95,8 @@ pub async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     let wake = Arc::new(Notify::new());
     let relay_shutdown = CancellationToken::new();
     let relay = OutboxRelay::new(store.clone(), publisher, wake.clone(), args.outbox.relay());
-    let relay_task = tokio::spawn(relay.run(relay_shutdown.clone()));
+    let mut relaying = Tasks::new();
+    relaying.spawn("outbox relay", relay.run(relay_shutdown.clone()));
 
     let metrics_addr = telemetry::serve_metrics(args.metrics_addr, shutdown.clone())
         .await
@@ -122,7 +123,7 @@ pub async fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     }
     // Publish what the last handlers wrote, then stop.
     relay_shutdown.cancel();
-    let _ = relay_task.await;
+    relaying.stop_within(grace).await;
     info!("QuickFix worker stopped");
     Ok(())
 }

@@ -157,18 +157,13 @@ impl BusinessHours {
         let mut date = start.with_timezone(&self.tz).date_naive() - TimeDelta::days(1);
         let mut cursor = start;
         loop {
-            // Skip whole weeks at once (from a day boundary, one week short so time-zone
-            // shifts stay exact, and never across a holiday).
+            // Skip whole weeks at once (from a day boundary, one week short), over weeks that
+            // are all as long as this one: none holds a holiday or a change of UTC offset.
             let week = self.week_length(date);
             let day_start = self.instant(date, NaiveTime::MIN);
             if left > week * 2 && week > TimeDelta::zero() && cursor <= day_start {
                 let weeks = (left.num_seconds() / week.num_seconds().max(1)) - 1;
-                let before_holiday = self
-                    .holidays
-                    .range(date..)
-                    .next()
-                    .map_or(i64::MAX, |h| (*h - date).num_days() / 7);
-                let skipped = i32::try_from(weeks.min(before_holiday)).unwrap_or(i32::MAX);
+                let skipped = self.same_length_weeks(date, weeks);
                 left -= week * skipped;
                 date += TimeDelta::weeks(i64::from(skipped));
                 cursor = self.instant(date, NaiveTime::MIN);
@@ -185,6 +180,25 @@ impl BusinessHours {
             }
             date = date.succ_opt().unwrap_or(date);
         }
+    }
+
+    /// How many of the (at most `limit`) whole weeks from `date` have no holiday and no change
+    /// of UTC offset, so that each holds exactly as much working time as the first.
+    fn same_length_weeks(&self, date: NaiveDate, limit: i64) -> i32 {
+        let before_holiday = self
+            .holidays
+            .range(date..)
+            .next()
+            .map_or(i64::MAX, |h| (*h - date).num_days() / 7);
+        let limit = i32::try_from(limit.min(before_holiday)).unwrap_or(i32::MAX);
+        let start = self.instant(date, NaiveTime::MIN);
+        // A week is the same length when its end is exactly seven days after its start.
+        (1..=limit)
+            .find(|k| {
+                let end = date + TimeDelta::weeks(i64::from(*k));
+                self.instant(end, NaiveTime::MIN) - start != TimeDelta::weeks(i64::from(*k))
+            })
+            .map_or(limit, |k| k - 1)
     }
 
     fn elapsed(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
@@ -365,6 +379,19 @@ mod tests {
         );
     }
 
+    /// Open only on Sundays, all day: the Sunday of a clock change is 23 or 25 hours long.
+    fn berlin_sundays() -> Calendar {
+        Calendar::Business(BusinessHours::parse("Europe/Berlin", &[("sun", "00:00-24:00")]).unwrap())
+    }
+
+    #[test]
+    fn long_targets_count_the_short_sunday_of_a_clock_change() {
+        // Sundays from 8 March: 24 h each, but 29 March has 23 h, so 120 h end on 12 April at
+        // 01:00, not on 5 April at midnight.
+        let end = berlin_sundays().add(berlin(2026, 3, 2, 9, 0), TimeDelta::hours(120));
+        assert_eq!(end, berlin(2026, 4, 12, 1, 0));
+    }
+
     #[test]
     fn holidays_must_be_dates() {
         let hours = BusinessHours::parse("UTC", &[("mon", "09:00-17:00")]).unwrap();
@@ -405,6 +432,16 @@ mod tests {
             let end = office.add(start, work);
             prop_assert!(end >= start);
             prop_assert_eq!(office.elapsed(start, end), work);
+        }
+
+        #[test]
+        fn elapsed_inverts_add_across_clock_changes(start_hour in 0i64..(24 * 400), work_hours in 0i64..(24 * 60)) {
+            let sundays = berlin_sundays();
+            let start = berlin(2026, 1, 1, 0, 0) + TimeDelta::hours(start_hour);
+            let work = TimeDelta::hours(work_hours);
+            let end = sundays.add(start, work);
+            prop_assert!(end >= start);
+            prop_assert_eq!(sundays.elapsed(start, end), work);
         }
 
         #[test]

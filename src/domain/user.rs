@@ -343,6 +343,30 @@ impl User {
         }
     }
 
+    /// Gives the account `role`. Only customers belong to organizations: any other role leaves
+    /// its organization.
+    pub fn change_role(&mut self, role: Role) {
+        self.role = role;
+        if role != Role::Customer {
+            self.organization = None;
+        }
+    }
+
+    /// Puts a customer in `organization`, or (with `None`) takes them out.
+    ///
+    /// # Errors
+    /// When the account is not a customer's.
+    pub fn join_organization(
+        &mut self,
+        organization: Option<OrganizationId>,
+    ) -> Result<(), &'static str> {
+        if self.role != Role::Customer {
+            return Err("only customers belong to organizations");
+        }
+        self.organization = organization;
+        Ok(())
+    }
+
     /// Ends every session: tokens issued before stop working.
     pub fn end_sessions(&mut self) {
         self.session_version = self.session_version.wrapping_add(1);

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::{StoreResult, StoredAnswer};
 use crate::domain::{
-    Category, Envelope, Priority, Status, Ticket, TicketId, TicketRef, TicketSla, UserId,
+    Category, Envelope, Priority, SlaTerms, Status, Ticket, TicketId, TicketRef, TicketSla,
+    UserId,
 };
 
 /// Filters and page for listing tickets, newest first.
@@ -47,6 +48,8 @@ pub struct SlaRecord {
     pub status: Status,
     /// Its SLA state.
     pub sla: TicketSla,
+    /// The plan and region its SLA runs on.
+    pub terms: SlaTerms,
 }
 
 /// Tickets: numbering, conditional writes with their events, and the queries the API, the worker

@@ -175,6 +175,7 @@ impl TicketStore for MemoryStore {
                 priority: t.priority,
                 status: t.status,
                 sla: t.sla,
+                terms: t.terms.clone(),
             })
             .collect())
     }

@@ -15,7 +15,7 @@ use super::{
     COMPLAINT_COUNTER, MongoStore, bson_time, conflict_on, corrupt, find_many, map_err, rev,
     to_document, with_events,
 };
-use crate::domain::{Category, Envelope, Priority, Status, Ticket, TicketRef};
+use crate::domain::{Category, Envelope, Priority, SlaTerms, Status, Ticket, TicketRef};
 use crate::store::{
     IDEMPOTENCY_KEY, SlaRecord, StoreResult, StoredAnswer, TicketQuery, TicketStore,
 };
@@ -188,17 +188,25 @@ impl TicketStore for MongoStore {
             priority: Priority,
             status: Status,
             sla: SlaDoc,
+            #[serde(default)]
+            plan: Option<String>,
+            #[serde(default)]
+            region: Option<String>,
         }
         self.tickets
             .clone_with_type::<RecordDoc>()
             .find(doc! {"createdAt": {"$gte": bson_time(from), "$lt": bson_time(to)}})
-            .projection(doc! {"_id": 0, "priority": 1, "status": 1, "sla": 1})
+            .projection(doc! {"_id": 0, "priority": 1, "status": 1, "sla": 1, "plan": 1, "region": 1})
             .await
             .map_err(map_err)?
             .map_ok(|r| SlaRecord {
                 priority: r.priority,
                 status: r.status,
                 sla: r.sla.into_domain(),
+                terms: SlaTerms {
+                    plan: r.plan,
+                    region: r.region,
+                },
             })
             .try_collect()
             .await
