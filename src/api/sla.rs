@@ -201,11 +201,9 @@ impl Tally {
         }
         self.next_reply.add(&r.sla.next_reply_outcomes(active, now));
         self.paused += r.sla.paused
-            + r.sla
-                .paused_since
-                .map_or(TimeDelta::zero(), |since| {
-                    policy.calendar_under(&r.terms).elapsed(since, now)
-                });
+            + r.sla.paused_since.map_or(TimeDelta::zero(), |since| {
+                policy.calendar_under(&r.terms).elapsed(since, now)
+            });
     }
 
     fn row(&self, priority: Option<Priority>) -> PriorityCompliance {

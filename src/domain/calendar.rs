@@ -381,7 +381,9 @@ mod tests {
 
     /// Open only on Sundays, all day: the Sunday of a clock change is 23 or 25 hours long.
     fn berlin_sundays() -> Calendar {
-        Calendar::Business(BusinessHours::parse("Europe/Berlin", &[("sun", "00:00-24:00")]).unwrap())
+        Calendar::Business(
+            BusinessHours::parse("Europe/Berlin", &[("sun", "00:00-24:00")]).unwrap(),
+        )
     }
 
     #[test]

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{StoreResult, StoredAnswer};
 use crate::domain::{
-    Category, Envelope, Priority, SlaTerms, Status, Ticket, TicketId, TicketRef, TicketSla,
-    UserId,
+    Category, Envelope, Priority, SlaTerms, Status, Ticket, TicketId, TicketRef, TicketSla, UserId,
 };
 
 /// Filters and page for listing tickets, newest first.

@@ -196,7 +196,9 @@ impl TicketStore for MongoStore {
         self.tickets
             .clone_with_type::<RecordDoc>()
             .find(doc! {"createdAt": {"$gte": bson_time(from), "$lt": bson_time(to)}})
-            .projection(doc! {"_id": 0, "priority": 1, "status": 1, "sla": 1, "plan": 1, "region": 1})
+            .projection(
+                doc! {"_id": 0, "priority": 1, "status": 1, "sla": 1, "plan": 1, "region": 1},
+            )
             .await
             .map_err(map_err)?
             .map_ok(|r| SlaRecord {
