@@ -1,12 +1,16 @@
-//! Stopping an API replica: it ends cleanly with live sockets still connected, and within its
-//! grace period whatever a client holds open.
+//! Stopping an API replica: it ends cleanly with live sockets still connected, within its grace
+//! period whatever a client holds open, and its last outbox pass publishes what the requests
+//! still in flight when the stop began wrote.
 
 mod common;
 
 use std::time::Duration;
 
+use common::faulty_store::FaultyStore;
 use common::socket::signed_in;
 use quickfix::ApiLimits;
+use quickfix::domain::EventType;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Far more than a stop should ever take, so a stop that ignores its grace fails the test
@@ -73,4 +77,64 @@ async fn a_request_that_never_finishes_delays_a_stop_by_the_grace_only() {
         started.elapsed()
     );
     drop(conn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_outbox_pass_publishes_what_requests_finishing_during_the_stop_wrote() {
+    let (store, publisher, events, _) = common::backends(common::Backend::Embedded)
+        .await
+        .expect("embedded");
+    common::seed(store.as_ref()).await;
+    let held = FaultyStore::holding_insert(store);
+    let app = common::start_configured(
+        held.clone(),
+        publisher,
+        events.clone(),
+        ApiLimits::generous(16 * 1024),
+        common::test_access(),
+        None,
+    )
+    .await;
+    let customer = app.customer(1).await;
+    let request = app
+        .client
+        .post(app.url("/api/complaints"))
+        .bearer_auth(&customer.token)
+        .json(
+            &json!({"title": "Printer on fire", "description": "Smoke", "category": "Technical"}),
+        );
+    let opening = tokio::spawn(request.send());
+    tokio::time::timeout(common::socket::WAIT, held.hung.notified())
+        .await
+        .expect("the create reached the store");
+
+    // The stop begins while the create still holds its write.
+    let shutdown = app.server.shutdown_token();
+    let stopping = tokio::spawn(app.server.stop());
+    common::eventually(common::socket::WAIT, || async {
+        shutdown.is_cancelled().then_some(())
+    })
+    .await
+    .expect("the stop began");
+    held.release.notify_one();
+
+    let aborted = tokio::time::timeout(STOP_DEADLINE, stopping)
+        .await
+        .expect("the stop ends")
+        .unwrap();
+    assert!(aborted.is_empty(), "a clean stop: {aborted:?}");
+    let answer = opening.await.unwrap().expect("the create is answered");
+    assert_eq!(answer.status(), 201, "the request in flight finished");
+    let published = common::collect_events(
+        events.as_ref(),
+        EventType::TicketCreated,
+        1,
+        common::socket::WAIT,
+    )
+    .await;
+    assert_eq!(
+        published.len(),
+        1,
+        "its ticket.created went out before the stop ended"
+    );
 }

@@ -19,10 +19,14 @@ use uuid::Uuid;
 
 /// Delegates to `inner`, except that the first `update_ticket` never returns (or, when built
 /// with [`FaultyStore::failing`], every `update_ticket` fails as if the database were down;
-/// built with [`FaultyStore::counting`], it only counts pings).
+/// built with [`FaultyStore::counting`], it only counts pings; built with
+/// [`FaultyStore::holding_insert`], the first `insert_ticket` waits for `release`).
 pub struct FaultyStore {
     pub inner: Arc<dyn Store>,
     pub hung: Arc<Notify>,
+    /// Lets a held `insert_ticket` go on.
+    pub release: Arc<Notify>,
+    hold_insert: AtomicBool,
     /// How many times `ping` was called.
     pub pings: AtomicUsize,
     tripped: AtomicBool,
@@ -34,6 +38,8 @@ impl FaultyStore {
         Arc::new(Self {
             inner,
             hung: Arc::new(Notify::new()),
+            release: Arc::new(Notify::new()),
+            hold_insert: AtomicBool::new(false),
             pings: AtomicUsize::new(0),
             tripped: AtomicBool::new(!hang),
             fail,
@@ -51,6 +57,13 @@ impl FaultyStore {
     pub fn counting(inner: Arc<dyn Store>) -> Arc<Self> {
         Self::build(inner, false, false)
     }
+
+    /// The first `insert_ticket` notifies `hung`, then waits for `release` before it writes.
+    pub fn holding_insert(inner: Arc<dyn Store>) -> Arc<Self> {
+        let store = Self::build(inner, false, false);
+        store.hold_insert.store(true, Ordering::SeqCst);
+        store
+    }
 }
 
 #[async_trait]
@@ -64,6 +77,10 @@ impl TicketStore for FaultyStore {
         e: &[Envelope],
         a: Option<&StoredAnswer>,
     ) -> StoreResult<()> {
+        if self.hold_insert.swap(false, Ordering::SeqCst) {
+            self.hung.notify_one();
+            self.release.notified().await;
+        }
         self.inner.insert_ticket_answering(t, e, a).await
     }
     async fn find_ticket(&self, by: TicketRef) -> StoreResult<Option<Ticket>> {
